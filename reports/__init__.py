@@ -1,0 +1,1 @@
+"""From a finished study and its artefacts to one self-contained HTML report (no TensorFlow)."""

@@ -1,0 +1,1 @@
+"""From a sampled configuration to a trained, scored model, and the studies that drive it."""

@@ -1,0 +1,71 @@
+"""Budgets are totals for a study, read back from storage, so a resumed search continues, never restarts.
+
+A trial counts toward ``--trials`` when it finished on its own: complete, pruned, or failed for a reason of
+its own (a model that cannot be built, a crash in training). A trial interrupted by a signal or a dead
+worker does not count: it is re-queued and run again. Time counts every finished trial's wall time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from bakeoff.search.objective import INTERRUPTED
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Per family: a number of counted trials and/or seconds of trial time (``None`` = no limit)."""
+
+    trials: int | None = None
+    seconds: float | None = None
+
+    def fraction_used(self, study: optuna.Study, *, with_running: bool = False) -> float:
+        """How much of this family's budget is gone, 0..1+; ``with_running`` counts trials under way."""
+        trials = study.get_trials(deepcopy=False)
+        used = []
+        if self.trials is not None:
+            running = sum(1 for t in trials if t.state == TrialState.RUNNING) if with_running else 0
+            used.append((counted(trials) + running) / self.trials)
+        if self.seconds is not None:
+            used.append(spent_seconds(trials) / self.seconds)
+        return max(used) if used else 0.0
+
+    def seconds_left(self, study: optuna.Study) -> float | None:
+        if self.seconds is None:
+            return None
+        return max(0.0, self.seconds - spent_seconds(study.get_trials(deepcopy=False)))
+
+    def describe_left(self, study: optuna.Study) -> str:
+        from bakeoff.search.durations import format_duration
+
+        trials = study.get_trials(deepcopy=False)
+        parts = []
+        if self.trials is not None:
+            parts.append(f"{counted(trials)}/{self.trials} trials")
+        if self.seconds is not None:
+            parts.append(f"{format_duration(max(0.0, self.seconds - spent_seconds(trials)))} left")
+        return ", ".join(parts) or "no limit"
+
+
+def counts(trial: FrozenTrial) -> bool:
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return True
+    reason = str(trial.user_attrs.get("reason", ""))
+    return trial.state == TrialState.FAIL and bool(reason) and not reason.startswith(INTERRUPTED)
+
+
+def counted(trials: list[FrozenTrial]) -> int:
+    return sum(1 for t in trials if counts(t))
+
+
+def duration(trial: FrozenTrial) -> float:
+    if trial.datetime_start is None or trial.datetime_complete is None:
+        return 0.0
+    return (trial.datetime_complete - trial.datetime_start).total_seconds()
+
+
+def spent_seconds(trials: list[FrozenTrial]) -> float:
+    return sum(duration(t) for t in trials if t.state.is_finished())

@@ -1,0 +1,168 @@
+"""The ``bakeoff`` command line: ``main(argv) -> int``, so tests call it in-process.
+
+Only argparse and light modules load at start-up; TensorFlow is imported by the commands that train, after
+every argument has been checked, so ``--help``, ``status`` and ``report`` never load it. User errors end in
+one line on stderr and exit code 2; bugs end in a traceback and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+from bakeoff.search.durations import DEFAULT_TIMEOUT
+from bakeoff.search.errors import UserError
+from bakeoff.spaces import FAMILIES, SpaceError
+
+DEFAULT_STUDY = "bakeoff"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line (argparse would print the usage block too)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UserError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _duration(text: str) -> float:
+    from bakeoff.search.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value < 0.9:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a fraction between 0 and 0.9, e.g. 0.1")
+    return value
+
+
+def _study_name(text: str) -> str:
+    if not text.strip() or len(text) > 200 or any(ord(c) < 32 for c in text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a usable study name (1-200 printable characters)")
+    return text
+
+
+def _add_run_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--study", type=_study_name, default=DEFAULT_STUDY, help="study name; families are stored as NAME-ann and NAME-cnn (default: %(default)s)")
+    parser.add_argument("--out", type=Path, help="run directory for the database, models and report (default: runs/STUDY)")
+    parser.add_argument("--storage", help="sqlite:///FILE.db, postgresql://USER:PASS@HOST/DB or a journal .log file (default: sqlite:///OUT/study.db)")
+
+
+def _add_search(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--family", choices=("ann", "cnn", "both"), default="both", help="which families to search (default: both, with equal budgets)")
+    parser.add_argument("--trials", type=_positive_int, help="finished trials per family, in total over all runs of this study")
+    parser.add_argument("--timeout", type=_duration, help=f"total trial time for the whole search, split equally between families: 90s, 45m, 8h (default without --trials: {DEFAULT_TIMEOUT})")
+    parser.add_argument("--epochs", type=_positive_int, default=10, help="maximum epochs per trial (default: %(default)s)")
+    parser.add_argument("--data", help="mnist, fashion_mnist, digits, a Keras-layout .npz, or a folder of IDX files (default: $BAKEOFF_DATA, else mnist)")
+    parser.add_argument("--subset", type=_positive_int, help="use a stratified subset of N training images (quick runs)")
+    parser.add_argument("--val-fraction", type=_fraction, default=0.1, help="share of training images held out for validation (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split, the sampler and the trials (default: %(default)s)")
+    parser.add_argument("--space", type=Path, help="TOML file of per-family overrides, e.g. [cnn] conv_blocks = {high = 3}")
+
+
+def _add_retrain(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seeds", type=_positive_int, default=3, help="retraining seeds per family (default: %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bakeoff", description="Search ANN and CNN image classifiers with Optuna, retrain the best of each, and compare them in one HTML report.")
+    parser.add_argument("--version", action="version", version=f"bakeoff {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = commands.add_parser("run", help="search, retrain and report in one go (resumes every stage)", description="Search both families, retrain the best of each on train+validation with several seeds, evaluate once on the test split, and write report.html. Re-running resumes.")
+    _add_search(run)
+    _add_retrain(run)
+    _add_run_dir(run)
+
+    search = commands.add_parser("search", help="run or resume the hyper-parameter search", description="Run or resume the Optuna search. Budgets are totals: re-running continues to them.")
+    _add_search(search)
+    _add_run_dir(search)
+
+    retrain = commands.add_parser("retrain", help="retrain each family's best trial and evaluate it on the test split")
+    _add_retrain(retrain)
+    retrain.add_argument("--data", help="data to use (default: the data the study was searched on)")
+    _add_run_dir(retrain)
+
+    report = commands.add_parser("report", help="render report.html from the study and retrained models (no TensorFlow)")
+    report.add_argument("--output", type=Path, help="where to write the report (default: OUT/report.html)")
+    _add_run_dir(report)
+
+    status = commands.add_parser("status", help="per family: trials by state, best accuracy and parameters, time spent")
+    _add_run_dir(status)
+
+    spaces = commands.add_parser("spaces", help="show the search spaces")
+    spaces_commands = spaces.add_subparsers(dest="spaces_command", metavar="show", parser_class=_Parser, required=True)
+    show = spaces_commands.add_parser("show", help="print a family's space")
+    show.add_argument("family", choices=FAMILIES)
+    show.add_argument("--space", type=Path, help="TOML file of overrides to apply first")
+    show.add_argument("--json", action="store_true", help="print the space as JSON")
+    return parser
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("bakeoff")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    warnings.filterwarnings("ignore", message=r".* is experimental")
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return 2
+        args.argv = argv
+        return _dispatch(args)
+    except (UserError, SpaceError) as exc:
+        print(f"bakeoff: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "spaces":
+        return _spaces_show(args)
+    from bakeoff.search import commands
+
+    return getattr(commands, args.command)(args)
+
+
+def _spaces_show(args: argparse.Namespace) -> int:
+    import json
+
+    from bakeoff.spaces import get_spaces
+
+    space = get_spaces(args.space)[args.family]
+    print(json.dumps(space.get_config(), indent=2) if args.json else space.describe())
+    return 0
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(main())

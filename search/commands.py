@@ -1,0 +1,114 @@
+"""What each ``bakeoff`` command does, from checked arguments to exit code.
+
+Order inside every command: check all input, load data, and only then create directories or storage, so a
+mistake on the command line changes nothing already stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from bakeoff.search.errors import UserError
+from bakeoff.spaces import FAMILIES
+
+
+def run_dir(args: argparse.Namespace) -> Path:
+    return (args.out or Path("runs") / args.study).expanduser()
+
+
+def storage_url(args: argparse.Namespace) -> str:
+    from bakeoff.search.storage import normalise_url
+
+    if args.storage:
+        return normalise_url(args.storage)
+    return f"sqlite:///{(run_dir(args) / 'study.db').resolve()}"
+
+
+def _families(args: argparse.Namespace) -> tuple[str, ...]:
+    return FAMILIES if getattr(args, "family", "both") == "both" else (args.family,)
+
+
+def _budget(args: argparse.Namespace, families: tuple[str, ...]):
+    from bakeoff.search.budget import Budget
+    from bakeoff.search.durations import DEFAULT_TIMEOUT, parse_duration
+
+    timeout = args.timeout
+    if timeout is None and args.trials is None:
+        timeout = parse_duration(DEFAULT_TIMEOUT)
+    return Budget(trials=args.trials, seconds=None if timeout is None else timeout / len(families))
+
+
+def _prepare_out(out: Path) -> None:
+    from bakeoff.search.storage import check_writable_dir
+
+    check_writable_dir(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {out}: {exc.strerror}; choose another --out") from None
+
+
+def search(args: argparse.Namespace) -> int:
+    from bakeoff.search.data import check_source, load_dataset, resolve_source
+    from bakeoff.spaces import get_spaces
+
+    families = _families(args)
+    spaces = get_spaces(args.space)
+    budget = _budget(args, families)
+    url = storage_url(args)
+    out = run_dir(args)
+    check_source(resolve_source(args.data)[0])
+    data = load_dataset(args.data, val_fraction=args.val_fraction, subset=args.subset, seed=args.seed)
+    _prepare_out(out)
+    from bakeoff.search.manifest import update_manifest
+    from bakeoff.search.runner import SearchPlan, run_search
+    from bakeoff.search.storage import open_storage
+
+    storage = open_storage(url, create=True)
+    attrs = {
+        "data_source": data.source,
+        "data_sha256": data.sha256,
+        "subset": args.subset,
+        "val_fraction": args.val_fraction,
+        "seed": args.seed,
+    }
+    plan = SearchPlan(args.study, families, spaces, budget, args.epochs, args.seed, attrs)
+    print(
+        f"searching {', '.join(families)} on {data.source} "
+        f"({len(data.y_train)} train / {len(data.y_val)} validation images), storage {url}",
+        flush=True,
+    )
+    update_manifest(out, "search", {"storage": url, "study": args.study, "data": data.summary(), **attrs}, args.argv)
+    return run_search(plan, storage, data)
+
+
+def status(args: argparse.Namespace) -> int:
+    from bakeoff.reports.collect import study_summary
+    from bakeoff.search.storage import open_storage
+    from bakeoff.search.studies import require_studies
+
+    storage = open_storage(storage_url(args), create=False)
+    for family, study in require_studies(storage, args.study, FAMILIES).items():
+        print(_format_status(study_summary(study)))
+    return 0
+
+
+def _format_status(s: dict[str, Any]) -> str:
+    from bakeoff.search.durations import format_duration
+
+    counts = s["states"]
+    lines = [
+        f"{s['study_name']}: {counts.get('COMPLETE', 0)} complete, {counts.get('PRUNED', 0)} pruned, "
+        f"{counts.get('FAIL', 0)} failed, {counts.get('RUNNING', 0)} running, {counts.get('WAITING', 0)} waiting; "
+        f"trial time {format_duration(s['seconds'])}"
+    ]
+    best = s.get("best")
+    if best:
+        lines.append(f"  best val accuracy {best['value']:.4f} (trial {best['number']})")
+        lines += [f"    {k} = {v}" for k, v in best["config"].items()]
+    else:
+        lines.append("  no complete trial yet")
+    return "\n".join(lines)

@@ -1,0 +1,301 @@
+"""Load, validate and split image-classification data, before anything is written or trained.
+
+Sources: ``mnist`` / ``fashion_mnist`` (Keras download, cached), ``digits`` (scikit-learn, offline), an ``.npz``
+in the Keras layout, or a directory of the four IDX files. The test split is kept apart: the search only ever
+sees ``Dataset.search_split()``; the test arrays are read by the final evaluation alone.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bakeoff.search.errors import UserError
+
+DATA_ENV = "BAKEOFF_DATA"
+KERAS_SETS = ("mnist", "fashion_mnist")
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+_IDX_FILES = {
+    "x_train": ("train-images",),
+    "y_train": ("train-labels",),
+    "x_test": ("t10k-images", "test-images"),
+    "y_test": ("t10k-labels", "test-labels"),
+}
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_HINT = f"point at a local copy with --data PATH/mnist.npz or the {DATA_ENV} environment variable"
+
+
+@dataclass
+class Dataset:
+    """Scaled float32 images with a channel axis, integer labels 0..K-1, and where they came from."""
+
+    source: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str]
+    sha256: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    def search_split(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Train and validation arrays: all that selection may look at."""
+        return self.x_train, self.y_train, self.x_val, self.y_val
+
+    def summary(self) -> dict[str, Any]:
+        """Plain facts for the manifest and the report."""
+        return {
+            "source": self.source,
+            "sha256": self.sha256,
+            "input_shape": list(self.input_shape),
+            "classes": self.class_names,
+            "train": int(len(self.y_train)),
+            "val": int(len(self.y_val)),
+            "test": int(len(self.y_test)),
+            "train_class_counts": np.bincount(self.y_train, minlength=self.num_classes).tolist(),
+            "val_class_counts": np.bincount(self.y_val, minlength=self.num_classes).tolist(),
+            "test_class_counts": np.bincount(self.y_test, minlength=self.num_classes).tolist(),
+            **self.info,
+        }
+
+
+def resolve_source(data: str | None) -> tuple[str, bool]:
+    """The data the user asked for (flag, then environment), and whether they named it at all."""
+    if data:
+        return data, True
+    env = os.environ.get(DATA_ENV, "").strip()
+    return (env, True) if env else ("mnist", False)
+
+
+def check_source(source: str) -> None:
+    """Fail fast on a source that cannot be data, before any output directory is made."""
+    if source in KERAS_SETS or source == "digits":
+        return
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise UserError(
+            f"data {source!r} is neither a file nor a directory; use mnist, fashion_mnist, digits, "
+            "a Keras-layout .npz or a folder of IDX files"
+        )
+
+
+def load_dataset(
+    data: str | None = None,
+    *,
+    val_fraction: float = 0.1,
+    subset: int | None = None,
+    seed: int = 0,
+    warn=lambda line: print(line, file=sys.stderr),
+) -> Dataset:
+    """Load, validate, scale and split; the split depends only on the data, ``seed`` and ``subset``."""
+    source, named = resolve_source(data)
+    check_source(source)
+    raw, info = _load_raw(source, named, warn)
+    if info.get("source"):
+        source = info.pop("source")
+    _validate(raw, source)
+    x_train, x_test = _scale(raw["x_train"], raw["x_test"])
+    y_train, y_test, class_names = _encode_labels(raw["y_train"], raw["y_test"], source)
+    digest = _hash(raw)
+    if subset is not None:
+        x_train, y_train = _stratified_subset(x_train, y_train, subset, seed, source)
+    x_tr, x_val, y_tr, y_val = _split(x_train, y_train, val_fraction, seed, source)
+    return Dataset(source, x_tr, y_tr, x_val, y_val, x_test, y_test, class_names, digest, info)
+
+
+def _load_raw(source: str, named: bool, warn) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    if source == "digits":
+        return _load_digits(), {}
+    if source in KERAS_SETS:
+        try:
+            return _load_keras(source), {}
+        except Exception as exc:  # no internet, proxy, corrupt cache: all end the same way
+            reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            if named:
+                raise UserError(f"could not download {source} ({reason}); {_HINT}") from None
+            warn(f"bakeoff: warning: MNIST download failed ({reason}); using scikit-learn's digits; {_HINT}")
+            return _load_digits(), {"source": "digits", "fallback_from": source}
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return _load_idx_dir(path), {}
+    return _load_npz(path), {}
+
+
+def _load_digits() -> dict[str, np.ndarray]:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    images = (digits.images * (255.0 / 16.0)).round().astype(np.uint8)
+    x_train, x_test, y_train, y_test = train_test_split(
+        images, digits.target, test_size=0.2, stratify=digits.target, random_state=0
+    )
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def _load_keras(name: str) -> dict[str, np.ndarray]:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in NPZ_KEYS if k not in npz.files]
+            if missing:
+                raise UserError(
+                    f"{path} lacks {', '.join(missing)}; an .npz needs the keys {', '.join(NPZ_KEYS)} "
+                    f"(found: {', '.join(npz.files) or 'none'})"
+                )
+            return {k: npz[k] for k in NPZ_KEYS}
+    except UserError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise UserError(f"{path} holds object arrays; save plain numeric arrays with np.savez") from None
+        raise UserError(f"{path} is not a readable .npz file ({exc})") from None
+    except Exception as exc:  # zipfile.BadZipFile, OSError, EOFError: all mean an unreadable file
+        raise UserError(f"{path} is not a readable .npz file ({type(exc).__name__}: {exc})") from None
+
+
+def _load_idx_dir(path: Path) -> dict[str, np.ndarray]:
+    arrays = {}
+    for key, prefixes in _IDX_FILES.items():
+        found = sorted(f for f in path.iterdir() if f.is_file() and f.name.startswith(prefixes))
+        if not found:
+            raise UserError(
+                f"{path} has no {prefixes[0]}* IDX file; a data folder needs train-images, train-labels, "
+                "t10k-images and t10k-labels (plain or .gz)"
+            )
+        arrays[key] = read_idx(found[0])
+    return arrays
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """One IDX file (the format of the original MNIST distribution), plain or gzip-compressed."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            blob = handle.read()
+    except (OSError, EOFError) as exc:
+        raise UserError(f"{path} cannot be read as an IDX file ({exc})") from None
+    if len(blob) < 4 or blob[0] != 0 or blob[1] != 0 or blob[2] not in _IDX_DTYPES:
+        raise UserError(f"{path} is not an IDX file (bad magic number)")
+    ndim = blob[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(blob) < header:
+        raise UserError(f"{path} is not an IDX file (truncated header)")
+    shape = tuple(int(d) for d in np.frombuffer(blob[4:header], dtype=">u4"))
+    dtype = np.dtype(_IDX_DTYPES[blob[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(blob) - header != expected:
+        raise UserError(f"{path} holds {len(blob) - header} data bytes, its header promises {expected}")
+    return np.frombuffer(blob, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _validate(raw: dict[str, np.ndarray], source: str) -> None:
+    for part in ("train", "test"):
+        x, y = raw[f"x_{part}"], raw[f"y_{part}"]
+        if x.dtype.kind not in "uif":
+            raise UserError(f"{source}: x_{part} has dtype {x.dtype}; images must be numbers")
+        if x.ndim not in (3, 4):
+            raise UserError(
+                f"{source}: x_{part} has shape {x.shape}; images must be (N, H, W) or (N, H, W, C)"
+            )
+        if y.ndim == 2 and y.shape[1] == 1:
+            raw[f"y_{part}"] = y = y[:, 0]
+        if y.ndim != 1:
+            raise UserError(f"{source}: y_{part} has shape {y.shape}; labels must be one integer per image")
+        if len(x) != len(y):
+            raise UserError(f"{source}: x_{part} has {len(x)} images but y_{part} has {len(y)} labels")
+        if len(x) == 0:
+            raise UserError(f"{source}: x_{part} is empty")
+        if y.dtype.kind not in "ui":
+            raise UserError(f"{source}: y_{part} has dtype {y.dtype}; labels must be integers")
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            raise UserError(f"{source}: x_{part} contains NaN or infinite pixels")
+    if raw["x_train"].shape[1:] != raw["x_test"].shape[1:]:
+        raise UserError(
+            f"{source}: train images are {raw['x_train'].shape[1:]} but test images are {raw['x_test'].shape[1:]}"
+        )
+    if raw["x_train"].shape[1] < 4 or raw["x_train"].shape[2] < 4:
+        raise UserError(f"{source}: images of {raw['x_train'].shape[1:3]} pixels are too small (at least 4x4)")
+
+
+def _scale(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """To float32 in [0, 1] with a channel axis, using the train range only."""
+    low, high = float(x_train.min()), float(x_train.max())
+    if low >= 0 and high <= 1:
+        offset, scale = 0.0, 1.0
+    elif low >= 0 and high <= 255:
+        offset, scale = 0.0, 255.0
+    else:
+        offset, scale = low, max(high - low, 1e-12)
+    out = []
+    for x in (x_train, x_test):
+        x = (x.astype(np.float32) - np.float32(offset)) / np.float32(scale)
+        out.append(x[..., None] if x.ndim == 3 else x)
+    return out[0], out[1]
+
+
+def _encode_labels(y_train: np.ndarray, y_test: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    classes = np.unique(y_train)
+    if len(classes) < 2:
+        raise UserError(f"{source}: y_train has only {len(classes)} class; at least 2 are needed")
+    unseen = np.setdiff1d(np.unique(y_test), classes)
+    if len(unseen):
+        raise UserError(f"{source}: y_test has labels never seen in y_train: {unseen[:5].tolist()}")
+    return (
+        np.searchsorted(classes, y_train).astype(np.int32),
+        np.searchsorted(classes, y_test).astype(np.int32),
+        [str(c) for c in classes.tolist()],
+    )
+
+
+def _stratified_subset(x: np.ndarray, y: np.ndarray, size: int, seed: int, source: str) -> tuple[np.ndarray, np.ndarray]:
+    if size < 2 * len(np.unique(y)):
+        raise UserError(f"--subset {size} is too small: it needs at least 2 images per class")
+    if size >= len(y):
+        return x, y
+    from sklearn.model_selection import train_test_split
+
+    x_sub, _, y_sub, _ = train_test_split(x, y, train_size=size, stratify=y, random_state=seed)
+    return x_sub, y_sub
+
+
+def _split(x: np.ndarray, y: np.ndarray, val_fraction: float, seed: int, source: str):
+    from sklearn.model_selection import train_test_split
+
+    try:
+        return train_test_split(x, y, test_size=val_fraction, stratify=y, random_state=seed)
+    except ValueError as exc:
+        raise UserError(f"{source}: cannot split off a stratified validation set ({exc})") from None
+
+
+def _hash(raw: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for key in NPZ_KEYS:
+        array = np.ascontiguousarray(raw[key])
+        digest.update(f"{key}{array.dtype.str}{array.shape}".encode())
+        digest.update(array.data)
+    return digest.hexdigest()

@@ -1,0 +1,151 @@
+"""Drive the families' studies to their budgets, one trial at a time, the family furthest behind first.
+
+Interleaving keeps the families' budgets equal at every moment, so a search cut short overnight still
+compares like with like. Progress is one line per finished trial on stdout; Optuna's own logging is muted.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from bakeoff.search.budget import Budget
+from bakeoff.search.data import Dataset
+from bakeoff.search.durations import format_duration
+from bakeoff.search.objective import Interrupted, Objective, StopRequest
+from bakeoff.search.storage import fail_stale, recover_dead_trials
+from bakeoff.search.studies import open_study, sampler_for
+from bakeoff.spaces import Space
+
+POLL_SECONDS = 2.0
+
+
+@dataclass
+class SearchPlan:
+    name: str
+    families: tuple[str, ...]
+    spaces: dict[str, Space]
+    budget: Budget
+    epochs: int
+    seed: int
+    study_attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def run_search(plan: SearchPlan, storage: optuna.storages.BaseStorage, data: Dataset, out: TextIO = sys.stdout) -> int:
+    """Search until every family's budget is used; 130/143 after SIGINT/SIGTERM, else 0."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    stop = StopRequest(threading.Event())
+    studies = {f: open_study(storage, plan.name, f, plan.spaces[f], plan.study_attrs, plan.seed) for f in plan.families}
+    for family, study in studies.items():
+        if recovered := recover_dead_trials(study):
+            print(f"[{family}] re-queued {recovered} trial(s) left running by a dead worker", file=out, flush=True)
+    split = data.search_split()
+    started = time.time()
+    with _signals_to(stop):
+        while not stop.requested:
+            family = _next_family(studies, plan.budget)
+            if family is None:
+                if not _wait_for_others(studies, plan.budget, stop):
+                    break
+                continue
+            study = studies[family]
+            study.sampler = sampler_for(study, plan.seed)
+            left = plan.budget.seconds_left(study)
+            objective = Objective(
+                family,
+                plan.spaces[family],
+                split,
+                data.num_classes,
+                epochs=plan.epochs,
+                seed=plan.seed,
+                deadline=None if left is None else time.time() + left,
+                stop=stop,
+            )
+            try:
+                study.optimize(
+                    objective, n_trials=1, catch=(Exception,), callbacks=[_Progress(family, plan.budget, out)]
+                )
+            except Interrupted:
+                break
+    elapsed = format_duration(time.time() - started)
+    if stop.requested:
+        print(f"stopped by {stop.signal_name} after {elapsed}; re-run the same command to resume", file=out, flush=True)
+        return 130 if stop.signal_name == "SIGINT" else 143
+    print(f"search finished in {elapsed}", file=out, flush=True)
+    return 0
+
+
+def _next_family(studies: dict[str, optuna.Study], budget: Budget) -> str | None:
+    """The family with the least budget used, counting trials other workers are running now."""
+    best, best_used = None, 1.0
+    for family, study in studies.items():
+        used = budget.fraction_used(study, with_running=True)
+        if used < best_used:
+            best, best_used = family, used
+    return best
+
+
+def _wait_for_others(studies: dict[str, optuna.Study], budget: Budget, stop: StopRequest) -> bool:
+    """True while other workers' running trials may still leave budget to use (wait and look again)."""
+    running = False
+    for study in studies.values():
+        fail_stale(study)
+        recover_dead_trials(study)
+        if budget.fraction_used(study) < 1.0 and study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            running = True
+    if running:
+        stop.event.wait(POLL_SECONDS)
+    return running
+
+
+class _Progress:
+    """One line per finished trial: family, number, state, value, best so far, seconds, budget left."""
+
+    def __init__(self, family: str, budget: Budget, out: TextIO) -> None:
+        self.family, self.budget, self.out = family, budget, out
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        value = f"val_acc {trial.value:.4f}" if trial.value is not None else _last_value(trial)
+        try:
+            best = f"best {study.best_value:.4f} (#{study.best_trial.number})"
+        except ValueError:
+            best = "best -"
+        seconds = (trial.datetime_complete - trial.datetime_start).total_seconds() if trial.datetime_start else 0.0
+        reason = trial.user_attrs.get("reason")
+        line = (
+            f"[{self.family}] trial {trial.number:>3} {trial.state.name:<8} {value}  {best}  "
+            f"{format_duration(seconds):>6}  budget: {self.budget.describe_left(study)}"
+        )
+        if reason and trial.state != TrialState.COMPLETE:
+            line += f"  ({reason})"
+        print(line, file=self.out, flush=True)
+
+
+def _last_value(trial: FrozenTrial) -> str:
+    if trial.intermediate_values:
+        return f"val_acc {trial.intermediate_values[max(trial.intermediate_values)]:.4f}"
+    return "val_acc   -   "
+
+
+class _signals_to:
+    """Turn SIGINT/SIGTERM into a stop request while searching; restore the old handlers after."""
+
+    def __init__(self, stop: StopRequest) -> None:
+        self.stop, self.saved = stop, {}
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.saved[sig] = signal.signal(sig, lambda num, _frame: self.stop.request(signal.Signals(num).name))
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,98 @@
+"""One Optuna study per family, in standard storage, created once and resumed ever after.
+
+A study remembers the data and split it was searched on (study user attributes); resuming with other data
+options is refused, because trials scored on different validation sets cannot be compared.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from bakeoff.search.errors import UserError
+from bakeoff.spaces import BASELINES, Space
+
+#: Study attributes that must match on resume (the validation set depends on all of them).
+DATA_KEYS = ("data_sha256", "subset", "val_fraction", "seed")
+
+
+def study_name(name: str, family: str) -> str:
+    return f"{name}-{family}"
+
+
+def sampler_for(study: optuna.Study | None, seed: int) -> optuna.samplers.BaseSampler:
+    """Seeded multivariate TPE; the seed moves on with the study so a resumed run never replays draws."""
+    done = len(study.get_trials(deepcopy=False)) if study is not None else 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=seed * 7919 + done,
+            multivariate=True,
+            group=True,
+            constant_liar=True,
+            n_startup_trials=8,
+        )
+
+
+def default_pruner() -> optuna.pruners.BasePruner:
+    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+
+
+def open_study(
+    storage: optuna.storages.BaseStorage,
+    name: str,
+    family: str,
+    space: Space,
+    attrs: dict[str, Any],
+    seed: int,
+) -> optuna.Study:
+    """Create or resume the family's study; the first trial of a new study is the seed notebook's model."""
+    full = study_name(name, family)
+    study = optuna.create_study(
+        storage=storage, study_name=full, direction="maximize", load_if_exists=True, pruner=default_pruner()
+    )
+    _check_same_data(study, attrs)
+    study.sampler = sampler_for(study, seed)
+    if not study.user_attrs:
+        for key, value in {**attrs, "family": family, "space": space.get_config()}.items():
+            study.set_user_attr(key, value)
+    if not study.get_trials(deepcopy=False) and not space.problems(BASELINES[family]):
+        study.enqueue_trial(space.to_trial_params(BASELINES[family]), user_attrs={"baseline": True}, skip_if_exists=True)
+    return study
+
+
+def load_existing(storage: optuna.storages.BaseStorage, name: str, family: str) -> optuna.Study | None:
+    """The family's study if it exists, without creating anything."""
+    full = study_name(name, family)
+    if full not in {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}:
+        return None
+    return optuna.load_study(study_name=full, storage=storage)
+
+
+def require_studies(storage: optuna.storages.BaseStorage, name: str, families: tuple[str, ...]) -> dict[str, optuna.Study]:
+    """The studies of ``name`` that exist; a clear error when none do."""
+    studies = {f: s for f in families if (s := load_existing(storage, name, f)) is not None}
+    if not studies:
+        known = sorted({s.study_name.rsplit("-", 1)[0] for s in optuna.get_all_study_summaries(storage, False)})
+        hint = f"; studies here: {', '.join(known)}" if known else "; this storage holds no studies"
+        raise UserError(f"no study named {name!r} (looked for {', '.join(study_name(name, f) for f in families)}){hint}")
+    return studies
+
+
+def _check_same_data(study: optuna.Study, attrs: dict[str, Any]) -> None:
+    stored = study.user_attrs
+    if not stored:
+        return
+    for key in DATA_KEYS:
+        if key in stored and stored[key] != attrs.get(key):
+            raise UserError(
+                f"study {study.study_name!r} was searched with {key}={stored[key]!r}, not {attrs.get(key)!r}: "
+                "re-run with the same --data/--subset/--seed, or start a new --study"
+            )
+
+
+def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))

@@ -1,0 +1,131 @@
+"""The default ANN and CNN spaces, the seed notebook's two models as points of them, and user space files.
+
+Both families share the training parameters (optimiser, schedule, batch size, regularisation,
+augmentation), so a difference between the families comes from the architecture, not from one family
+being allowed a better optimiser.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from bakeoff.spaces.errors import SpaceError
+from bakeoff.spaces.params import Bool, Choice, Float, Int, Param
+from bakeoff.spaces.space import Config, Space
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+FAMILIES = ("ann", "cnn")
+
+
+def _training_params() -> tuple[Param, ...]:
+    return (
+        Choice("activation", values=("relu", "gelu", "silu")),
+        Float("dropout", 0.0, 0.5),
+        Bool("batch_norm"),
+        Bool("l2_penalty"),
+        Float("l2", 1e-6, 1e-2, log=True, when={"l2_penalty": True}),
+        Choice("optimizer", values=("adam", "adamw", "sgd")),
+        Float("learning_rate", 1e-4, 3e-2, log=True),
+        Float("momentum", 0.8, 0.99, when={"optimizer": "sgd"}),
+        Float("weight_decay", 1e-5, 1e-2, log=True, when={"optimizer": "adamw"}),
+        Choice("schedule", values=("constant", "cosine")),
+        Choice("batch_size", values=(32, 64, 128, 256, 512)),
+        Float("label_smoothing", 0.0, 0.2),
+        Bool("augment"),
+        Float("translate", 0.0, 0.15, when={"augment": True}),
+        Float("rotate", 0.0, 0.08, when={"augment": True}),
+        Float("zoom", 0.0, 0.15, when={"augment": True}),
+    )
+
+
+ANN = Space(
+    "ann",
+    (
+        Int("hidden_layers", 1, 4),
+        Int("units", 32, 2048, log=True, repeat="hidden_layers"),
+        *_training_params(),
+    ),
+)
+
+CNN = Space(
+    "cnn",
+    (
+        Int("conv_blocks", 1, 4),
+        Int("filters", 16, 256, log=True, repeat="conv_blocks"),
+        Choice("kernel_size", values=(3, 5)),
+        Int("convs_per_block", 1, 3),
+        Choice("pooling", values=("max", "avg", "strided")),
+        Choice("head", values=("flatten", "gap")),
+        Choice("dense_units", values=(0, 64, 128, 256, 512)),
+        *_training_params(),
+    ),
+)
+
+_COMMON_BASELINE: Config = {
+    "activation": "relu",
+    "dropout": 0.0,
+    "batch_norm": False,
+    "l2_penalty": False,
+    "optimizer": "adam",
+    "learning_rate": 1e-3,
+    "schedule": "constant",
+    "batch_size": 32,
+    "label_smoothing": 0.0,
+    "augment": False,
+}
+
+#: The seed notebook's models: ANN Dense 128-64, CNN Conv 28-MaxPool-Conv 64-MaxPool-Dense 64.
+BASELINES: dict[str, Config] = {
+    "ann": {"hidden_layers": 2, "units": [128, 64], **_COMMON_BASELINE},
+    "cnn": {
+        "conv_blocks": 2,
+        "filters": [28, 64],
+        "kernel_size": 3,
+        "convs_per_block": 1,
+        "pooling": "max",
+        "head": "flatten",
+        "dense_units": 64,
+        **_COMMON_BASELINE,
+    },
+}
+
+DEFAULT_SPACES: dict[str, Space] = {"ann": ANN, "cnn": CNN}
+
+
+def load_space_file(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read a user TOML file of per-family overrides, e.g. ``[cnn] conv_blocks = {high = 3}``."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SpaceError(f"space file {path} does not exist") from None
+    except IsADirectoryError:
+        raise SpaceError(f"space file {path} is a directory, not a TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpaceError(f"space file {path} is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpaceError(f"space file {path} cannot be read: {exc}") from None
+    for family, table in data.items():
+        if family not in FAMILIES:
+            raise SpaceError(f"space file {path}: unknown section [{family}]; use [ann] and/or [cnn]")
+        if not isinstance(table, dict):
+            raise SpaceError(f"space file {path}: [{family}] must be a table of parameters")
+    return data
+
+
+def get_spaces(space_file: str | Path | None = None) -> dict[str, Space]:
+    """The default spaces with the user's overrides applied; errors name the file."""
+    if space_file is None:
+        return dict(DEFAULT_SPACES)
+    overrides = load_space_file(space_file)
+    try:
+        return {f: DEFAULT_SPACES[f].with_overrides(overrides.get(f, {})) for f in FAMILIES}
+    except SpaceError as exc:
+        raise SpaceError(f"space file {space_file}: {exc}") from None
