@@ -38,8 +38,9 @@ class SearchPlan:
     study_attrs: dict[str, Any] = field(default_factory=dict)
 
 
-def run_search(plan: SearchPlan, storage: optuna.storages.BaseStorage, data: Dataset, out: TextIO = sys.stdout) -> int:
+def run_search(plan: SearchPlan, storage: optuna.storages.BaseStorage, data: Dataset, out: TextIO | None = None) -> int:
     """Search until every family's budget is used; 130/143 after SIGINT/SIGTERM, else 0."""
+    out = out or sys.stdout
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     stop = StopRequest(threading.Event())
     studies = {f: open_study(storage, plan.name, f, plan.spaces[f], plan.study_attrs, plan.seed) for f in plan.families}

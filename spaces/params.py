@@ -147,9 +147,9 @@ class Choice(Param):
         return trial.suggest_categorical(name, list(self.values))
 
     def contains(self, value: Any) -> bool:
-        return any(type(value) is type(v) and value == v for v in self.values) or (
-            _is_number(value) and not isinstance(value, bool) and value in self.values
-        )
+        if isinstance(value, (bool, str)):
+            return any(type(v) is type(value) and v == value for v in self.values)
+        return _is_number(value) and any(_is_number(v) and v == value for v in self.values)
 
     def describe(self) -> str:
         return "one of " + ", ".join(map(_show, self.values))

@@ -1,0 +1,51 @@
+"""Shared fixtures: the real MNIST file from ../shared/data and small real subsets of it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _mnist_path() -> Path | None:
+    candidates = [os.environ.get("BAKEOFF_TEST_MNIST"), ROOT.parent / "shared" / "data" / "mnist.npz"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def mnist_path() -> Path:
+    path = _mnist_path()
+    if path is None:
+        pytest.skip("real MNIST not found: set BAKEOFF_TEST_MNIST or put it in ../shared/data/mnist.npz")
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_npz(tmp_path_factory, mnist_path) -> Path:
+    """A few hundred real MNIST images in the Keras layout: fast enough for real training in tests."""
+    rng = np.random.default_rng(0)
+    with np.load(mnist_path) as npz:
+        train = rng.choice(len(npz["y_train"]), 600, replace=False)
+        test = rng.choice(len(npz["y_test"]), 200, replace=False)
+        arrays = {
+            "x_train": npz["x_train"][train],
+            "y_train": npz["y_train"][train],
+            "x_test": npz["x_test"][test],
+            "y_test": npz["y_test"][test],
+        }
+    path = tmp_path_factory.mktemp("data") / "small.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_data(monkeypatch):
+    """Tests say which data they use; a developer's BAKEOFF_DATA must not leak in."""
+    monkeypatch.delenv("BAKEOFF_DATA", raising=False)

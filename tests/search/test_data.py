@@ -1,0 +1,114 @@
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from bakeoff.search.data import load_dataset, read_idx
+from bakeoff.search.errors import UserError
+
+
+def _write_idx(path, array, compress=False):
+    codes = {np.dtype("uint8"): 0x08, np.dtype("float32"): 0x0D}
+    header = bytes([0, 0, codes[array.dtype], array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    blob = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+    (gzip.open if compress else open)(path, "wb").write(blob)
+
+
+def _arrays(n_train=200, n_test=50, shape=(28, 28), classes=10, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "x_train": rng.integers(0, 256, (n_train, *shape), dtype=np.uint8),
+        "y_train": np.arange(n_train, dtype=np.uint8) % classes,
+        "x_test": rng.integers(0, 256, (n_test, *shape), dtype=np.uint8),
+        "y_test": np.arange(n_test, dtype=np.uint8) % classes,
+    }
+
+
+def test_real_mnist_npz_is_scaled_split_and_stratified(mnist_path):
+    data = load_dataset(str(mnist_path), subset=5000, seed=3)
+    assert data.x_train.dtype == np.float32 and data.x_train.shape[1:] == (28, 28, 1)
+    assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
+    assert len(data.y_train) + len(data.y_val) == 5000 and len(data.y_val) == 500
+    assert len(data.y_test) == 10000  # the test split is never subset or touched by the split
+    counts = np.bincount(data.y_val, minlength=10)
+    assert counts.min() >= 40 and counts.max() <= 60  # stratified
+    again = load_dataset(str(mnist_path), subset=5000, seed=3)
+    assert np.array_equal(again.y_val, data.y_val) and again.sha256 == data.sha256
+
+
+def test_idx_folder_plain_and_gzip(tmp_path):
+    arrays = _arrays()
+    names = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
+             "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
+    for i, (key, name) in enumerate(names.items()):
+        gz = i % 2 == 0
+        _write_idx(tmp_path / (name + (".gz" if gz else "")), arrays[key], compress=gz)
+    data = load_dataset(str(tmp_path))
+    assert data.input_shape == (28, 28, 1) and data.num_classes == 10
+    assert len(data.y_train) + len(data.y_val) == 200
+    assert np.array_equal(read_idx(tmp_path / "t10k-labels-idx1-ubyte"), arrays["y_test"])
+
+
+def test_digits_is_offline_and_small():
+    data = load_dataset("digits")
+    assert data.input_shape == (8, 8, 1) and data.num_classes == 10 and len(data.y_test) == 360
+
+
+def test_non_contiguous_labels_are_encoded(tmp_path):
+    arrays = _arrays(classes=3)
+    arrays["y_train"] = arrays["y_train"] * 10 + 5
+    arrays["y_test"] = arrays["y_test"] * 10 + 5
+    np.savez(tmp_path / "d.npz", **arrays)
+    data = load_dataset(str(tmp_path / "d.npz"))
+    assert data.class_names == ["5", "15", "25"] and set(np.unique(data.y_train)) == {0, 1, 2}
+
+
+def _broken(mutate):
+    def make(tmp_path):
+        arrays = _arrays()
+        mutate(arrays)
+        np.savez(tmp_path / "bad.npz", **arrays)
+        return str(tmp_path / "bad.npz")
+    return make
+
+
+def _nan(a):
+    a["x_train"] = a["x_train"].astype(np.float32)
+    a["x_train"][0, 0, 0] = np.nan
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: str(p / "missing.npz"), "neither a file nor a directory"),
+        (lambda p: (p / "junk.npz").write_text("not a zip") and str(p / "junk.npz"), "not a readable .npz"),
+        (_broken(lambda a: a.pop("y_test")), "lacks y_test"),
+        (_broken(lambda a: a.update(x_train=a["x_train"][:, :, 0])), "must be \\(N, H, W\\)"),
+        (_broken(lambda a: a.update(y_train=a["y_train"][:-1])), "200 images but y_train has 199"),
+        (_broken(lambda a: a.update(y_train=a["y_train"].astype(np.float32))), "labels must be integers"),
+        (_broken(lambda a: a.update(y_train=np.zeros(200, np.uint8), y_test=np.zeros(50, np.uint8))), "at least 2 are needed"),
+        (_broken(_nan), "NaN or infinite"),
+        (_broken(lambda a: a.update(x_test=a["x_test"][:, :20, :20])), "train images are"),
+        (_broken(lambda a: a.update(y_test=a["y_test"] + 20)), "never seen in y_train"),
+        (_broken(lambda a: a.update(x_train=a["x_train"].astype(str))), "images must be numbers"),
+        (_broken(lambda a: a.update(y_train=a["y_train"].reshape(20, 10))), "one integer per image"),
+        (lambda p: (p / "empty").mkdir() or str(p / "empty"), "no train-images"),
+    ],
+)
+def test_every_validation_error_is_one_clear_line(tmp_path, make, message):
+    source = make(tmp_path)
+    with pytest.raises(UserError, match=message) as info:
+        load_dataset(source)
+    assert "\n" not in str(info.value)
+
+
+def test_subset_too_small(small_npz):
+    with pytest.raises(UserError, match="too small"):
+        load_dataset(str(small_npz), subset=5)
+
+
+def test_bad_idx_magic(tmp_path):
+    (tmp_path / "x").write_bytes(b"\x01\x02\x03\x04")
+    with pytest.raises(UserError, match="bad magic"):
+        read_idx(tmp_path / "x")
