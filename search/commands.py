@@ -112,3 +112,63 @@ def _format_status(s: dict[str, Any]) -> str:
     else:
         lines.append("  no complete trial yet")
     return "\n".join(lines)
+
+
+def retrain(args: argparse.Namespace) -> int:
+    from bakeoff.search.data import load_dataset
+    from bakeoff.search.manifest import update_manifest
+    from bakeoff.search.retrain import retrain_family
+    from bakeoff.search.storage import open_storage
+    from bakeoff.search.studies import require_studies
+
+    out = run_dir(args)
+    storage = open_storage(storage_url(args), create=False)
+    studies = require_studies(storage, args.study, FAMILIES)
+    attrs = next(iter(studies.values())).user_attrs
+    if "data_sha256" not in attrs:
+        raise UserError(f"study {args.study!r} records no data; was it made by bakeoff search?")
+    data = load_dataset(
+        args.data or attrs["data_source"], val_fraction=attrs["val_fraction"], subset=attrs["subset"], seed=attrs["seed"]
+    )
+    if data.sha256 != attrs["data_sha256"]:
+        raise UserError(
+            f"{data.source} is not the data study {args.study!r} was searched on (sha256 differs); pass that data with --data"
+        )
+    _prepare_out(out)
+    update_manifest(out, "retrain", {"seeds": args.seeds}, args.argv)
+    for family, study in studies.items():
+        retrain_family(study, family, data, out, args.seeds, log=lambda line: print(line, flush=True))
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    import time
+
+    from bakeoff.reports.context import build_context
+    from bakeoff.reports.render import render
+    from bakeoff.search.manifest import write_text_atomic
+    from bakeoff.search.storage import open_storage, redact
+    from bakeoff.search.studies import require_studies
+
+    out = run_dir(args)
+    url = storage_url(args)
+    target = args.output or out / "report.html"
+    from bakeoff.search.storage import check_writable_dir
+
+    check_writable_dir(target.parent)
+    storage = open_storage(url, create=False)
+    studies = require_studies(storage, args.study, FAMILIES)
+    started = time.perf_counter()
+    html = render(build_context(out, studies, redact(url), args.study))
+    write_text_atomic(target, html)
+    print(f"report written to {target} ({len(html.encode()) / 1e6:.2f} MB, rendered in {time.perf_counter() - started:.1f}s)")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """search -> retrain -> report; an interrupted search still gets a report of what exists."""
+    code = search(args)
+    if code == 0:
+        retrain(args)
+    report(argparse.Namespace(**{**vars(args), "output": None}))
+    return code

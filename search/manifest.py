@@ -57,8 +57,12 @@ def update_manifest(out: Path, section: str, values: dict[str, Any], argv: list[
 
 
 def write_json(path: Path, value: Any) -> None:
+    write_text_atomic(path, json.dumps(value, indent=2, default=str))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a kill never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(value, indent=2, default=str))
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)

@@ -84,7 +84,7 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
             )
     except Exception as exc:  # sqlalchemy errors: unreachable host, bad credentials, not a database
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"cannot open storage {_redact(url)}: {first[:200]}") from None
+        raise UserError(f"cannot open storage {redact(url)}: {first[:200]}") from None
 
 
 def _require_psycopg() -> None:
@@ -102,7 +102,7 @@ def check_writable_dir(directory: Path) -> None:
         raise UserError(f"cannot write to {directory}: choose another --out or --storage")
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:
         return url.replace(f":{parts.password}@", ":***@")

@@ -1,0 +1,116 @@
+"""Draw figures from plain data (or Optuna studies, through Optuna's own matplotlib plots) as data URIs.
+
+Every function returns a ``data:image/png;base64,…`` string, so the report is one file that renders
+offline. Drawing never computes statistics: the numbers come from ``reports.stats`` and ``collect``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import warnings
+from typing import Any, Callable, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+COLORS = {"ann": "#1f77b4", "cnn": "#d62728"}
+DPI = 80
+
+
+def to_data_uri(figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def optuna_plot(plot: Callable[..., Any], study, **kwargs) -> str | None:
+    """One of ``optuna.visualization.matplotlib``'s plots, or None when the study cannot support it yet."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            axes = plot(study, **kwargs)
+    except (ValueError, RuntimeError, ZeroDivisionError, IndexError):
+        plt.close("all")
+        return None
+    first = axes.flat[0] if isinstance(axes, np.ndarray) else axes
+    figure = first.figure
+    figure.set_size_inches(7, 3.6)
+    return to_data_uri(figure)
+
+
+def learning_curves(histories: dict[str, list[dict[str, list[float]]]]) -> str:
+    """Training loss and accuracy per epoch for every retrained seed, both families on one figure."""
+    figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for family, runs in histories.items():
+        for i, history in enumerate(runs):
+            label = family.upper() if i == 0 else None
+            epochs = np.arange(1, len(history.get("loss", [])) + 1)
+            loss_ax.plot(epochs, history.get("loss", []), color=COLORS[family], alpha=0.7, label=label)
+            acc_ax.plot(epochs, history.get("accuracy", []), color=COLORS[family], alpha=0.7, label=label)
+    loss_ax.set(xlabel="epoch", ylabel="training loss", title="Loss")
+    acc_ax.set(xlabel="epoch", ylabel="training accuracy", title="Accuracy")
+    loss_ax.legend()
+    return to_data_uri(figure)
+
+
+def seed_accuracies(accuracies: dict[str, list[float]]) -> str:
+    """Test accuracy of each seed, per family, with the mean marked."""
+    figure, ax = plt.subplots(figsize=(5, 2.8))
+    for position, (family, values) in enumerate(accuracies.items()):
+        ax.scatter([position] * len(values), [100 * v for v in values], color=COLORS[family], zorder=3)
+        if values:
+            ax.hlines(100 * np.mean(values), position - 0.25, position + 0.25, color="black")
+    ax.set_xticks(range(len(accuracies)), [f.upper() for f in accuracies])
+    ax.set_xlim(-0.6, len(accuracies) - 0.4)
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(axis="y", alpha=0.3)
+    return to_data_uri(figure)
+
+
+def confusion(matrix: np.ndarray, labels: Sequence[str], title: str) -> str:
+    figure, ax = plt.subplots(figsize=(4.2, 3.8))
+    shown = np.log1p(matrix)
+    ax.imshow(shown, cmap="Blues")
+    for (i, j), count in np.ndenumerate(matrix):
+        if count:
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=7, color="white" if shown[i, j] > shown.max() / 2 else "black")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    return to_data_uri(figure)
+
+
+def gallery(images: np.ndarray, labels: Sequence[str], predictions: Sequence[str], title: str) -> str:
+    """Misclassified test images with their true and predicted labels."""
+    count = len(images)
+    cols = min(8, max(count, 1))
+    rows = max(1, int(np.ceil(count / cols)))
+    figure, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.3), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, true, pred in zip(axes.flat, images, labels, predictions):
+        ax.imshow(image.squeeze(), cmap="gray_r" if image.shape[-1] == 1 else None)
+        ax.set_title(f"{true}→{pred}", fontsize=8, color="#b00")
+    figure.suptitle(title, fontsize=9)
+    return to_data_uri(figure)
+
+
+def accuracy_vs_params(points: dict[str, dict[str, list]]) -> str:
+    """Validation accuracy against parameter count for every complete trial, with each family's Pareto front."""
+    figure, ax = plt.subplots(figsize=(7, 3.6))
+    for family, p in points.items():
+        ax.scatter(p["params"], p["accuracy"], s=10, alpha=0.45, color=COLORS[family], label=f"{family.upper()} trials")
+        front = sorted(p["front"], key=lambda i: p["params"][i])
+        ax.step([p["params"][i] for i in front], [p["accuracy"][i] for i in front], where="post", color=COLORS[family], label=f"{family.upper()} Pareto front")
+    ax.set_xscale("log")
+    ax.set(xlabel="parameters", ylabel="validation accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    low = min((min(p["accuracy"]) for p in points.values() if p["accuracy"]), default=0.0)
+    ax.set_ylim(max(low, 0.0), 1.0)
+    return to_data_uri(figure)
