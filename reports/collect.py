@@ -62,6 +62,15 @@ def study_summary(study: optuna.Study) -> dict[str, Any]:
     }
 
 
+def snapshot(study: optuna.Study) -> optuna.Study:
+    """An in-memory copy read from storage once: plots and summaries then query memory, not the database."""
+    copy = optuna.create_study(study_name=study.study_name, directions=study.directions)
+    copy.add_trials(study.get_trials(deepcopy=False))
+    for key, value in study.user_attrs.items():
+        copy.set_user_attr(key, value)
+    return copy
+
+
 def best_trial(study: optuna.Study) -> FrozenTrial | None:
     """The best COMPLETE trial by validation accuracy (earliest on ties)."""
     complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]

@@ -16,7 +16,7 @@ import optuna
 from optuna.visualization import matplotlib as optuna_mpl
 
 from bakeoff.reports import figures, stats
-from bakeoff.reports.collect import load_retrained, study_summary
+from bakeoff.reports.collect import load_retrained, snapshot, study_summary
 from bakeoff.search.manifest import read_manifest
 
 ALPHA = 0.05
@@ -25,6 +25,7 @@ PARALLEL_PARAMS = 6
 
 def build_context(out: Path, studies: dict[str, optuna.Study], storage_label: str, study_name: str) -> dict[str, Any]:
     manifest = read_manifest(out)
+    studies = {family: snapshot(study) for family, study in studies.items()}
     families = {}
     notes = []
     for family in ("ann", "cnn"):
@@ -117,7 +118,7 @@ def _search_section(families: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "history": figures.optuna_plot(optuna_mpl.plot_optimization_history, study) if complete else None,
             "importances": figures.optuna_plot(optuna_mpl.plot_param_importances, study) if len(complete) >= 3 else None,
             "parallel": figures.optuna_plot(optuna_mpl.plot_parallel_coordinate, study, params=importances_order[:PARALLEL_PARAMS]) if len(complete) >= 2 and importances_order else None,
-            "intermediate": figures.optuna_plot(optuna_mpl.plot_intermediate_values, study) if summary["trials"] else None,
+            "intermediate": figures.intermediate_values(summary["trials"], family) if summary["trials"] else None,
         }
     keys: list[str] = []
     for value in families.values():

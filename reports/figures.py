@@ -23,7 +23,9 @@ DPI = 80
 
 def to_data_uri(figure) -> str:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "tight layout not applied" on crowded Optuna plots
+        figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
     plt.close(figure)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
@@ -40,6 +42,34 @@ def optuna_plot(plot: Callable[..., Any], study, **kwargs) -> str | None:
     first = axes.flat[0] if isinstance(axes, np.ndarray) else axes
     figure = first.figure
     figure.set_size_inches(7, 3.6)
+    return to_data_uri(figure)
+
+
+def intermediate_values(trials: list[dict[str, Any]], family: str) -> str | None:
+    """Validation accuracy per epoch of every trial, pruned ones in grey: how the pruner cut the search.
+
+    One LineCollection instead of a line per trial keeps this fast for thousands of trials.
+    """
+    from matplotlib.collections import LineCollection
+
+    lines = {"COMPLETE": [], "PRUNED": []}
+    for trial in trials:
+        if trial["state"] in lines and trial["intermediate"]:
+            steps = sorted(trial["intermediate"])
+            lines[trial["state"]].append(np.column_stack([np.add(steps, 1), [trial["intermediate"][s] for s in steps]]))
+    if not any(lines.values()):
+        return None
+    figure, ax = plt.subplots(figsize=(7, 3.6))
+    style = {"PRUNED": ("#999999", 0.35), "COMPLETE": (COLORS[family], 0.6)}
+    for state, segments in lines.items():
+        if segments:
+            ax.add_collection(LineCollection(segments, colors=style[state][0], alpha=style[state][1], linewidths=0.8, label=f"{state.lower()} ({len(segments)})"))
+    every = np.concatenate([s for segments in lines.values() for s in segments])
+    ax.set_xlim(0.8, every[:, 0].max() + 0.2)
+    ax.set_ylim(max(0.0, every[:, 1].min() - 0.02), min(1.0, every[:, 1].max() + 0.02))
+    ax.set(xlabel="epoch", ylabel="validation accuracy")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
     return to_data_uri(figure)
 
 

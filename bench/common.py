@@ -1,0 +1,38 @@
+"""Helpers shared by the benchmarks: where results go, and how they are written."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT / "tests"))  # the fake-study builder shared with the report tests
+
+
+def record(name: str, result: dict) -> Path:
+    """Write ``bench/results/NAME.json`` with the machine and time of the run."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "benchmark": name,
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        **result,
+    }
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"recorded {path.relative_to(ROOT)}")
+    return path
+
+
+def mnist_path() -> str:
+    import os
+
+    path = os.environ.get("BAKEOFF_TEST_MNIST") or str(ROOT.parent / "shared" / "data" / "mnist.npz")
+    if not Path(path).is_file():
+        sys.exit(f"bench: MNIST not found at {path}; set BAKEOFF_TEST_MNIST")
+    return path

@@ -1,0 +1,85 @@
+"""The report from fake studies (create_trial, no training): sections, escaping, partial states."""
+
+import re
+import subprocess
+import sys
+
+import optuna
+
+from bakeoff.search.cli import main
+from fakes import fake_retrained, fake_study
+
+SECTIONS = ["1. Verdict", "2. Data", "3. Search", "4. Retrained models", "5. Cost", "6. Reproduce"]
+
+
+def _storage(out):
+    out.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{out}/study.db"
+
+
+def _report(out, name, capsys=None):
+    code = main(["report", "--out", str(out), "--study", name])
+    return code, (out / "report.html").read_text() if (out / "report.html").exists() else ""
+
+
+def test_full_report_has_every_section_and_a_verdict(tmp_path):
+    out = tmp_path / "run"
+    storage = _storage(out)
+    for family in ("ann", "cnn"):
+        fake_study(storage, "full", family, 40, seed=1 if family == "cnn" else 0)
+    fake_retrained(out, "ann", 3, accuracy=0.97)
+    fake_retrained(out, "cnn", 3, accuracy=0.99, seed=1)
+    code, html = _report(out, "full")
+    assert code == 0
+    for section in SECTIONS:
+        assert section in html
+    assert "CNN wins" in html and "significant in every seed pair" in html
+    images = re.findall(r'<img src="([^"]+)"', html)
+    assert len(images) >= 12 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert "http://" not in html and "https://" not in html  # nothing to fetch: readable offline
+    assert "Not everything is here yet" not in html
+
+
+def test_names_and_values_from_storage_are_escaped(tmp_path):
+    out = tmp_path / "run"
+    name = "<script>alert(1)</script>"
+    study = fake_study(_storage(out), name, "ann", 5)
+    study.set_user_attr("data_source", "<img src=x onerror=alert(2)>")
+    code, html = _report(out, name)
+    assert code == 0
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html
+
+
+def test_partial_run_renders_what_exists_and_says_what_is_missing(tmp_path):
+    out = tmp_path / "run"
+    storage = _storage(out)
+    study = fake_study(storage, "part", "ann", 3)
+    running = study.ask()  # a trial still under way
+    code, html = _report(out, "part")
+    assert code == 0
+    assert "No CNN study exists" in html
+    assert "No retrained ANN models yet" in html
+    assert "still running" in html
+    assert running.number == 3
+
+
+def test_empty_study_renders(tmp_path):
+    out = tmp_path / "run"
+    optuna.create_study(storage=_storage(out), study_name="empty-cnn", direction="maximize")
+    code, html = _report(out, "empty")
+    assert code == 0 and "no complete trial yet" in html
+
+
+def test_report_command_does_not_import_tensorflow(tmp_path):
+    out = tmp_path / "run"
+    storage = _storage(out)
+    fake_study(storage, "t", "ann", 5)
+    fake_retrained(out, "ann", 1, accuracy=0.9)
+    probe = (
+        "import sys\nfrom bakeoff.search.cli import main\n"
+        f"code = main(['report', '--out', {str(out)!r}, '--study', 't'])\n"
+        "print(code, 'tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.split()[-3:] == ["0", "False", "False"]
