@@ -79,6 +79,7 @@ def _add_search(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-fraction", type=_fraction, default=0.1, help="share of training images held out for validation (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the sampler and the trials (default: %(default)s)")
     parser.add_argument("--space", type=Path, help="TOML file of per-family overrides, e.g. [cnn] conv_blocks = {high = 3}")
+    parser.add_argument("--workers", type=_positive_int, default=1, help="worker processes on this machine sharing the study and the CPU cores; --timeout then counts trial time of all workers, so the wall time stays about the same (default: %(default)s)")
 
 
 def _add_retrain(parser: argparse.ArgumentParser) -> None:
@@ -147,8 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "spaces":
         return _spaces_show(args)
+    import optuna
+
     from bakeoff.search import commands
 
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # progress and failures are bakeoff's own lines
     return getattr(commands, args.command)(args)
 
 

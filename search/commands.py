@@ -38,7 +38,9 @@ def _budget(args: argparse.Namespace, families: tuple[str, ...]):
     timeout = args.timeout
     if timeout is None and args.trials is None:
         timeout = parse_duration(DEFAULT_TIMEOUT)
-    return Budget(trials=args.trials, seconds=None if timeout is None else timeout / len(families))
+    # Trial time accrues once per worker: N workers use N times the trial time in the same wall time.
+    seconds = None if timeout is None else timeout * args.workers / len(families)
+    return Budget(trials=args.trials, seconds=seconds)
 
 
 def _prepare_out(out: Path) -> None:
@@ -65,7 +67,9 @@ def search(args: argparse.Namespace) -> int:
     _prepare_out(out)
     from bakeoff.search.manifest import update_manifest
     from bakeoff.search.runner import SearchPlan, run_search
-    from bakeoff.search.storage import open_storage
+    from bakeoff.search.storage import open_storage, redact
+    from bakeoff.search.studies import open_study
+    from bakeoff.search.workers import is_worker, run_workers
 
     storage = open_storage(url, create=True)
     attrs = {
@@ -76,13 +80,32 @@ def search(args: argparse.Namespace) -> int:
         "seed": args.seed,
     }
     plan = SearchPlan(args.study, families, spaces, budget, args.epochs, args.seed, attrs)
+    if is_worker():
+        return run_search(plan, storage, data)
     print(
         f"searching {', '.join(families)} on {data.source} "
-        f"({len(data.y_train)} train / {len(data.y_val)} validation images), storage {url}",
+        f"({len(data.y_train)} train / {len(data.y_val)} validation images), storage {redact(url)}"
+        + (f", {args.workers} workers" if args.workers > 1 else ""),
         flush=True,
     )
-    update_manifest(out, "search", {"storage": url, "study": args.study, "data": data.summary(), **attrs}, args.argv)
+    update_manifest(out, "search", {"storage": redact(url), "study": args.study, "data": data.summary(), **attrs}, args.argv)
+    if args.workers > 1:
+        for family in families:  # create studies and the baseline trial once, before workers race for them
+            open_study(storage, args.study, family, spaces[family], attrs, args.seed)
+        return run_workers(_worker_argv(args, url, out), args.workers)
     return run_search(plan, storage, data)
+
+
+def _worker_argv(args: argparse.Namespace, url: str, out: Path) -> list[str]:
+    """The ``bakeoff search`` command line a worker runs: this search's settings, spelled out."""
+    argv = ["search", "--family", args.family, "--epochs", str(args.epochs), "--val-fraction", str(args.val_fraction),
+            "--seed", str(args.seed), "--workers", str(args.workers), "--study", args.study,
+            "--out", str(out.resolve()), "--storage", url]
+    for flag, value in (("--trials", args.trials), ("--timeout", args.timeout), ("--data", args.data),
+                        ("--subset", args.subset), ("--space", args.space)):
+        if value is not None:
+            argv += [flag, str(value)]
+    return argv
 
 
 def status(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import optuna
@@ -25,6 +25,10 @@ INTERRUPTED = "interrupted"
 
 class Interrupted(KeyboardInterrupt):
     """A stop request (SIGINT/SIGTERM) reached a running trial: Optuna records FAIL and re-raises it."""
+
+
+class Surplus(Exception):
+    """Another worker already holds the budget's last trial: this one steps back (FAIL, not counted)."""
 
 
 @dataclass
@@ -55,15 +59,22 @@ class Objective:
         seed: int,
         deadline: float | None = None,
         stop: StopRequest | None = None,
+        surplus: Callable[[optuna.Trial], bool] | None = None,
     ) -> None:
         self.family, self.space, self.data = family, space, data
         self.num_classes, self.epochs, self.seed = num_classes, epochs, seed
         self.deadline = deadline
         self.stop = stop or StopRequest(threading.Event())
+        self.surplus = surplus
+        self.trial_id: int | None = None
 
     def __call__(self, trial: optuna.Trial) -> float:
         started = time.perf_counter()
+        self.trial_id = trial._trial_id
         trial.set_user_attr(WORKER_ATTR, worker_id())
+        if self.surplus is not None and self.surplus(trial):
+            trial.set_user_attr("reason", f"{INTERRUPTED}: another worker took the budget's last trial")
+            raise Surplus()
         config = self.space.sample(trial)
         trial.set_user_attr("config", config)
         release_models()

@@ -6,6 +6,7 @@ compares like with like. Progress is one line per finished trial on stdout; Optu
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -16,12 +17,13 @@ from typing import Any, TextIO
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from bakeoff.search.budget import Budget
+from bakeoff.search.budget import Budget, counted
 from bakeoff.search.data import Dataset
 from bakeoff.search.durations import format_duration
-from bakeoff.search.objective import Interrupted, Objective, StopRequest
-from bakeoff.search.storage import fail_stale, recover_dead_trials
+from bakeoff.search.objective import INTERRUPTED, Interrupted, Objective, StopRequest
+from bakeoff.search.storage import fail_stale, recover_dead_trials, requeue
 from bakeoff.search.studies import open_study, sampler_for
+from bakeoff.search.workers import WORKER_ENV
 from bakeoff.spaces import Space
 
 POLL_SECONDS = 2.0
@@ -41,7 +43,6 @@ class SearchPlan:
 def run_search(plan: SearchPlan, storage: optuna.storages.BaseStorage, data: Dataset, out: TextIO | None = None) -> int:
     """Search until every family's budget is used; 130/143 after SIGINT/SIGTERM, else 0."""
     out = out or sys.stdout
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     stop = StopRequest(threading.Event())
     studies = {f: open_study(storage, plan.name, f, plan.spaces[f], plan.study_attrs, plan.seed) for f in plan.families}
     for family, study in studies.items():
@@ -68,18 +69,22 @@ def run_search(plan: SearchPlan, storage: optuna.storages.BaseStorage, data: Dat
                 seed=plan.seed,
                 deadline=None if left is None else time.time() + left,
                 stop=stop,
+                surplus=lambda trial, study=study: _is_surplus(study, plan.budget, trial.number),
             )
             try:
                 study.optimize(
                     objective, n_trials=1, catch=(Exception,), callbacks=[_Progress(family, plan.budget, out)]
                 )
             except Interrupted:
-                break
+                pass
+            finally:
+                _requeue_if_interrupted(study, objective.trial_id)
     elapsed = format_duration(time.time() - started)
+    who = f"worker {os.environ[WORKER_ENV]}: " if WORKER_ENV in os.environ else ""
     if stop.requested:
-        print(f"stopped by {stop.signal_name} after {elapsed}; re-run the same command to resume", file=out, flush=True)
+        print(f"{who}stopped by {stop.signal_name} after {elapsed}; re-run the same command to resume", file=out, flush=True)
         return 130 if stop.signal_name == "SIGINT" else 143
-    print(f"search finished in {elapsed}", file=out, flush=True)
+    print(f"{who}search finished in {elapsed}", file=out, flush=True)
     return 0
 
 
@@ -91,6 +96,24 @@ def _next_family(studies: dict[str, optuna.Study], budget: Budget) -> str | None
         if used < best_used:
             best, best_used = family, used
     return best
+
+
+def _is_surplus(study: optuna.Study, budget: Budget, number: int) -> bool:
+    """With a trial budget, whether counted trials plus earlier running ones already fill it."""
+    if budget.trials is None:
+        return False
+    trials = study.get_trials(deepcopy=False)
+    earlier_running = sum(1 for t in trials if t.state == TrialState.RUNNING and t.number < number)
+    return counted(trials) + earlier_running >= budget.trials
+
+
+def _requeue_if_interrupted(study: optuna.Study, trial_id: int | None) -> None:
+    """An interrupted or surplus trial goes back to the queue with its parameters: it never ran to its end."""
+    if trial_id is None:
+        return
+    trial = study._storage.get_trial(trial_id)
+    if trial.state == TrialState.FAIL and str(trial.user_attrs.get("reason", "")).startswith(INTERRUPTED):
+        requeue(study, trial)
 
 
 def _wait_for_others(studies: dict[str, optuna.Study], budget: Budget, stop: StopRequest) -> bool:
@@ -111,6 +134,7 @@ class _Progress:
 
     def __init__(self, family: str, budget: Budget, out: TextIO) -> None:
         self.family, self.budget, self.out = family, budget, out
+        self.prefix = f"w{os.environ[WORKER_ENV]} " if WORKER_ENV in os.environ else ""
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         value = f"val_acc {trial.value:.4f}" if trial.value is not None else _last_value(trial)
@@ -121,7 +145,7 @@ class _Progress:
         seconds = (trial.datetime_complete - trial.datetime_start).total_seconds() if trial.datetime_start else 0.0
         reason = trial.user_attrs.get("reason")
         line = (
-            f"[{self.family}] trial {trial.number:>3} {trial.state.name:<8} {value}  {best}  "
+            f"{self.prefix}[{self.family}] trial {trial.number:>3} {trial.state.name:<8} {value}  {best}  "
             f"{format_duration(seconds):>6}  budget: {self.budget.describe_left(study)}"
         )
         if reason and trial.state != TrialState.COMPLETE:

@@ -8,19 +8,23 @@ on one machine. URLs are checked before anything is created, so a typo never lea
 from __future__ import annotations
 
 import os
+import random
+import time
 import socket
 import warnings
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from bakeoff.search.errors import UserError
 
 HEARTBEAT_SECONDS = 10
 GRACE_SECONDS = 40
 MAX_RETRY = 3
+SCHEMA_RACE_RETRIES = 3
 WORKER_ATTR = "worker"
 
 
@@ -72,19 +76,26 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
         "pool_pre_ping": True,
         "connect_args": {"connect_timeout": 10},
     }
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=HEARTBEAT_SECONDS,
-                grace_period=GRACE_SECONDS,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(MAX_RETRY),
-            )
-    except Exception as exc:  # sqlalchemy errors: unreachable host, bad credentials, not a database
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"cannot open storage {redact(url)}: {first[:200]}") from None
+    for attempt in range(SCHEMA_RACE_RETRIES + 1):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=HEARTBEAT_SECONDS,
+                    grace_period=GRACE_SECONDS,
+                    heartbeat_stale_trial_callback=requeue,
+                )
+        except Exception as exc:  # sqlalchemy errors: unreachable host, bad credentials, not a database
+            # Workers starting together on an empty database race to create Optuna's tables; the loser
+            # sees a unique violation and only needs to look again once the winner has finished.
+            if "IntegrityError" in type(exc).__name__ and attempt < SCHEMA_RACE_RETRIES:
+                time.sleep(0.5 + random.random())
+                continue
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"cannot open storage {redact(url)}: {first[:200]}") from None
+    raise AssertionError("unreachable")
 
 
 def _require_psycopg() -> None:
@@ -136,22 +147,50 @@ def recover_dead_trials(study: optuna.Study) -> int:
     Heartbeats catch dead workers on any machine, but only after the grace period; a worker on the same
     host can be checked at once, so a resumed search never waits behind its own killed predecessor.
     """
-    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(MAX_RETRY)
     recovered = 0
+    now = datetime.now()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        owner = trial.user_attrs.get(WORKER_ATTR) or trial.system_attrs.get(WORKER_ATTR)
-        if not owner or not _is_dead_local_worker(owner):
-            continue
-        storage = study._storage
-        try:
-            storage.set_trial_user_attr(trial._trial_id, "reason", "interrupted: its worker process died")
-            if not storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
-                continue
-        except optuna.exceptions.UpdateFinishedTrialError:
-            continue
-        retry(study, storage.get_trial(trial._trial_id))
-        recovered += 1
+        owner = trial.user_attrs.get(WORKER_ATTR)
+        # A live worker records itself within milliseconds of starting a trial; an owner-less trial
+        # this old was killed in that window, before its first heartbeat too.
+        orphan = owner is None and trial.datetime_start and (now - trial.datetime_start).total_seconds() > GRACE_SECONDS
+        if (owner and _is_dead_local_worker(owner)) or orphan:
+            recovered += fail_and_requeue(study, trial, "interrupted: its worker process died")
     return recovered
+
+
+def fail_and_requeue(study: optuna.Study, trial: FrozenTrial, reason: str) -> int:
+    """Mark a RUNNING trial FAIL with ``reason`` and queue its parameters again; 1 if this call did it."""
+    storage = study._storage
+    try:
+        storage.set_trial_user_attr(trial._trial_id, "reason", reason)
+        if not storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
+            return 0
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return 0
+    requeue(study, storage.get_trial(trial._trial_id))
+    return 1
+
+
+def requeue(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Queue a failed trial's parameters again, at most ``MAX_RETRY`` times.
+
+    Like Optuna's ``RetryHeartbeatStaleTrialCallback`` (same ``failed_trial``/``retry_history`` system
+    attributes, so its helpers read them), but the copy starts clean: it must not inherit the dead worker's
+    id or the failure reason, or it would look dead, or failed, once it runs.
+    """
+    history = [*trial.system_attrs.get("retry_history", []), trial.number]
+    if len(history) > MAX_RETRY:
+        return
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=TrialState.WAITING,
+            params=trial.params,
+            distributions=trial.distributions,
+            user_attrs={k: v for k, v in trial.user_attrs.items() if k == "baseline"},
+            system_attrs={"failed_trial": trial.system_attrs.get("failed_trial", trial.number), "retry_history": history},
+        )
+    )
 
 
 def fail_stale(study: optuna.Study) -> None:

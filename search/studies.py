@@ -49,18 +49,23 @@ def open_study(
     attrs: dict[str, Any],
     seed: int,
 ) -> optuna.Study:
-    """Create or resume the family's study; the first trial of a new study is the seed notebook's model."""
+    """Create or resume the family's study; the first trial of a new study is the seed notebook's model.
+
+    Only the process that creates the study (creation is atomic in the storage) records its attributes and
+    enqueues the baseline, so workers starting together never queue the baseline twice.
+    """
     full = study_name(name, family)
-    study = optuna.create_study(
-        storage=storage, study_name=full, direction="maximize", load_if_exists=True, pruner=default_pruner()
-    )
-    _check_same_data(study, attrs)
-    study.sampler = sampler_for(study, seed)
-    if not study.user_attrs:
+    try:
+        study = optuna.create_study(storage=storage, study_name=full, direction="maximize", pruner=default_pruner())
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=full, storage=storage, pruner=default_pruner())
+        _check_same_data(study, attrs)
+    else:
         for key, value in {**attrs, "family": family, "space": space.get_config()}.items():
             study.set_user_attr(key, value)
-    if not study.get_trials(deepcopy=False) and not space.problems(BASELINES[family]):
-        study.enqueue_trial(space.to_trial_params(BASELINES[family]), user_attrs={"baseline": True}, skip_if_exists=True)
+        if not space.problems(BASELINES[family]):
+            study.enqueue_trial(space.to_trial_params(BASELINES[family]), user_attrs={"baseline": True})
+    study.sampler = sampler_for(study, seed)
     return study
 
 

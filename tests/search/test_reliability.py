@@ -1,0 +1,155 @@
+"""Kills, signals and parallel workers against real storage, with real (tiny) training in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from bakeoff.search.budget import counted
+from bakeoff.search.cli import main
+
+BAKEOFF = [sys.executable, "-m", "bakeoff.search"]
+
+
+def _argv(small_npz, out, *extra):
+    return ["search", "--data", str(small_npz), "--epochs", "2", "--out", str(out), "--study", "k", *extra]
+
+
+def _studies(storage):
+    return {f: optuna.load_study(study_name=f"k-{f}", storage=storage) for f in ("ann", "cnn")}
+
+
+def _snapshot(storage):
+    """Every COMPLETE trial: number -> (value, params)."""
+    try:
+        studies = _studies(storage)
+    except KeyError:
+        return {}
+    return {
+        (f, t.number): (t.value, t.params)
+        for f, s in studies.items()
+        for t in s.get_trials(states=(TrialState.COMPLETE,))
+    }
+
+
+def _wait_for_training(storage, timeout=120.0):
+    """Block until some trial is RUNNING with its configuration recorded (training has begun)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if Path(storage.removeprefix("sqlite:///")).exists():
+            try:
+                for study in _studies(storage).values():
+                    if any("config" in t.user_attrs for t in study.get_trials(states=(TrialState.RUNNING,))):
+                        return
+            except KeyError:  # the studies are not created yet
+                pass
+        time.sleep(0.3)
+    raise AssertionError("no trial started training in time")
+
+
+def _assert_invariants(storage, target, before):
+    studies = _studies(storage)
+    for family, study in studies.items():
+        trials = study.get_trials()
+        assert not [t.number for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)], family
+        assert counted(trials) == target, (family, [(t.number, t.state.name, t.user_attrs.get("reason")) for t in trials])
+        assert len({t.number for t in trials}) == len(trials)
+    after = _snapshot(storage)
+    for key, value in before.items():
+        assert after[key] == value, key
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_loses_nothing_finished(small_npz, tmp_path):
+    out = tmp_path / "run"
+    storage = f"sqlite:///{out}/study.db"
+    argv = BAKEOFF + _argv(small_npz, out, "--trials", "5")
+    rng = random.Random(7)
+    kept: dict = {}
+    for _ in range(3):
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(4.0, 12.0))
+        process.kill()
+        process.wait()
+        kept.update(_snapshot(storage))
+    finished = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr
+    _assert_invariants(storage, 5, kept)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigterm_and_sigint_stop_gracefully(small_npz, tmp_path, sig, code, capsys):
+    out = tmp_path / "run"
+    storage = f"sqlite:///{out}/study.db"
+    process = subprocess.Popen(BAKEOFF + _argv(small_npz, out, "--trials", "3", "--epochs", "30"), stdout=subprocess.PIPE, text=True)
+    _wait_for_training(storage)
+    started = time.time()
+    process.send_signal(sig)
+    stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == code
+    assert time.time() - started < 30
+    assert f"stopped by {sig.name}" in stdout
+    studies = _studies(storage)
+    trials = [t for s in studies.values() for t in s.get_trials()]
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    interrupted = [(f, t) for f, s in studies.items() for t in s.get_trials(states=(TrialState.FAIL,))]
+    assert len(interrupted) == 1
+    family, failed = interrupted[0]
+    assert failed.user_attrs["reason"] == f"interrupted by {sig.name}"
+    waiting = studies[family].get_trials(states=(TrialState.WAITING,))
+    assert [t.params for t in waiting] == [failed.params]  # queued to run again
+    assert main(["report", "--out", str(out), "--study", "k"]) == 0
+    assert (out / "report.html").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("storage_kind", ["sqlite", "journal"])
+def test_parallel_workers_lose_and_duplicate_nothing(small_npz, tmp_path, storage_kind):
+    out = tmp_path / "run"
+    extra = ["--storage", str(out / "study.log")] if storage_kind == "journal" else []
+    out.mkdir()
+    result = subprocess.run(BAKEOFF + _argv(small_npz, out, "--trials", "5", "--epochs", "1", "--workers", "3", *extra),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "database is locked" not in result.stderr
+    storage = (optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(out / "study.log")))
+               if storage_kind == "journal" else f"sqlite:///{out}/study.db")
+    _assert_invariants(storage, 5, {})
+    assert {"w0", "w1", "w2"} <= {line.split()[0] for line in result.stdout.splitlines() if line.startswith("w")}
+
+
+POSTGRES = os.environ.get("BAKEOFF_TEST_POSTGRES_URL")
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES and not os.environ.get("CI"), reason="set BAKEOFF_TEST_POSTGRES_URL to a PostgreSQL database")
+def test_two_processes_share_one_postgresql_study(small_npz, tmp_path):
+    assert POSTGRES, "CI must provide BAKEOFF_TEST_POSTGRES_URL (see .ci/run)"
+    name = f"pg{os.getpid()}{int(time.time())}"
+    argv = ["search", "--data", str(small_npz), "--epochs", "1", "--trials", "4", "--storage", POSTGRES, "--study", name]
+    processes = [
+        subprocess.Popen(BAKEOFF + argv + ["--out", str(tmp_path / f"host{i}")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(2)
+    ]
+    outputs = [p.communicate(timeout=600) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], [o[1] for o in outputs]
+    storage = POSTGRES.replace("postgresql://", "postgresql+psycopg://", 1)
+    studies = {f: optuna.load_study(study_name=f"{name}-{f}", storage=storage) for f in ("ann", "cnn")}
+    for family, study in studies.items():
+        trials = study.get_trials()
+        assert counted(trials) == 4, family
+        assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+        assert sum(1 for t in trials if t.user_attrs.get("baseline") and t.state == TrialState.COMPLETE) == 1
+    workers = {t.user_attrs["worker"].split(":")[1] for s in studies.values() for t in s.get_trials()}
+    assert len(workers) == 2  # both processes did work
