@@ -79,21 +79,20 @@ def search(args: argparse.Namespace) -> int:
         "val_fraction": args.val_fraction,
         "seed": args.seed,
     }
-    plan = SearchPlan(args.study, families, spaces, budget, args.epochs, args.seed, attrs)
-    if is_worker():
-        return run_search(plan, storage, data)
-    print(
-        f"searching {', '.join(families)} on {data.source} "
-        f"({len(data.y_train)} train / {len(data.y_val)} validation images), storage {redact(url)}"
-        + (f", {args.workers} workers" if args.workers > 1 else ""),
-        flush=True,
-    )
-    update_manifest(out, "search", {"storage": redact(url), "study": args.study, "data": data.summary(), **attrs}, args.argv)
-    if args.workers > 1:
-        for family in families:  # create studies and the baseline trial once, before workers race for them
-            open_study(storage, args.study, family, spaces[family], attrs, args.seed)
-        return run_workers(_worker_argv(args, url, out), args.workers)
-    return run_search(plan, storage, data)
+    # Opening checks that a resumed study was searched on the same data; the parent of --workers creates
+    # the studies and their baseline trial once, before the workers race for them.
+    studies = {f: open_study(storage, args.study, f, spaces[f], attrs, args.seed) for f in families}
+    if not is_worker():
+        print(
+            f"searching {', '.join(families)} on {data.source} "
+            f"({len(data.y_train)} train / {len(data.y_val)} validation images), storage {redact(url)}"
+            + (f", {args.workers} workers" if args.workers > 1 else ""),
+            flush=True,
+        )
+        update_manifest(out, "search", {"storage": redact(url), "study": args.study, "data": data.summary(), **attrs}, args.argv)
+        if args.workers > 1:
+            return run_workers(_worker_argv(args, url, out), args.workers)
+    return run_search(SearchPlan(families, spaces, budget, args.epochs, args.seed), studies, data)
 
 
 def _worker_argv(args: argparse.Namespace, url: str, out: Path) -> list[str]:
@@ -138,6 +137,7 @@ def _format_status(s: dict[str, Any]) -> str:
 
 
 def retrain(args: argparse.Namespace) -> int:
+    from bakeoff.reports.collect import best_trial
     from bakeoff.search.data import load_dataset
     from bakeoff.search.manifest import update_manifest
     from bakeoff.search.retrain import retrain_family
@@ -147,11 +147,16 @@ def retrain(args: argparse.Namespace) -> int:
     out = run_dir(args)
     storage = open_storage(storage_url(args), create=False)
     studies = require_studies(storage, args.study, FAMILIES)
+    if all(best_trial(study) is None for study in studies.values()):
+        raise UserError(f"nothing to retrain: study {args.study!r} has no complete trial yet; run 'bakeoff search' first")
     attrs = next(iter(studies.values())).user_attrs
     if "data_sha256" not in attrs:
         raise UserError(f"study {args.study!r} records no data; was it made by bakeoff search?")
     data = load_dataset(
-        args.data or attrs["data_source"], val_fraction=attrs["val_fraction"], subset=attrs["subset"], seed=attrs["seed"]
+        args.data or attrs.get("data_source"),
+        val_fraction=attrs.get("val_fraction", 0.1),
+        subset=attrs.get("subset"),
+        seed=attrs.get("seed", 0),
     )
     if data.sha256 != attrs["data_sha256"]:
         raise UserError(
@@ -192,6 +197,9 @@ def run(args: argparse.Namespace) -> int:
     """search -> retrain -> report; an interrupted search still gets a report of what exists."""
     code = search(args)
     if code == 0:
-        retrain(args)
+        try:
+            retrain(args)
+        except UserError as exc:  # e.g. every trial failed: the report still shows the search
+            print(f"bakeoff: retrain skipped: {exc}", file=sys.stderr)
     report(argparse.Namespace(**{**vars(args), "output": None}))
     return code

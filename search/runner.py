@@ -11,8 +11,8 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, TextIO
+from dataclasses import dataclass
+from typing import TextIO
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -22,7 +22,7 @@ from bakeoff.search.data import Dataset
 from bakeoff.search.durations import format_duration
 from bakeoff.search.objective import INTERRUPTED, Interrupted, Objective, StopRequest
 from bakeoff.search.storage import fail_stale, recover_dead_trials, requeue
-from bakeoff.search.studies import open_study, sampler_for
+from bakeoff.search.studies import sampler_for
 from bakeoff.search.workers import WORKER_ENV
 from bakeoff.spaces import Space
 
@@ -31,20 +31,17 @@ POLL_SECONDS = 2.0
 
 @dataclass
 class SearchPlan:
-    name: str
     families: tuple[str, ...]
     spaces: dict[str, Space]
     budget: Budget
     epochs: int
     seed: int
-    study_attrs: dict[str, Any] = field(default_factory=dict)
 
 
-def run_search(plan: SearchPlan, storage: optuna.storages.BaseStorage, data: Dataset, out: TextIO | None = None) -> int:
+def run_search(plan: SearchPlan, studies: dict[str, optuna.Study], data: Dataset, out: TextIO | None = None) -> int:
     """Search until every family's budget is used; 130/143 after SIGINT/SIGTERM, else 0."""
     out = out or sys.stdout
     stop = StopRequest(threading.Event())
-    studies = {f: open_study(storage, plan.name, f, plan.spaces[f], plan.study_attrs, plan.seed) for f in plan.families}
     for family, study in studies.items():
         if recovered := recover_dead_trials(study):
             print(f"[{family}] re-queued {recovered} trial(s) left running by a dead worker", file=out, flush=True)

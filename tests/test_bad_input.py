@@ -1,0 +1,126 @@
+"""User mistakes across every command: exit code 2, one line on stderr, no traceback, storage unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+
+from bakeoff.search.cli import main
+from fakes import fake_study
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """A run directory with real Optuna studies (built without training) and a set of bad input files."""
+    root = tmp_path_factory.mktemp("bad")
+    run = root / "run"
+    run.mkdir()
+    storage = f"sqlite:///{run}/study.db"
+    for family in ("ann", "cnn"):
+        fake_study(storage, "k", family, 5)
+    failed = optuna.create_study(storage=storage, study_name="failed-ann", direction="maximize")
+    failed.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+    files = root / "files"
+    files.mkdir()
+    rng = np.random.default_rng(0)
+    good = {"x_train": rng.integers(0, 255, (100, 28, 28), dtype=np.uint8), "y_train": np.arange(100) % 10,
+            "x_test": rng.integers(0, 255, (20, 28, 28), dtype=np.uint8), "y_test": np.arange(20) % 10}
+    variants = {
+        "nokey": {k: v for k, v in good.items() if k != "y_test"},
+        "shape": {**good, "x_train": good["x_train"].reshape(100, 784)},
+        "nan": {**good, "x_train": np.where(np.arange(784).reshape(28, 28) == 0, np.nan, good["x_train"].astype(np.float32))},
+        "floatlabels": {**good, "y_train": good["y_train"].astype(np.float32)},
+        "oneclass": {**good, "y_train": np.zeros(100, np.int64), "y_test": np.zeros(20, np.int64)},
+        "lengths": {**good, "y_train": good["y_train"][:50]},
+    }
+    for name, arrays in variants.items():
+        np.savez(files / f"{name}.npz", **arrays)
+    (files / "junk.npz").write_text("this is not a zip archive")
+    (files / "syntax.toml").write_text("[cnn\nconv_blocks = 2")
+    (files / "unknown.toml").write_text("[cnn]\nwidth = 3")
+    (files / "lowhigh.toml").write_text("[ann]\nhidden_layers = {low = 4, high = 1}")
+    (files / "empty.toml").write_text("[ann]\nactivation = []")
+    (files / "section.toml").write_text("[rnn]\nlayers = 2")
+    (files / "a-file").write_text("not a directory")
+    (root / "empty-run").mkdir()
+    return root
+
+
+CASES = [
+    (["search", "--data", "{files}/missing.npz"], "neither a file nor a directory"),
+    (["search", "--data", "{files}/junk.npz"], "not a readable .npz"),
+    (["search", "--data", "{files}/nokey.npz"], "lacks y_test"),
+    (["search", "--data", "{files}/shape.npz"], "(N, H, W)"),
+    (["search", "--data", "{files}/nan.npz"], "NaN"),
+    (["search", "--data", "{files}/floatlabels.npz"], "labels must be integers"),
+    (["search", "--data", "{files}/oneclass.npz"], "at least 2 are needed"),
+    (["search", "--data", "{files}/lengths.npz"], "100 images but y_train has 50"),
+    (["search", "--data", "digits", "--storage", "mysql://user@localhost/db"], "not supported"),
+    (["search", "--data", "digits", "--storage", "postgresql://user@127.0.0.1:1/db"], "cannot open storage"),
+    (["search", "--data", "digits", "--storage", "results.txt"], "is not a URL"),
+    (["search", "--data", "digits", "--study", ""], "not a usable study name"),
+    (["search", "--data", "digits", "--timeout", "8x"], "not understood"),
+    (["run", "--data", "digits", "--timeout", "0s"], "must be positive"),
+    (["search", "--data", "digits", "--trials", "0"], "must be at least 1"),
+    (["search", "--data", "digits", "--epochs", "-1"], "must be at least 1"),
+    (["search", "--data", "digits", "--workers", "0"], "must be at least 1"),
+    (["search", "--data", "digits", "--val-fraction", "1.5"], "fraction between 0 and 0.9"),
+    (["search", "--data", "digits", "--subset", "5"], "too small"),
+    (["search", "--data", "digits", "--family", "rnn"], "invalid choice"),
+    (["search", "--data", "digits", "--space", "{files}/syntax.toml"], "not valid TOML"),
+    (["search", "--data", "digits", "--space", "{files}/unknown.toml"], "unknown parameter 'width'"),
+    (["search", "--data", "digits", "--space", "{files}/lowhigh.toml"], "above high"),
+    (["search", "--data", "digits", "--space", "{files}/empty.toml"], "choices are empty"),
+    (["search", "--data", "digits", "--space", "{files}/section.toml"], "unknown section [rnn]"),
+    (["search", "--data", "digits", "--space", "{files}/nowhere.toml"], "does not exist"),
+    (["search", "--data", "digits", "--out", "{files}/a-file/run"], "cannot write"),
+    (["search", "--data", "digits", "--storage", "sqlite:///{run}/study.db"], "was searched with data_sha256"),
+    (["retrain", "--study", "nope"], "no study named 'nope'"),
+    (["retrain", "--seeds", "0"], "must be at least 1"),
+    (["retrain"], "neither a file nor a directory"),  # the fake study's data is gone
+    (["retrain", "--study", "failed"], "nothing to retrain"),
+    (["retrain", "--out", "{root}/empty-run"], "no study storage at"),
+    (["report", "--study", "nope"], "no study named 'nope'"),
+    (["report", "--output", "{files}/a-file/report.html"], "cannot write"),
+    (["status", "--study", "nope"], "studies here: failed, k"),
+    (["spaces", "show", "cnn", "--space", "{files}/syntax.toml"], "not valid TOML"),
+    (["frobnicate"], "invalid choice"),
+]
+
+
+def _fill(argv, root):
+    values = {"root": root, "files": root / "files", "run": root / "run"}
+    return [a.format(**values) for a in argv]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("argv, fragment", CASES, ids=[" ".join(c[0])[:60] for c in CASES])
+def test_user_mistake_is_one_line_exit_2_and_changes_nothing(template, tmp_path, capsys, argv, fragment):
+    root = tmp_path / "copy"
+    shutil.copytree(template, root)
+    database = root / "run" / "study.db"
+    before = _digest(database)
+    listing = sorted(p.relative_to(root) for p in root.rglob("*"))
+    argv = _fill(argv, root)
+    if argv[0] in ("search", "run", "retrain", "report", "status") and "--out" not in argv:
+        argv += ["--out", str(root / "run"), *(["--study", "k"] if "--study" not in argv else [])]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert fragment in lines[0] and lines[0].startswith("bakeoff: error: ")
+    assert "Traceback" not in err
+    assert _digest(database) == before
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == listing  # nothing new written either
+
+
+def test_there_are_at_least_25_mistakes():
+    assert len(CASES) >= 25
