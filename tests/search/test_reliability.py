@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 
 from bakeoff.search.budget import counted
 from bakeoff.search.cli import main
+from studycheck import check, complete_trials, studies
 
 BAKEOFF = [sys.executable, "-m", "bakeoff.search"]
 
@@ -25,20 +26,7 @@ def _argv(small_npz, out, *extra):
 
 
 def _studies(storage):
-    return {f: optuna.load_study(study_name=f"k-{f}", storage=storage) for f in ("ann", "cnn")}
-
-
-def _snapshot(storage):
-    """Every COMPLETE trial: number -> (value, params)."""
-    try:
-        studies = _studies(storage)
-    except KeyError:
-        return {}
-    return {
-        (f, t.number): (t.value, t.params)
-        for f, s in studies.items()
-        for t in s.get_trials(states=(TrialState.COMPLETE,))
-    }
+    return studies(storage, "k")
 
 
 def _wait_for_training(storage, timeout=120.0):
@@ -56,18 +44,6 @@ def _wait_for_training(storage, timeout=120.0):
     raise AssertionError("no trial started training in time")
 
 
-def _assert_invariants(storage, target, before):
-    studies = _studies(storage)
-    for family, study in studies.items():
-        trials = study.get_trials()
-        assert not [t.number for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)], family
-        assert counted(trials) == target, (family, [(t.number, t.state.name, t.user_attrs.get("reason")) for t in trials])
-        assert len({t.number for t in trials}) == len(trials)
-    after = _snapshot(storage)
-    for key, value in before.items():
-        assert after[key] == value, key
-
-
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing_finished(small_npz, tmp_path):
     out = tmp_path / "run"
@@ -80,10 +56,10 @@ def test_sigkill_at_random_moments_loses_nothing_finished(small_npz, tmp_path):
         time.sleep(rng.uniform(4.0, 12.0))
         process.kill()
         process.wait()
-        kept.update(_snapshot(storage))
+        kept.update(complete_trials(storage, "k"))
     finished = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
-    _assert_invariants(storage, 5, kept)
+    check(storage, "k", 5, kept)
 
 
 @pytest.mark.slow
@@ -124,7 +100,7 @@ def test_parallel_workers_lose_and_duplicate_nothing(small_npz, tmp_path, storag
     assert "database is locked" not in result.stderr
     storage = (optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(out / "study.log")))
                if storage_kind == "journal" else f"sqlite:///{out}/study.db")
-    _assert_invariants(storage, 5, {})
+    check(storage, "k", 5, {})
     assert {"w0", "w1", "w2"} <= {line.split()[0] for line in result.stdout.splitlines() if line.startswith("w")}
 
 

@@ -1,0 +1,77 @@
+"""Kill a real search with SIGKILL at random moments, re-run it each time, and count what survived.
+
+Baseline in the same run: the same search without kills; the ratio is the wall time the kills cost.
+Checks at the end: every trial COMPLETE before a kill is unchanged, nothing RUNNING or WAITING, and
+each family has exactly its target of counted trials.
+
+    python bench/kill_resume.py [--kills 20] [--trials 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from common import mnist_path, record
+
+from studycheck import check, complete_trials
+
+
+def small_data(root: Path) -> Path:
+    rng = np.random.default_rng(0)
+    with np.load(mnist_path()) as npz:
+        train, test = rng.choice(60000, 600, replace=False), rng.choice(10000, 200, replace=False)
+        arrays = {"x_train": npz["x_train"][train], "y_train": npz["y_train"][train],
+                  "x_test": npz["x_test"][test], "y_test": npz["y_test"][test]}
+    np.savez(root / "small.npz", **arrays)
+    return root / "small.npz"
+
+
+def command(data: Path, out: Path, trials: int) -> list[str]:
+    return [sys.executable, "-m", "bakeoff.search", "search", "--data", str(data), "--trials", str(trials),
+            "--epochs", "2", "--out", str(out), "--study", "k"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        data = small_data(root)
+        started = time.perf_counter()
+        subprocess.run(command(data, root / "baseline", args.trials), check=True, capture_output=True)
+        baseline = time.perf_counter() - started
+
+        out = root / "killed"
+        storage = f"sqlite:///{out}/study.db"
+        kept: dict = {}
+        started = time.perf_counter()
+        for kill in range(args.kills):
+            process = subprocess.Popen(command(data, out, args.trials), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(3.0, 10.0))
+            process.kill()
+            process.wait()
+            kept.update(complete_trials(storage, "k"))
+            print(f"kill {kill + 1:>2}/{args.kills}: {len(kept)} complete trials so far", flush=True)
+        final = subprocess.run(command(data, out, args.trials), capture_output=True, text=True)
+        killed = time.perf_counter() - started
+        counts = check(storage, "k", args.trials, kept)
+    print(f"final run exit {final.returncode}; counts {counts}")
+    print(f"wall time with {args.kills} kills {killed:.0f}s vs {baseline:.0f}s without: ratio {killed / baseline:.2f}x")
+    record("kill_resume", {"kills": args.kills, "trials_per_family": args.trials, "final_exit_code": final.returncode,
+                           **counts, "seconds_with_kills": round(killed, 1), "seconds_baseline": round(baseline, 1),
+                           "ratio": round(killed / baseline, 2)})
+
+
+if __name__ == "__main__":
+    main()

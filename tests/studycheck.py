@@ -1,0 +1,43 @@
+"""Invariants of a study after kills and restarts, shared by the reliability tests and bench/kill_resume.py."""
+
+from __future__ import annotations
+
+import optuna
+from optuna.trial import TrialState
+
+from bakeoff.search.budget import counted
+
+FAMILIES = ("ann", "cnn")
+
+
+def studies(storage, name: str) -> dict[str, optuna.Study]:
+    return {f: optuna.load_study(study_name=f"{name}-{f}", storage=storage) for f in FAMILIES}
+
+
+def complete_trials(storage, name: str) -> dict:
+    """Every COMPLETE trial: (family, number) -> (value, params); empty before the studies exist."""
+    try:
+        found = studies(storage, name)
+    except (KeyError, Exception):  # no database or no study yet
+        return {}
+    return {(f, t.number): (t.value, t.params) for f, s in found.items() for t in s.get_trials(states=(TrialState.COMPLETE,))}
+
+
+def check(storage, name: str, target: int, before: dict) -> dict[str, int]:
+    """Assert: nothing RUNNING or WAITING, exactly ``target`` counted trials per family, every COMPLETE trial
+    seen in ``before`` unchanged. Returns counts for reporting."""
+    counts = {"complete_before_kills": len(before), "complete_changed_or_lost": 0, "running": 0, "waiting": 0}
+    for family, study in studies(storage, name).items():
+        trials = study.get_trials()
+        counts["running"] += sum(t.state == TrialState.RUNNING for t in trials)
+        counts["waiting"] += sum(t.state == TrialState.WAITING for t in trials)
+        counts[f"{family}_counted"] = counted(trials)
+        counts[f"{family}_trials_in_storage"] = len(trials)
+        counts[f"{family}_interrupted"] = sum(t.state == TrialState.FAIL and str(t.user_attrs.get("reason", "")).startswith("interrupted") for t in trials)
+        assert len({t.number for t in trials}) == len(trials)
+    after = complete_trials(storage, name)
+    counts["complete_changed_or_lost"] = sum(after.get(key) != value for key, value in before.items())
+    assert counts["running"] == 0 and counts["waiting"] == 0, counts
+    assert all(counts[f"{f}_counted"] == target for f in FAMILIES), counts
+    assert counts["complete_changed_or_lost"] == 0, counts
+    return counts
