@@ -79,6 +79,7 @@ def _add_search(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-fraction", type=_fraction, default=0.1, help="share of training images held out for validation (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the sampler and the trials (default: %(default)s)")
     parser.add_argument("--space", type=Path, help="TOML file of per-family overrides, e.g. [cnn] conv_blocks = {high = 3}")
+    parser.add_argument("--engine", choices=("optuna", "kerastuner"), default="optuna", help="optuna: multivariate TPE with median pruning (default); kerastuner: KerasTuner's Hyperband over the same spaces, needs --timeout")
     parser.add_argument("--workers", type=_positive_int, default=1, help="worker processes on this machine sharing the study and the CPU cores; --timeout then counts trial time of all workers, so the wall time stays about the same (default: %(default)s)")
 
 

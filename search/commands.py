@@ -60,6 +60,8 @@ def search(args: argparse.Namespace) -> int:
     families = _families(args)
     spaces = get_spaces(args.space)
     budget = _budget(args, families)
+    if args.engine == "kerastuner" and (args.timeout is None or args.trials is not None or args.workers > 1):
+        raise UserError("--engine kerastuner takes a --timeout budget only (no --trials, one worker)")
     url = storage_url(args)
     out = run_dir(args)
     check_source(resolve_source(args.data)[0])
@@ -78,6 +80,7 @@ def search(args: argparse.Namespace) -> int:
         "subset": args.subset,
         "val_fraction": args.val_fraction,
         "seed": args.seed,
+        "engine": args.engine,
     }
     # Opening checks that a resumed study was searched on the same data; the parent of --workers creates
     # the studies and their baseline trial once, before the workers race for them.
@@ -92,12 +95,17 @@ def search(args: argparse.Namespace) -> int:
         update_manifest(out, "search", {"storage": redact(url), "study": args.study, "data": data.summary(), **attrs}, args.argv)
         if args.workers > 1:
             return run_workers(_worker_argv(args, url, out), args.workers)
-    return run_search(SearchPlan(families, spaces, budget, args.epochs, args.seed), studies, data)
+    plan = SearchPlan(families, spaces, budget, args.epochs, args.seed)
+    if args.engine == "kerastuner":
+        from bakeoff.search.runner import run_kerastuner
+
+        return run_kerastuner(plan, studies, data, out / "kerastuner")
+    return run_search(plan, studies, data)
 
 
 def _worker_argv(args: argparse.Namespace, url: str, out: Path) -> list[str]:
     """The ``bakeoff search`` command line a worker runs: this search's settings, spelled out."""
-    argv = ["search", "--family", args.family, "--epochs", str(args.epochs), "--val-fraction", str(args.val_fraction),
+    argv = ["search", "--engine", args.engine, "--family", args.family, "--epochs", str(args.epochs), "--val-fraction", str(args.val_fraction),
             "--seed", str(args.seed), "--workers", str(args.workers), "--study", args.study,
             "--out", str(out.resolve()), "--storage", url]
     for flag, value in (("--trials", args.trials), ("--timeout", args.timeout), ("--data", args.data),

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 import optuna
@@ -82,6 +83,25 @@ def run_search(plan: SearchPlan, studies: dict[str, optuna.Study], data: Dataset
         print(f"{who}stopped by {stop.signal_name} after {elapsed}; re-run the same command to resume", file=out, flush=True)
         return 130 if stop.signal_name == "SIGINT" else 143
     print(f"{who}search finished in {elapsed}", file=out, flush=True)
+    return 0
+
+
+def run_kerastuner(plan: SearchPlan, studies: dict[str, optuna.Study], data: Dataset, workdir: Path, out: TextIO | None = None) -> int:
+    """KerasTuner's Hyperband, one family after the other, each for what is left of its time budget."""
+    from bakeoff.search.kerastuner_engine import search_with_kerastuner
+
+    out = out or sys.stdout
+    started = time.time()
+    for family, study in studies.items():
+        left = plan.budget.seconds_left(study) or 0.0
+        if left <= 0:
+            continue
+        progress = _Progress(family, plan.budget, out)
+        search_with_kerastuner(
+            family, plan.spaces[family], data, study, epochs=plan.epochs, seconds=left, seed=plan.seed,
+            workdir=workdir / family, on_trial=lambda trial, s=study, p=progress: p(s, trial),
+        )
+    print(f"search finished in {format_duration(time.time() - started)}", file=out, flush=True)
     return 0
 
 

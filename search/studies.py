@@ -16,7 +16,7 @@ from bakeoff.search.errors import UserError
 from bakeoff.spaces import BASELINES, Space
 
 #: Study attributes that must match on resume (the validation set depends on all of them).
-DATA_KEYS = ("data_sha256", "subset", "val_fraction", "seed")
+DATA_KEYS = ("data_sha256", "subset", "val_fraction", "seed", "engine")
 
 
 def study_name(name: str, family: str) -> str:
@@ -63,7 +63,7 @@ def open_study(
     else:
         for key, value in {**attrs, "family": family, "space": space.get_config()}.items():
             study.set_user_attr(key, value)
-        if not space.problems(BASELINES[family]):
+        if attrs.get("engine", "optuna") == "optuna" and not space.problems(BASELINES[family]):
             study.enqueue_trial(space.to_trial_params(BASELINES[family]), user_attrs={"baseline": True})
     study.sampler = sampler_for(study, seed)
     return study
@@ -95,7 +95,7 @@ def _check_same_data(study: optuna.Study, attrs: dict[str, Any]) -> None:
         if key in stored and stored[key] != attrs.get(key):
             raise UserError(
                 f"study {study.study_name!r} was searched with {key}={stored[key]!r}, not {attrs.get(key)!r}: "
-                "re-run with the same --data/--subset/--seed, or start a new --study"
+                "re-run with the same --data/--subset/--seed/--engine, or start a new --study"
             )
 
 

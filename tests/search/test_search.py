@@ -71,3 +71,21 @@ def test_trials_that_cannot_be_built_or_diverge_are_recorded_and_the_search_goes
     assert len(ann) == 2 and all(t.state == TrialState.PRUNED for t in ann)
     assert all(t.user_attrs["reason"].startswith("diverged") for t in ann)
     assert "images too small" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_kerastuner_engine_searches_the_same_space_into_the_optuna_study(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["search", "--engine", "kerastuner", "--data", "digits", "--family", "ann", "--timeout", "15s",
+            "--epochs", "2", "--out", str(out), "--study", "t"]
+    assert main(argv) == 0
+    trials = _trials(out, "ann")
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert complete and all(t.user_attrs["engine"] == "kerastuner" for t in trials)
+    from bakeoff.spaces import DEFAULT_SPACES
+
+    assert all(DEFAULT_SPACES["ann"].problems(t.user_attrs["config"]) == [] for t in complete)
+    assert all(0.0 <= t.value <= 1.0 and t.user_attrs["params_count"] > 0 for t in complete)
+    # the engine is part of the study's identity: resuming with the other engine is refused
+    assert main(["search", "--data", "digits", "--family", "ann", "--trials", "1", "--out", str(out), "--study", "t"]) == 2
+    assert "engine" in capsys.readouterr().err
