@@ -10,6 +10,8 @@ each family has exactly its target of counted trials.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import random
 import subprocess
 import sys
@@ -57,9 +59,11 @@ def main() -> None:
         kept: dict = {}
         started = time.perf_counter()
         for kill in range(args.kills):
-            process = subprocess.Popen(command(data, out, args.trials), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # A crash takes everything at once: SIGKILL to the process group (search and its worker).
+            process = subprocess.Popen(command(data, out, args.trials), stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL, start_new_session=True)
             time.sleep(rng.uniform(3.0, 10.0))
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             kept.update(complete_trials(storage, "k"))
             print(f"kill {kill + 1:>2}/{args.kills}: {len(kept)} complete trials so far", flush=True)

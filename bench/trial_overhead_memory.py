@@ -1,84 +1,134 @@
-"""Per-trial overhead outside the epochs, and resident memory over many trials in one search process.
+"""Per-trial overhead outside the epochs, and resident memory over many trials of one search.
 
-Runs N real trials of the ANN and CNN spaces (sampled by TPE, one epoch on a few hundred MNIST images) through
-bakeoff's Objective and an SQLite study, as a search does. Overhead = trial wall time minus its epochs
-(build, compile, callbacks, storage writes); goal <= 1 s. Memory = resident set after each trial; goal:
-growth <= 50 MB from trial 10 to the last. Baseline in the same run: the same trials with Keras state
-kept between them (no clear_session), which is what a naive loop does.
+Runs ``bakeoff search`` for N small real trials (both families, one epoch on a few hundred MNIST images) and
+samples the resident memory of the search process and of its worker process every 0.2 s.
+- Overhead per trial = trial wall time minus its epochs (sampling, build, compile, callbacks, storage
+  writes), plus the gap between one trial's end and the next one's start; goal <= 1 s.
+- Memory: growth of the search process over the run (goal <= 50 MB) and the largest worker, which hands
+  over to a fresh process once it has grown BAKEOFF_RECYCLE_MB (TensorFlow keeps a few MB per model).
+Baseline in the same run: the same kind of trials in a plain in-process loop (Keras clear_session between
+models, no recycling), whose memory grows without bound.
 
-    python bench/trial_overhead_memory.py [--trials 100]
+    python bench/trial_overhead_memory.py [--trials 100] [--baseline-trials 30]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import optuna
 from common import mnist_path, record
 
-from bakeoff.search import objective as objective_module
 from bakeoff.search.data import load_dataset
 from bakeoff.search.objective import Objective
 from bakeoff.search.studies import sampler_for
 from bakeoff.search.training import current_rss_mb
 from bakeoff.spaces import DEFAULT_SPACES
+from kill_resume import small_data
 
 
-def run(trials: int, storage: str, clear: bool) -> dict:
-    data = load_dataset(mnist_path(), subset=500, seed=0)
-    if not clear:  # the naive loop: Keras' global state is never released
-        objective_module.release_models = lambda: None
-    overheads, rss = [], []
-    studies = {f: optuna.create_study(storage=storage, study_name=f"{f}-{clear}", direction="maximize") for f in ("ann", "cnn")}
+def rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return next(int(line.split()[1]) for line in handle if line.startswith("VmRSS")) / 1024
+    except (OSError, StopIteration):
+        return 0.0
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(p) for p in task.read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def search_run(trials: int, root: Path) -> dict:
+    data = small_data(root)
+    argv = [sys.executable, "-m", "bakeoff.search", "search", "--data", str(data), "--trials", str(trials // 2),
+            "--epochs", "1", "--out", str(root / "run"), "--study", "m"]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    samples: list[tuple[float, float, float]] = []
+
+    def sample() -> None:
+        while process.poll() is None:
+            workers = children(process.pid)
+            samples.append((time.time(), rss_mb(process.pid), max((rss_mb(w) for w in workers), default=0.0)))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    stdout, _ = process.communicate()
+    sampler.join()
+    storage = f"sqlite:///{root}/run/study.db"
+    overheads, gaps = [], []
+    for family in ("ann", "cnn"):
+        finished = [t for t in optuna.load_study(study_name=f"m-{family}", storage=storage).get_trials()
+                    if t.datetime_complete and t.user_attrs.get("seconds_per_epoch")]
+        overheads += [t.user_attrs["trial_seconds"] - t.user_attrs["seconds_per_epoch"] * t.user_attrs["epochs_run"] for t in finished]
+    every = sorted((t for f in ("ann", "cnn") for t in optuna.load_study(study_name=f"m-{f}", storage=storage).get_trials()
+                    if t.datetime_start and t.datetime_complete), key=lambda t: t.datetime_start)
+    gaps = [(b.datetime_start - a.datetime_complete).total_seconds() for a, b in zip(every, every[1:])]
+    parent = [s[1] for s in samples if s[1] > 0]
+    worker = [s[2] for s in samples if s[2] > 0]
+    return {
+        "exit_code": process.returncode,
+        "trials": len(every),
+        "overhead_in_trial_median_s": round(float(np.median(overheads)), 3),
+        "gap_between_trials_median_s": round(float(np.median(gaps)), 3),
+        "overhead_total_median_s": round(float(np.median(overheads)) + float(np.median(gaps)), 3),
+        "search_process_rss_first_mb": round(parent[0], 1),
+        "search_process_rss_last_mb": round(parent[-1], 1),
+        "search_process_growth_mb": round(parent[-1] - parent[0], 1),
+        "worker_rss_max_mb": round(max(worker), 1),
+        "worker_recycles": stdout.count("handing over"),
+    }
+
+
+def naive_loop(trials: int) -> dict:
+    """Baseline: trials in one process, clear_session between them, nothing else."""
+    data = load_dataset(mnist_path(), subset=600, seed=0)
+    study = {f: optuna.create_study(direction="maximize") for f in ("ann", "cnn")}
+    rss = []
     for i in range(trials):
         family = ("ann", "cnn")[i % 2]
-        study = studies[family]
-        study.sampler = sampler_for(study, 0)
+        study[family].sampler = sampler_for(study[family], 0)
         objective = Objective(family, DEFAULT_SPACES[family], data.search_split(), data.num_classes, epochs=1, seed=0)
-        started = time.perf_counter()
-        study.optimize(objective, n_trials=1, catch=(Exception,))
-        wall = time.perf_counter() - started
-        trial = study.trials[-1]
-        epochs = trial.user_attrs.get("seconds_per_epoch") or 0.0
-        overheads.append(wall - epochs * (trial.user_attrs.get("epochs_run") or 0))
+        study[family].optimize(objective, n_trials=1, catch=(Exception,))
         rss.append(current_rss_mb())
-    warm = min(10, trials - 1)
-    return {"overhead_median_s": round(float(np.median(overheads)), 3), "overhead_p90_s": round(float(np.percentile(overheads, 90)), 3),
-            "rss_after_warmup_mb": round(rss[warm], 1), "rss_last_mb": round(rss[-1], 1),
-            "rss_growth_mb": round(rss[-1] - rss[warm], 1), "rss_curve_mb": [round(r, 1) for r in rss]}
+    warm = min(5, trials - 1)
+    return {"trials": trials, "rss_after_warmup_mb": round(rss[warm], 1), "rss_last_mb": round(rss[-1], 1),
+            "growth_per_trial_mb": round((rss[-1] - rss[warm]) / max(1, trials - 1 - warm), 2)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--trials", type=int, default=100)
-    parser.add_argument("--baseline-trials", type=int, default=40)
-    parser.add_argument("--naive", action="store_true", help="(internal) run the naive loop and print JSON")
+    parser.add_argument("--baseline-trials", type=int, default=30)
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
-        if args.naive:
-            print(json.dumps(run(args.trials, f"sqlite:///{tmp}/naive.db", clear=False)))
-            return
-        ours = run(args.trials, f"sqlite:///{tmp}/ours.db", clear=True)
-    # The naive loop runs in its own process so its leaked state cannot touch the measurement above.
-    naive_run = subprocess.run([sys.executable, __file__, "--naive", "--trials", str(args.baseline_trials)],
-                               capture_output=True, text=True, check=True)
-    naive = json.loads(naive_run.stdout.strip().splitlines()[-1])
-    per_trial_ours = ours["rss_growth_mb"] / max(1, args.trials - 10)
-    per_trial_naive = naive["rss_growth_mb"] / max(1, args.baseline_trials - 10)
-    print(f"overhead per trial: median {ours['overhead_median_s']}s, p90 {ours['overhead_p90_s']}s (goal <= 1 s); "
-          f"naive loop median {naive['overhead_median_s']}s")
-    print(f"memory growth over {args.trials} trials after warm-up: {ours['rss_growth_mb']} MB (goal <= 50 MB); "
-          f"per trial {per_trial_ours:.2f} MB vs naive loop {per_trial_naive:.2f} MB "
-          f"(ratio {per_trial_naive / per_trial_ours if per_trial_ours > 0 else float('inf'):.1f}x)")
-    record("trial_overhead_memory", {"trials": args.trials, "bakeoff": ours, "naive_no_clear_session": naive,
-                                     "growth_per_trial_mb": {"bakeoff": round(per_trial_ours, 3), "naive": round(per_trial_naive, 3)}})
+        ours = search_run(args.trials, Path(tmp))
+    naive = naive_loop(args.baseline_trials)
+    projected = naive["growth_per_trial_mb"] * args.trials
+    print(f"overhead per trial: {ours['overhead_in_trial_median_s']}s inside + {ours['gap_between_trials_median_s']}s between "
+          f"= {ours['overhead_total_median_s']}s (goal <= 1 s)")
+    print(f"search process: {ours['search_process_rss_first_mb']} -> {ours['search_process_rss_last_mb']} MB over "
+          f"{ours['trials']} trials (growth {ours['search_process_growth_mb']} MB, goal <= 50 MB); largest worker "
+          f"{ours['worker_rss_max_mb']} MB, {ours['worker_recycles']} recycle(s)")
+    print(f"naive in-process loop: {naive['growth_per_trial_mb']} MB per trial, {projected:.0f} MB over {args.trials} trials "
+          f"(ratio to bakeoff's search-process growth: {projected / max(ours['search_process_growth_mb'], 1.0):.0f}x)")
+    record("trial_overhead_memory", {"bakeoff_search": ours, "naive_in_process_loop": naive,
+                                     "naive_projected_growth_mb": round(projected, 1)})
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ def search(args: argparse.Namespace) -> int:
             flush=True,
         )
         update_manifest(out, "search", {"storage": redact(url), "study": args.study, "data": data.summary(), **attrs}, args.argv)
-        if args.workers > 1:
+        if args.engine == "optuna":
             return run_workers(_worker_argv(args, url, out), args.workers)
     plan = SearchPlan(families, spaces, budget, args.epochs, args.seed)
     if args.engine == "kerastuner":

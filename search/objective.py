@@ -105,7 +105,6 @@ class Objective:
         finally:
             trial.set_user_attr("peak_rss_mb", round(peak_rss_mb(), 1))
             trial.set_user_attr("trial_seconds", round(time.perf_counter() - started, 3))
-            release_models()
         return self._record(trial, result)
 
     def _after_epoch(self, trial: optuna.Trial, epoch: int, logs: dict[str, Any]) -> str | None:

@@ -24,7 +24,8 @@ from bakeoff.search.durations import format_duration
 from bakeoff.search.objective import INTERRUPTED, Interrupted, Objective, StopRequest
 from bakeoff.search.storage import fail_stale, recover_dead_trials, requeue
 from bakeoff.search.studies import sampler_for
-from bakeoff.search.workers import WORKER_ENV
+from bakeoff.search.training import current_rss_mb
+from bakeoff.search.workers import RECYCLE, RECYCLE_MB, WORKER_ENV, worker_label
 from bakeoff.spaces import Space
 
 POLL_SECONDS = 2.0
@@ -48,6 +49,7 @@ def run_search(plan: SearchPlan, studies: dict[str, optuna.Study], data: Dataset
             print(f"[{family}] re-queued {recovered} trial(s) left running by a dead worker", file=out, flush=True)
     split = data.search_split()
     started = time.time()
+    baseline_rss: float | None = None
     with _signals_to(stop):
         while not stop.requested:
             family = _next_family(studies, plan.budget)
@@ -77,8 +79,12 @@ def run_search(plan: SearchPlan, studies: dict[str, optuna.Study], data: Dataset
                 pass
             finally:
                 _requeue_if_interrupted(study, objective.trial_id)
+            baseline_rss = baseline_rss or current_rss_mb()  # after the first trial: TensorFlow is loaded
+            if WORKER_ENV in os.environ and current_rss_mb() - baseline_rss > RECYCLE_MB:
+                print(f"{_who()}memory grew {current_rss_mb() - baseline_rss:.0f} MB: handing over to a fresh process", file=out, flush=True)
+                return RECYCLE
     elapsed = format_duration(time.time() - started)
-    who = f"worker {os.environ[WORKER_ENV]}: " if WORKER_ENV in os.environ else ""
+    who = _who()
     if stop.requested:
         print(f"{who}stopped by {stop.signal_name} after {elapsed}; re-run the same command to resume", file=out, flush=True)
         return 130 if stop.signal_name == "SIGINT" else 143
@@ -113,6 +119,11 @@ def _next_family(studies: dict[str, optuna.Study], budget: Budget) -> str | None
         if used < best_used:
             best, best_used = family, used
     return best
+
+
+def _who() -> str:
+    label = worker_label()
+    return f"worker {label.strip()[1:]}: " if label else ""
 
 
 def _is_surplus(study: optuna.Study, budget: Budget, number: int) -> bool:
@@ -151,7 +162,7 @@ class _Progress:
 
     def __init__(self, family: str, budget: Budget, out: TextIO) -> None:
         self.family, self.budget, self.out = family, budget, out
-        self.prefix = f"w{os.environ[WORKER_ENV]} " if WORKER_ENV in os.environ else ""
+        self.prefix = worker_label()
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         value = f"val_acc {trial.value:.4f}" if trial.value is not None else _last_value(trial)

@@ -1,8 +1,10 @@
-"""``--workers N``: N processes on one study, each a full ``bakeoff search`` sharing the storage.
+"""Trials run in worker processes: each a full ``bakeoff search`` sharing the storage, under a parent without
+TensorFlow.
 
 The parent creates the studies first (so workers never race to create them or to enqueue the baseline),
 then starts the workers with the same command line and the CPU cores split between them, forwards SIGINT
-and SIGTERM, and exits with the worst worker's code. Workers on other machines are started by hand with
+and SIGTERM, replaces a worker that recycled itself (its memory grew past ``RECYCLE_MB``), and exits with
+the worst worker's code. With ``--workers 1`` there is one worker, for the same memory bound overnight. Workers on other machines are started by hand with
 the same command and ``--storage postgresql://…``: they need no parent.
 """
 
@@ -12,13 +14,28 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from typing import Sequence
 
 WORKER_ENV = "BAKEOFF_WORKER_INDEX"
+WORKERS_ENV = "BAKEOFF_WORKERS"
+#: A worker exits with this code when its memory grew past ``RECYCLE_MB``: the parent starts a fresh one.
+RECYCLE = 75
+#: TensorFlow keeps a few MB of every trained model's functions for the life of the process (clear_session
+#: does not return them), so a worker hands over to a fresh process once it has grown this much.
+RECYCLE_MB = float(os.environ.get("BAKEOFF_RECYCLE_MB", "1024"))
+POLL_SECONDS = 0.2
 
 
 def is_worker() -> bool:
     return WORKER_ENV in os.environ
+
+
+def worker_label() -> str:
+    """``w1 `` in a worker of several, so interleaved progress lines say whose they are; else empty."""
+    if int(os.environ.get(WORKERS_ENV, "1")) > 1:
+        return f"w{os.environ[WORKER_ENV]} "
+    return ""
 
 
 def threads_per_worker(workers: int) -> int:
@@ -26,17 +43,9 @@ def threads_per_worker(workers: int) -> int:
 
 
 def run_workers(argv: Sequence[str], workers: int) -> int:
-    threads = str(threads_per_worker(workers))
-    children = []
-    for index in range(workers):
-        env = {
-            **os.environ,
-            WORKER_ENV: str(index),
-            "TF_NUM_INTRAOP_THREADS": threads,
-            "TF_NUM_INTEROP_THREADS": "1",
-            "OMP_NUM_THREADS": threads,
-        }
-        children.append(subprocess.Popen([sys.executable, "-m", "bakeoff.search", *argv], env=env))
+    """Run ``workers`` worker processes to the end, starting a fresh one whenever a worker recycles itself."""
+    children = [_start(argv, index, workers) for index in range(workers)]
+    codes: list[int | None] = [None] * workers
     received: list[int] = []
 
     def forward(signum: int, _frame) -> None:
@@ -47,13 +56,40 @@ def run_workers(argv: Sequence[str], workers: int) -> int:
 
     saved = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        codes = [_exit_code(child.wait()) for child in children]
+        while any(code is None for code in codes):
+            for index, child in enumerate(children):
+                if codes[index] is not None or child.poll() is None:
+                    continue
+                if child.returncode == RECYCLE and not received:
+                    children[index] = _start(argv, index, workers)
+                else:
+                    codes[index] = _exit_code(child.returncode)
+            time.sleep(POLL_SECONDS)
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
     if received:
         return 128 + received[0]
-    return max(codes)
+    return max(c for c in codes if c is not None)
+
+
+def _start(argv: Sequence[str], index: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, WORKER_ENV: str(index), WORKERS_ENV: str(workers)}
+    if workers > 1:  # share the cores instead of every worker claiming all of them
+        threads = str(threads_per_worker(workers))
+        env.update(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS=threads)
+    return subprocess.Popen([sys.executable, "-m", "bakeoff.search", *argv], env=env, preexec_fn=_stop_with_parent)
+
+
+def _stop_with_parent() -> None:
+    """In the child: ask Linux for SIGTERM when the parent dies, so a killed parent leaves no orphan
+    worker training on (SIGTERM lets the worker record its trial as interrupted)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _exit_code(returncode: int) -> int:

@@ -52,14 +52,33 @@ def test_sigkill_at_random_moments_loses_nothing_finished(small_npz, tmp_path):
     rng = random.Random(7)
     kept: dict = {}
     for _ in range(3):
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # A crash takes everything at once: SIGKILL to the whole process group (search and its worker).
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         time.sleep(rng.uniform(4.0, 12.0))
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         kept.update(complete_trials(storage, "k"))
     finished = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
     check(storage, "k", 5, kept)
+
+
+@pytest.mark.slow
+def test_a_killed_search_process_leaves_no_worker_behind(small_npz, tmp_path):
+    out = tmp_path / "run"
+    storage = f"sqlite:///{out}/study.db"
+    process = subprocess.Popen(BAKEOFF + _argv(small_npz, out, "--trials", "3", "--epochs", "30"), stdout=subprocess.DEVNULL)
+    _wait_for_training(storage)
+    workers = [int(p) for task in Path(f"/proc/{process.pid}/task").glob("*/children") for p in task.read_text().split()]
+    assert workers
+    process.kill()
+    process.wait()
+    deadline = time.time() + 30
+    while time.time() < deadline and any(Path(f"/proc/{w}").exists() and "zombie" not in Path(f"/proc/{w}/status").read_text() for w in workers):
+        time.sleep(0.2)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists() and "zombie" not in Path(f"/proc/{w}/status").read_text()]
+    trials = [t for s in _studies(storage).values() for t in s.get_trials()]
+    assert not [t for t in trials if t.state == TrialState.RUNNING]  # the worker recorded its trial on the way out
 
 
 @pytest.mark.slow

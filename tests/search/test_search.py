@@ -18,7 +18,7 @@ def _trials(out, family):
 
 
 @pytest.mark.slow
-def test_search_then_resume_adds_exactly_the_missing_trials(small_npz, tmp_path, capsys):
+def test_search_then_resume_adds_exactly_the_missing_trials(small_npz, tmp_path, capfd):
     out = tmp_path / "run"
     assert _search(small_npz, out, "--trials", "2") == 0
     first = {f: _trials(out, f) for f in ("ann", "cnn")}
@@ -36,7 +36,7 @@ def test_search_then_resume_adds_exactly_the_missing_trials(small_npz, tmp_path,
         assert len(after) == 3
         for before, now in zip(first[family], after):
             assert (before.number, before.state, before.value, before.params) == (now.number, now.state, now.value, now.params)
-    printed = capsys.readouterr().out
+    printed = capfd.readouterr().out
     assert "[cnn] trial   2" in printed and "budget: 3/3 trials" in printed
 
     assert _search(small_npz, out, "--trials", "3") == 0  # already done: nothing new
@@ -44,18 +44,18 @@ def test_search_then_resume_adds_exactly_the_missing_trials(small_npz, tmp_path,
 
 
 @pytest.mark.slow
-def test_resume_with_other_data_options_is_refused(small_npz, tmp_path, capsys):
+def test_resume_with_other_data_options_is_refused(small_npz, tmp_path, capfd):
     out = tmp_path / "run"
     assert _search(small_npz, out, "--trials", "1", "--family", "ann") == 0
     before = (out / "study.db").read_bytes()
     assert _search(small_npz, out, "--trials", "2", "--family", "ann", "--seed", "5") == 2
-    err = capsys.readouterr().err.strip().splitlines()
+    err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "searched with seed=0" in err[0]
     assert (out / "study.db").read_bytes() == before
 
 
 @pytest.mark.slow
-def test_trials_that_cannot_be_built_or_diverge_are_recorded_and_the_search_goes_on(tmp_path, capsys):
+def test_trials_that_cannot_be_built_or_diverge_are_recorded_and_the_search_goes_on(tmp_path, capfd):
     space = tmp_path / "space.toml"
     space.write_text(
         '[cnn]\nconv_blocks = 4\npooling = "max"\n'
@@ -70,11 +70,11 @@ def test_trials_that_cannot_be_built_or_diverge_are_recorded_and_the_search_goes
     ann = _trials(out, "ann")
     assert len(ann) == 2 and all(t.state == TrialState.PRUNED for t in ann)
     assert all(t.user_attrs["reason"].startswith("diverged") for t in ann)
-    assert "images too small" in capsys.readouterr().out
+    assert "images too small" in capfd.readouterr().out
 
 
 @pytest.mark.slow
-def test_kerastuner_engine_searches_the_same_space_into_the_optuna_study(tmp_path, capsys):
+def test_kerastuner_engine_searches_the_same_space_into_the_optuna_study(tmp_path, capfd):
     out = tmp_path / "run"
     argv = ["search", "--engine", "kerastuner", "--data", "digits", "--family", "ann", "--timeout", "15s",
             "--epochs", "2", "--out", str(out), "--study", "t"]
@@ -88,4 +88,4 @@ def test_kerastuner_engine_searches_the_same_space_into_the_optuna_study(tmp_pat
     assert all(0.0 <= t.value <= 1.0 and t.user_attrs["params_count"] > 0 for t in complete)
     # the engine is part of the study's identity: resuming with the other engine is refused
     assert main(["search", "--data", "digits", "--family", "ann", "--trials", "1", "--out", str(out), "--study", "t"]) == 2
-    assert "engine" in capsys.readouterr().err
+    assert "engine" in capfd.readouterr().err
