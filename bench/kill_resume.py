@@ -19,20 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from common import mnist_path, record
+from smalldata import write_small_mnist
 
 from studycheck import check, complete_trials
 
 
 def small_data(root: Path) -> Path:
-    rng = np.random.default_rng(0)
-    with np.load(mnist_path()) as npz:
-        train, test = rng.choice(60000, 600, replace=False), rng.choice(10000, 200, replace=False)
-        arrays = {"x_train": npz["x_train"][train], "y_train": npz["y_train"][train],
-                  "x_test": npz["x_test"][test], "y_test": npz["y_test"][test]}
-    np.savez(root / "small.npz", **arrays)
-    return root / "small.npz"
+    return write_small_mnist(mnist_path(), root / "small.npz")
 
 
 def command(data: Path, out: Path, trials: int) -> list[str]:

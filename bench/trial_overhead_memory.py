@@ -78,7 +78,7 @@ def search_run(trials: int, root: Path) -> dict:
     every = sorted((t for f in ("ann", "cnn") for t in optuna.load_study(study_name=f"m-{f}", storage=storage).get_trials()
                     if t.datetime_start and t.datetime_complete), key=lambda t: t.datetime_start)
     gaps = [(b.datetime_start - a.datetime_complete).total_seconds() for a, b in zip(every, every[1:])]
-    parent = [s[1] for s in samples if s[1] > 0]
+    parent = [s[1] for s in samples if s[1] > 0 and s[2] > 0]  # from the first worker on: start-up is not growth
     worker = [s[2] for s in samples if s[2] > 0]
     return {
         "exit_code": process.returncode,

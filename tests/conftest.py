@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
+from smalldata import write_small_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,19 +30,7 @@ def mnist_path() -> Path:
 @pytest.fixture(scope="session")
 def small_npz(tmp_path_factory, mnist_path) -> Path:
     """A few hundred real MNIST images in the Keras layout: fast enough for real training in tests."""
-    rng = np.random.default_rng(0)
-    with np.load(mnist_path) as npz:
-        train = rng.choice(len(npz["y_train"]), 600, replace=False)
-        test = rng.choice(len(npz["y_test"]), 200, replace=False)
-        arrays = {
-            "x_train": npz["x_train"][train],
-            "y_train": npz["y_train"][train],
-            "x_test": npz["x_test"][test],
-            "y_test": npz["y_test"][test],
-        }
-    path = tmp_path_factory.mktemp("data") / "small.npz"
-    np.savez(path, **arrays)
-    return path
+    return write_small_mnist(mnist_path, tmp_path_factory.mktemp("data") / "small.npz")
 
 
 @pytest.fixture(autouse=True)

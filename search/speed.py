@@ -1,0 +1,46 @@
+"""How a model is compiled for speed on this machine: the per-family defaults bench/trial_throughput.py chose.
+
+On the 2-core AMD EPYC (AVX-512 BF16, no AMX) the benchmark measured, against plain fp32 ``model.fit``:
+running many steps per ``tf.function`` call (``steps_per_execution``) helps both families, since small
+models spend much of a step in Python and dispatch; XLA helps dense networks and slows convolutions;
+bfloat16 mixed precision helps convolutions where the CPU computes bf16 natively. Each lever can be
+switched off with an environment variable for comparison (BAKEOFF_STEPS_PER_EXECUTION=1,
+BAKEOFF_XLA=0, BAKEOFF_BF16=0).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+STEPS_PER_EXECUTION = 32
+
+
+@dataclass(frozen=True)
+class Speed:
+    steps_per_execution: int = 1
+    jit_compile: bool | str = "auto"
+    bf16: bool = False
+
+
+PLAIN = Speed()
+
+
+@lru_cache(maxsize=1)
+def cpu_has_bf16() -> bool:
+    """Native bfloat16 arithmetic: AVX-512 BF16 or AMX (else bf16 is emulated and slower)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            flags = next((line for line in handle if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def default_speed(family: str, augment: bool = False) -> Speed:
+    """XLA only for dense networks without augmentation (the random image layers do not compile with it)."""
+    steps = int(os.environ.get("BAKEOFF_STEPS_PER_EXECUTION", STEPS_PER_EXECUTION))
+    xla = os.environ.get("BAKEOFF_XLA", "1") != "0" and family == "ann" and not augment
+    bf16 = os.environ.get("BAKEOFF_BF16", "1") != "0" and family == "cnn" and cpu_has_bf16()
+    return Speed(steps_per_execution=max(1, steps), jit_compile=True if xla else "auto", bf16=bf16)
