@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,7 +21,6 @@ from pathlib import Path
 
 from common import mnist_path, record
 from smalldata import write_small_mnist
-
 from studycheck import check, complete_trials
 
 

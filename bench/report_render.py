@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import record
-
 from bakeoff.search.cli import main
+
+from common import record
 from fakes import fake_retrained, fake_study
 
 GOAL_SECONDS = 10.0

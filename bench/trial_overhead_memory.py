@@ -24,13 +24,14 @@ from pathlib import Path
 
 import numpy as np
 import optuna
-from common import mnist_path, record
 
 from bakeoff.search.data import load_dataset
 from bakeoff.search.objective import Objective
 from bakeoff.search.studies import sampler_for
 from bakeoff.search.training import current_rss_mb
 from bakeoff.spaces import DEFAULT_SPACES
+
+from common import mnist_path, record
 from kill_resume import small_data
 
 

@@ -14,7 +14,6 @@ import argparse
 import time
 
 import numpy as np
-from common import mnist_path, record
 
 from bakeoff.search.backend import import_keras
 from bakeoff.search.builders import build_model
@@ -22,6 +21,8 @@ from bakeoff.search.data import load_dataset
 from bakeoff.search.speed import PLAIN, cpu_has_bf16, default_speed
 from bakeoff.search.training import fit, release_models
 from bakeoff.spaces import BASELINES
+
+from common import mnist_path, record
 
 MID_CNN = {**BASELINES["cnn"], "conv_blocks": 3, "filters": [32, 64, 128], "convs_per_block": 2, "head": "gap",
            "dense_units": 128, "batch_norm": True, "dropout": 0.2, "optimizer": "adamw", "weight_decay": 1e-4,

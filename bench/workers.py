@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 import optuna
-from common import mnist_path, record
 
 from bakeoff.search.budget import counted
+
+from common import mnist_path, record
 
 
 def trials_per_hour(workers: int, minutes: float, root: Path) -> dict:

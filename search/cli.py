@@ -12,7 +12,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from bakeoff.search.durations import DEFAULT_TIMEOUT
 from bakeoff.search.errors import UserError

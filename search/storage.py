@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import random
-import time
 import socket
+import time
 import warnings
 from datetime import datetime
 from pathlib import Path

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from smalldata import write_small_mnist
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,6 +11,7 @@ import optuna
 import pytest
 
 from bakeoff.search.cli import main
+
 from fakes import fake_study
 
 

@@ -7,6 +7,7 @@ import sys
 import optuna
 
 from bakeoff.search.cli import main
+
 from fakes import fake_retrained, fake_study
 
 SECTIONS = ["1. Verdict", "2. Data", "3. Search", "4. Retrained models", "5. Cost", "6. Reproduce"]

@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 
 from bakeoff.search.budget import counted
 from bakeoff.search.cli import main
+
 from studycheck import check, complete_trials, studies
 
 BAKEOFF = [sys.executable, "-m", "bakeoff.search"]
