@@ -60,13 +60,16 @@ class Objective:
         deadline: float | None = None,
         stop: StopRequest | None = None,
         surplus: Callable[[optuna.Trial], bool] | None = None,
+        max_seconds: float | None = None,
     ) -> None:
         self.family, self.space, self.data = family, space, data
         self.num_classes, self.epochs, self.seed = num_classes, epochs, seed
         self.deadline = deadline
         self.stop = stop or StopRequest(threading.Event())
         self.surplus = surplus
+        self.max_seconds = max_seconds
         self.trial_id: int | None = None
+        self.fit_started = 0.0
 
     def __call__(self, trial: optuna.Trial) -> float:
         started = time.perf_counter()
@@ -87,6 +90,7 @@ class Objective:
             model = build_model(config, self.family, x_train.shape[1:], self.num_classes, steps)
             trial.set_user_attr("params_count", int(model.count_params()))
             trial.set_user_attr("flops", count_flops(model))
+            self.fit_started = time.perf_counter()
             result = fit(
                 model,
                 x_train,
@@ -113,6 +117,9 @@ class Objective:
             return INTERRUPTED
         if self.deadline is not None and time.time() >= self.deadline:
             return "budget: the family's time budget ran out during this trial"
+        projected = (time.perf_counter() - self.fit_started) / (epoch + 1) * self.epochs
+        if self.max_seconds is not None and epoch + 1 < self.epochs and projected > self.max_seconds:
+            return f"too slow: {self.epochs} epochs would take {projected:.0f}s, over the {self.max_seconds:.0f}s cap per trial"
         if trial.should_prune():
             return "pruned: validation accuracy below the pruner's threshold"
         return None

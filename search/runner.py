@@ -29,6 +29,9 @@ from bakeoff.search.workers import RECYCLE, RECYCLE_MB, WORKER_ENV, worker_label
 from bakeoff.spaces import Space
 
 POLL_SECONDS = 2.0
+#: With a time budget, no trial may take more than this share of its family's budget: a configuration that
+#: would is pruned after the epoch that shows it, so one huge model cannot eat a short search.
+TRIAL_SHARE = 0.25
 
 
 @dataclass
@@ -70,6 +73,7 @@ def run_search(plan: SearchPlan, studies: dict[str, optuna.Study], data: Dataset
                 deadline=None if left is None else time.time() + left,
                 stop=stop,
                 surplus=lambda trial, study=study: _is_surplus(study, plan.budget, trial.number),
+                max_seconds=None if plan.budget.seconds is None else plan.budget.seconds * TRIAL_SHARE,
             )
             try:
                 study.optimize(

@@ -89,3 +89,13 @@ def test_kerastuner_engine_searches_the_same_space_into_the_optuna_study(tmp_pat
     # the engine is part of the study's identity: resuming with the other engine is refused
     assert main(["search", "--data", "digits", "--family", "ann", "--trials", "1", "--out", str(out), "--study", "t"]) == 2
     assert "engine" in capfd.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_trial_too_slow_for_the_time_budget_is_cut_early(tmp_path):
+    out = tmp_path / "run"
+    argv = ["search", "--data", "digits", "--family", "ann", "--timeout", "8s", "--epochs", "200", "--out", str(out), "--study", "t"]
+    assert main(argv) == 0
+    first = _trials(out, "ann")[0]  # 200 epochs cannot fit in a quarter of 8 s
+    assert first.state == TrialState.PRUNED and first.user_attrs["reason"].startswith("too slow")
+    assert first.user_attrs["epochs_run"] < 200
