@@ -70,6 +70,7 @@ class Objective:
         self.max_seconds = max_seconds
         self.trial_id: int | None = None
         self.fit_started = 0.0
+        self.cut: str | None = None
 
     def __call__(self, trial: optuna.Trial) -> float:
         started = time.perf_counter()
@@ -90,7 +91,7 @@ class Objective:
             model = build_model(config, self.family, x_train.shape[1:], self.num_classes, steps)
             trial.set_user_attr("params_count", int(model.count_params()))
             trial.set_user_attr("flops", count_flops(model))
-            self.fit_started = time.perf_counter()
+            self.fit_started, self.epoch_mark, self.cut = time.perf_counter(), 0.0, None
             result = fit(
                 model,
                 x_train,
@@ -99,7 +100,7 @@ class Objective:
                 batch_size=config["batch_size"],
                 validation=(x_val, y_val),
                 hook=lambda epoch, logs: self._after_epoch(trial, epoch, logs),
-                stop_now=lambda: self.stop.requested,
+                stop_now=self._stop_now,
             )
         except Interrupted:
             raise
@@ -117,12 +118,22 @@ class Objective:
             return INTERRUPTED
         if self.deadline is not None and time.time() >= self.deadline:
             return "budget: the family's time budget ran out during this trial"
-        projected = (time.perf_counter() - self.fit_started) / (epoch + 1) * self.epochs
-        if self.max_seconds is not None and epoch + 1 < self.epochs and projected > self.max_seconds:
-            return f"too slow: {self.epochs} epochs would take {projected:.0f}s, over the {self.max_seconds:.0f}s cap per trial"
+        if self.max_seconds is not None and 1 <= epoch < self.epochs - 1:
+            # From the second epoch on (the first also traces and compiles), project with the latest epoch.
+            elapsed = time.perf_counter() - self.fit_started
+            projected = elapsed + (elapsed - self.epoch_mark) * (self.epochs - epoch - 1)
+            if projected > self.max_seconds:
+                return f"too slow: {self.epochs} epochs would take {projected:.0f}s, over the {self.max_seconds:.0f}s cap per trial"
+        self.epoch_mark = time.perf_counter() - self.fit_started
         if trial.should_prune():
             return "pruned: validation accuracy below the pruner's threshold"
         return None
+
+    def _stop_now(self) -> bool:
+        """Polled between batches: a signal, or a trial that passed its time cap mid-epoch."""
+        if self.max_seconds is not None and time.perf_counter() - self.fit_started > self.max_seconds:
+            self.cut = f"too slow: passed the {self.max_seconds:.0f}s cap per trial"
+        return self.stop.requested or self.cut is not None
 
     def _record(self, trial: optuna.Trial, result) -> float:
         val_acc = result.history.get("val_accuracy", [])
@@ -141,7 +152,10 @@ class Objective:
             if not val_acc:
                 trial.report(0.0, result.diverged_at - 1)
             raise optuna.TrialPruned(f"diverged in epoch {result.diverged_at}")
-        if result.stop_reason:
-            trial.set_user_attr("reason", result.stop_reason)
-            raise optuna.TrialPruned(result.stop_reason)
+        reason = result.stop_reason or self.cut
+        if reason:
+            trial.set_user_attr("reason", reason)
+            if not val_acc:
+                trial.report(0.0, 0)
+            raise optuna.TrialPruned(reason)
         return float(max(val_acc))
