@@ -21,6 +21,7 @@ from bakeoff.search.training import fit, peak_rss_mb, release_models
 from bakeoff.spaces import Space
 
 INTERRUPTED = "interrupted"
+BUDGET_CUT = "budget: the family's time budget ran out during this trial"
 
 
 class Interrupted(KeyboardInterrupt):
@@ -117,7 +118,7 @@ class Objective:
         if self.stop.requested:
             return INTERRUPTED
         if self.deadline is not None and time.time() >= self.deadline:
-            return "budget: the family's time budget ran out during this trial"
+            return BUDGET_CUT
         if self.max_seconds is not None and 1 <= epoch < self.epochs - 1:
             # From the second epoch on (the first also traces and compiles), project with the latest epoch.
             elapsed = time.perf_counter() - self.fit_started
@@ -130,8 +131,10 @@ class Objective:
         return None
 
     def _stop_now(self) -> bool:
-        """Polled between batches: a signal, or a trial that passed its time cap mid-epoch."""
-        if self.max_seconds is not None and time.perf_counter() - self.fit_started > self.max_seconds:
+        """Polled between batches: a signal, the family's budget running out, or the trial's time cap."""
+        if self.deadline is not None and time.time() >= self.deadline:
+            self.cut = BUDGET_CUT
+        elif self.max_seconds is not None and time.perf_counter() - self.fit_started > self.max_seconds:
             self.cut = f"too slow: passed the {self.max_seconds:.0f}s cap per trial"
         return self.stop.requested or self.cut is not None
 

@@ -87,12 +87,10 @@ def run_search(plan: SearchPlan, studies: dict[str, optuna.Study], data: Dataset
             if WORKER_ENV in os.environ and current_rss_mb() - baseline_rss > RECYCLE_MB:
                 print(f"{_who()}memory grew {current_rss_mb() - baseline_rss:.0f} MB: handing over to a fresh process", file=out, flush=True)
                 return RECYCLE
-    elapsed = format_duration(time.time() - started)
-    who = _who()
     if stop.requested:
-        print(f"{who}stopped by {stop.signal_name} after {elapsed}; re-run the same command to resume", file=out, flush=True)
+        elapsed = format_duration(time.time() - started)
+        print(f"{_who()}stopped by {stop.signal_name} after {elapsed}; re-run the same command to resume", file=out, flush=True)
         return 130 if stop.signal_name == "SIGINT" else 143
-    print(f"{who}search finished in {elapsed}", file=out, flush=True)
     return 0
 
 

@@ -17,6 +17,8 @@ import sys
 import time
 from typing import Sequence
 
+from bakeoff.search.durations import format_duration
+
 WORKER_ENV = "BAKEOFF_WORKER_INDEX"
 WORKERS_ENV = "BAKEOFF_WORKERS"
 #: A worker exits with this code when its memory grew past ``RECYCLE_MB``: the parent starts a fresh one.
@@ -44,6 +46,7 @@ def threads_per_worker(workers: int) -> int:
 
 def run_workers(argv: Sequence[str], workers: int) -> int:
     """Run ``workers`` worker processes to the end, starting a fresh one whenever a worker recycles itself."""
+    started = time.time()
     children = [_start(argv, index, workers) for index in range(workers)]
     codes: list[int | None] = [None] * workers
     received: list[int] = []
@@ -70,7 +73,10 @@ def run_workers(argv: Sequence[str], workers: int) -> int:
             signal.signal(sig, handler)
     if received:
         return 128 + received[0]
-    return max(c for c in codes if c is not None)
+    code = max(c for c in codes if c is not None)
+    if code == 0:
+        print(f"search finished in {format_duration(time.time() - started)}", flush=True)
+    return code
 
 
 def _start(argv: Sequence[str], index: int, workers: int) -> subprocess.Popen:
