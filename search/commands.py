@@ -94,7 +94,7 @@ def search(args: argparse.Namespace) -> int:
         )
         update_manifest(out, "search", {"storage": redact(url), "study": args.study, "data": data.summary(), **attrs}, args.argv)
         if args.engine == "optuna":
-            return run_workers(_worker_argv(args, url, out), args.workers)
+            return run_workers(_worker_argv(args, url, out, data.source), args.workers)
     plan = SearchPlan(families, spaces, budget, args.epochs, args.seed)
     if args.engine == "kerastuner":
         from bakeoff.search.runner import run_kerastuner
@@ -103,12 +103,13 @@ def search(args: argparse.Namespace) -> int:
     return run_search(plan, studies, data)
 
 
-def _worker_argv(args: argparse.Namespace, url: str, out: Path) -> list[str]:
-    """The ``bakeoff search`` command line a worker runs: this search's settings, spelled out."""
+def _worker_argv(args: argparse.Namespace, url: str, out: Path, source: str) -> list[str]:
+    """The ``bakeoff search`` command line a worker runs: this search's settings, spelled out, with the data
+    as resolved here (a fallback to digits is decided, and warned about, once)."""
     argv = ["search", "--engine", args.engine, "--family", args.family, "--epochs", str(args.epochs), "--val-fraction", str(args.val_fraction),
             "--seed", str(args.seed), "--workers", str(args.workers), "--study", args.study,
             "--out", str(out.resolve()), "--storage", url]
-    for flag, value in (("--trials", args.trials), ("--timeout", args.timeout), ("--data", args.data),
+    for flag, value in (("--trials", args.trials), ("--timeout", args.timeout), ("--data", source),
                         ("--subset", args.subset), ("--space", args.space)):
         if value is not None:
             argv += [flag, str(value)]

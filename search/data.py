@@ -128,7 +128,8 @@ def _load_raw(source: str, named: bool, warn) -> tuple[dict[str, np.ndarray], di
         try:
             return _load_keras(source), {}
         except Exception as exc:  # no internet, proxy, corrupt cache: all end the same way
-            reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            # Keras says "URL fetch failure on <url>: None -- <cause>": the cause is what helps.
+            reason = str(exc).splitlines()[0].rsplit(" -- ", 1)[-1][:160] if str(exc) else type(exc).__name__
             if named:
                 raise UserError(f"could not download {source} ({reason}); {_HINT}") from None
             warn(f"bakeoff: warning: MNIST download failed ({reason}); using scikit-learn's digits; {_HINT}")
@@ -152,9 +153,9 @@ def _load_digits() -> dict[str, np.ndarray]:
 
 
 def _load_keras(name: str) -> dict[str, np.ndarray]:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
+    from bakeoff.search.backend import import_keras
 
+    keras = import_keras()
     (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 

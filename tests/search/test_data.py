@@ -112,3 +112,14 @@ def test_bad_idx_magic(tmp_path):
     (tmp_path / "x").write_bytes(b"\x01\x02\x03\x04")
     with pytest.raises(UserError, match="bad magic"):
         read_idx(tmp_path / "x")
+
+
+def test_offline_default_falls_back_to_digits_but_a_named_mnist_fails_with_advice():
+    lines = []
+    data = load_dataset(None, warn=lines.append)
+    if data.source != "digits":
+        pytest.skip("this machine reached the Keras MNIST download")
+    assert len(lines) == 1 and "--data PATH/mnist.npz" in lines[0] and "BAKEOFF_DATA" in lines[0]
+    assert data.info["fallback_from"] == "mnist"
+    with pytest.raises(UserError, match="could not download mnist .*--data PATH/mnist.npz"):
+        load_dataset("mnist")
