@@ -10,7 +10,6 @@ import warnings
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
 
 from bakeoff.search.errors import UserError
 from bakeoff.spaces import BASELINES, Space
@@ -98,6 +97,3 @@ def _check_same_data(study: optuna.Study, attrs: dict[str, Any]) -> None:
                 "re-run with the same --data/--subset/--seed/--engine, or start a new --study"
             )
 
-
-def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import resource
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -26,7 +26,6 @@ class FitResult:
     epoch_seconds: list[float]
     stop_reason: str | None = None
     diverged_at: int | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def epochs(self) -> int:
