@@ -184,14 +184,12 @@ def report(args: argparse.Namespace) -> int:
     from bakeoff.reports.context import build_context
     from bakeoff.reports.render import render
     from bakeoff.search.manifest import write_text_atomic
-    from bakeoff.search.storage import open_storage, redact
+    from bakeoff.search.storage import check_writable_dir, open_storage, redact
     from bakeoff.search.studies import require_studies
 
     out = run_dir(args)
     url = storage_url(args)
     target = args.output or out / "report.html"
-    from bakeoff.search.storage import check_writable_dir
-
     check_writable_dir(target.parent)
     storage = open_storage(url, create=False)
     studies = require_studies(storage, args.study, FAMILIES)

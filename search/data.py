@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from bakeoff.search.errors import UserError
+from bakeoff.search.errors import UserError, first_line
 
 DATA_ENV = "BAKEOFF_DATA"
 KERAS_SETS = ("mnist", "fashion_mnist")
@@ -129,7 +129,7 @@ def _load_raw(source: str, named: bool, warn) -> tuple[dict[str, np.ndarray], di
             return _load_keras(source), {}
         except Exception as exc:  # no internet, proxy, corrupt cache: all end the same way
             # Keras says "URL fetch failure on <url>: None -- <cause>": the cause is what helps.
-            reason = str(exc).splitlines()[0].rsplit(" -- ", 1)[-1][:160] if str(exc) else type(exc).__name__
+            reason = first_line(exc, 1000).rsplit(" -- ", 1)[-1][:160]
             if named:
                 raise UserError(f"could not download {source} ({reason}); {_HINT}") from None
             warn(f"bakeoff: warning: MNIST download failed ({reason}); using scikit-learn's digits; {_HINT}")

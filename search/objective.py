@@ -16,6 +16,7 @@ import numpy as np
 import optuna
 
 from bakeoff.search.builders import build_model, count_flops
+from bakeoff.search.errors import first_line
 from bakeoff.search.storage import WORKER_ATTR, worker_id
 from bakeoff.search.training import fit, peak_rss_mb, release_models
 from bakeoff.spaces import Space
@@ -106,7 +107,7 @@ class Objective:
         except Interrupted:
             raise
         except Exception as exc:
-            trial.set_user_attr("reason", f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}")
+            trial.set_user_attr("reason", f"{type(exc).__name__}: {first_line(exc, 300)}")
             raise
         finally:
             trial.set_user_attr("peak_rss_mb", round(peak_rss_mb(), 1))

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from bakeoff.search.errors import UserError
+from bakeoff.search.errors import UserError, first_line
 
 HEARTBEAT_SECONDS = 10
 GRACE_SECONDS = 40
@@ -93,8 +93,7 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
             if "IntegrityError" in type(exc).__name__ and attempt < SCHEMA_RACE_RETRIES:
                 time.sleep(0.5 + random.random())
                 continue
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UserError(f"cannot open storage {redact(url)}: {first[:200]}") from None
+            raise UserError(f"cannot open storage {redact(url)}: {first_line(exc)}") from None
     raise AssertionError("unreachable")
 
 
