@@ -35,7 +35,7 @@ def trial_record(trial: FrozenTrial) -> dict[str, Any]:
         "seconds_per_epoch": attrs.get("seconds_per_epoch"),
         "peak_rss_mb": attrs.get("peak_rss_mb"),
         "reason": attrs.get("reason"),
-        "baseline": bool(attrs.get("baseline")),
+        "start": attrs.get("start"),
         "seconds": seconds,
         "intermediate": dict(sorted(trial.intermediate_values.items())),
         "curves": attrs.get("curves", {}),

@@ -73,7 +73,7 @@ def _add_search(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--family", choices=("ann", "cnn", "both"), default="both", help="which families to search (default: both, with equal budgets)")
     parser.add_argument("--trials", metavar="N", type=_positive_int, help="finished trials per family, in total over all runs of this study")
     parser.add_argument("--timeout", metavar="DURATION", type=_duration, help=f"total trial time for the whole search, split equally between families: 90s, 45m, 8h (default without --trials: {DEFAULT_TIMEOUT})")
-    parser.add_argument("--epochs", metavar="N", type=_positive_int, default=10, help="maximum epochs per trial (default: %(default)s)")
+    parser.add_argument("--epochs", metavar="N", type=_positive_int, default=15, help="epochs per trial; the learning-rate schedule spans them and the pruner may stop a trial sooner (default: %(default)s)")
     parser.add_argument("--data", metavar="DATA", help="mnist, fashion_mnist, digits, a Keras-layout .npz, or a folder of IDX files (default: $BAKEOFF_DATA, else mnist)")
     parser.add_argument("--subset", metavar="N", type=_positive_int, help="use a stratified subset of N training images (quick runs)")
     parser.add_argument("--val-fraction", metavar="F", type=_fraction, default=0.1, help="share of training images held out for validation (default: %(default)s)")

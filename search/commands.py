@@ -83,7 +83,7 @@ def search(args: argparse.Namespace) -> int:
         "engine": args.engine,
     }
     # Opening checks that a resumed study was searched on the same data; the parent of --workers creates
-    # the studies and their baseline trial once, before the workers race for them.
+    # the studies and their starting trials once, before the workers race for them.
     studies = {f: open_study(storage, args.study, f, spaces[f], attrs, args.seed) for f in families}
     if not is_worker():
         print(

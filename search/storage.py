@@ -186,7 +186,7 @@ def requeue(study: optuna.Study, trial: FrozenTrial) -> None:
             state=TrialState.WAITING,
             params=trial.params,
             distributions=trial.distributions,
-            user_attrs={k: v for k, v in trial.user_attrs.items() if k == "baseline"},
+            user_attrs={k: v for k, v in trial.user_attrs.items() if k == "start"},
             system_attrs={"failed_trial": trial.system_attrs.get("failed_trial", trial.number), "retry_history": history},
         )
     )

@@ -1,7 +1,7 @@
 """Trials run in worker processes: each a full ``bakeoff search`` sharing the storage, under a parent without
 TensorFlow.
 
-The parent creates the studies first (so workers never race to create them or to enqueue the baseline),
+The parent creates the studies first (so workers never race to create them or to enqueue the starting trials),
 then starts the workers with the same command line and the CPU cores split between them, forwards SIGINT
 and SIGTERM, replaces a worker that recycled itself (its memory grew past ``RECYCLE_MB``), and exits with
 the worst worker's code. With ``--workers 1`` there is one worker, for the same memory bound overnight. Workers on other machines are started by hand with

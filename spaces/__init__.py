@@ -1,7 +1,7 @@
 """What can be searched: parameter types, the ANN and CNN spaces, and user space files (no TensorFlow)."""
 
 from bakeoff.spaces.errors import SpaceError
-from bakeoff.spaces.families import BASELINES, DEFAULT_SPACES, FAMILIES, get_spaces, load_space_file
+from bakeoff.spaces.families import BASELINES, DEFAULT_SPACES, FAMILIES, RECIPES, STARTS, get_spaces, load_space_file
 from bakeoff.spaces.params import Bool, Choice, Fixed, Float, Int, Param, param_from_config
 from bakeoff.spaces.space import Config, Space
 
@@ -9,6 +9,8 @@ __all__ = [
     "BASELINES",
     "DEFAULT_SPACES",
     "FAMILIES",
+    "RECIPES",
+    "STARTS",
     "Bool",
     "Choice",
     "Config",

@@ -23,8 +23,9 @@ def test_search_then_resume_adds_exactly_the_missing_trials(small_npz, tmp_path,
     assert _search(small_npz, out, "--trials", "2") == 0
     first = {f: _trials(out, f) for f in ("ann", "cnn")}
     assert all(len(t) == 2 for t in first.values())
-    assert first["cnn"][0].user_attrs["baseline"] is True
+    assert [t.user_attrs["start"] for t in first["cnn"]] == ["seed notebook", "recipe"]
     assert first["cnn"][0].user_attrs["config"]["filters"] == [28, 64]
+    assert first["ann"][1].user_attrs["config"]["units"] == [1024, 1024]
     for trial in first["ann"] + first["cnn"]:
         assert trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
         for key in ("params_count", "epochs_run", "seconds_per_epoch", "curves", "peak_rss_mb", "flops"):

@@ -1,7 +1,7 @@
 import optuna
 import pytest
 
-from bakeoff.spaces import BASELINES, DEFAULT_SPACES, FAMILIES, Space, SpaceError, get_spaces, load_space_file
+from bakeoff.spaces import BASELINES, DEFAULT_SPACES, FAMILIES, STARTS, Space, SpaceError, get_spaces, load_space_file
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -17,13 +17,14 @@ def test_sampled_configurations_are_points_of_the_space(family):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_the_seed_notebook_models_are_points_and_replay_through_enqueue(family):
+@pytest.mark.parametrize("start", ["seed notebook", "recipe"])
+def test_the_starting_models_are_points_and_replay_through_enqueue(family, start):
     space = DEFAULT_SPACES[family]
-    baseline = BASELINES[family]
-    assert space.problems(baseline) == []
+    config = STARTS[family][start]
+    assert space.problems(config) == []
     study = optuna.create_study()
-    study.enqueue_trial(space.to_trial_params(baseline))
-    assert space.sample(study.ask()) == baseline
+    study.enqueue_trial(space.to_trial_params(config))
+    assert space.sample(study.ask()) == config
 
 
 def test_conditional_parameters_follow_their_conditions():
