@@ -120,6 +120,11 @@ def _search_section(families: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "parallel": figures.optuna_plot(optuna_mpl.plot_parallel_coordinate, study, params=importances_order[:PARALLEL_PARAMS]) if len(complete) >= 2 and importances_order else None,
             "intermediate": figures.intermediate_values(summary["trials"], family) if summary["trials"] else None,
         }
+    bests = {f: v["summary"]["best"] or {} for f, v in families.items()}
+    section["best_side_by_side"] += [
+        {"name": "trial", **{f: _trial_label(b) for f, b in bests.items()}},
+        {"name": "validation accuracy", **{f: f"{b['value']:.2%}" if b else "—" for f, b in bests.items()}},
+    ]
     keys: list[str] = []
     for value in families.values():
         best = value["summary"]["best"]
@@ -129,6 +134,13 @@ def _search_section(families: dict[str, dict[str, Any]]) -> dict[str, Any]:
             {"name": key, **{f: _show((v["summary"]["best"] or {}).get("config", {}).get(key, "—")) for f, v in families.items()}}
         )
     return section
+
+
+def _trial_label(best: dict[str, Any]) -> str:
+    """Which trial won, and whether it was one of the queued starts (seed notebook, recipe) or found by search."""
+    if not best:
+        return "—"
+    return f"#{best['number']} ({best['start']} start)" if best.get("start") else f"#{best['number']} (found by search)"
 
 
 def _importance_order(study: optuna.Study) -> list[str]:

@@ -35,6 +35,8 @@ def fake_study(storage, name: str, family: str, n_trials: int, seed: int = 0) ->
         state = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL][int(rng.choice(3, p=[0.7, 0.2, 0.1]))]
         attrs = {"config": params, "params_count": int(rng.integers(5_000, 2_000_000)), "flops": int(rng.integers(10_000, 10**8)),
                  "epochs_run": 5, "best_epoch": 5, "seconds_per_epoch": 1.5, "curves": {"val_accuracy": curve}}
+        if number == 0:
+            attrs["start"] = "seed notebook"
         if state != TrialState.COMPLETE:
             attrs["reason"] = "pruned: below median" if state == TrialState.PRUNED else "ValueError: cannot build"
         trials.append(create_trial(

@@ -39,6 +39,10 @@ def test_full_report_has_every_section_and_a_verdict(tmp_path):
     assert len(images) >= 12 and all(src.startswith("data:image/png;base64,") for src in images)
     assert "http://" not in html and "https://" not in html  # nothing to fetch: readable offline
     assert "Not everything is here yet" not in html
+    for family in ("ann", "cnn"):  # the best-configuration table names the winning trial and its score
+        best = optuna.load_study(study_name=f"full-{family}", storage=storage).best_trial
+        label = "seed notebook start" if best.number == 0 else "found by search"
+        assert f"#{best.number} ({label})" in html and f"{best.value:.2%}" in html
 
 
 def test_names_and_values_from_storage_are_escaped(tmp_path):
