@@ -3,7 +3,9 @@
 On the 2-core AMD EPYC (AVX-512 BF16, no AMX) the benchmark measured, against plain fp32 ``model.fit``:
 running many steps per ``tf.function`` call (``steps_per_execution``) helps both families, since small
 models spend much of a step in Python and dispatch; XLA helps dense networks and slows convolutions;
-bfloat16 mixed precision helps convolutions where the CPU computes bf16 natively. Each lever can be
+bfloat16 mixed precision helps convolutions where the CPU computes bf16 natively. The Keras backend stays
+TensorFlow (bench/backends.py): JAX trains the seed ANN 1.9x faster but augmented models and convnets 4-5x
+slower, and the winners of the searches use augmentation. Each lever can be
 switched off with an environment variable for comparison (BAKEOFF_STEPS_PER_EXECUTION=1,
 BAKEOFF_XLA=0, BAKEOFF_BF16=0).
 """
