@@ -13,7 +13,6 @@ Re-running with the same --out resumes the run (nothing finished is redone).
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import optuna
 from optuna.trial import TrialState
+
+from bakeoff.reports.collect import best_trial, load_retrained
 
 from common import mnist_path, record
 
@@ -34,8 +35,8 @@ def family_result(out: Path, family: str) -> dict:
     trials = study.get_trials(deepcopy=False)
     states = {s.name: sum(t.state == s for t in trials) for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
     seed_trial = next(t for t in trials if t.user_attrs.get("start") == "seed notebook")
-    best = study.best_trial
-    metrics = [json.loads(p.read_text()) for p in sorted((out / "retrain" / family).glob("seed-*/metrics.json"))]
+    best = best_trial(study)  # the trial retraining used (earliest on ties)
+    metrics = load_retrained(out, family)
     accuracies = [m["test_accuracy"] for m in metrics]
     return {
         "trials": states,

@@ -126,13 +126,10 @@ def _search_section(families: dict[str, dict[str, Any]]) -> dict[str, Any]:
         {"name": "validation accuracy", **{f: f"{b['value']:.2%}" if b else "—" for f, b in bests.items()}},
     ]
     keys: list[str] = []
-    for value in families.values():
-        best = value["summary"]["best"]
-        keys += [k for k in (best["config"] if best else {}) if k not in keys]
+    for best in bests.values():
+        keys += [k for k in best.get("config", {}) if k not in keys]
     for key in keys:
-        section["best_side_by_side"].append(
-            {"name": key, **{f: _show((v["summary"]["best"] or {}).get("config", {}).get(key, "—")) for f, v in families.items()}}
-        )
+        section["best_side_by_side"].append({"name": key, **{f: _show(b.get("config", {}).get(key, "—")) for f, b in bests.items()}})
     return section
 
 
