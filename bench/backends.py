@@ -43,7 +43,7 @@ def child(name: str) -> None:
 
     family, config = ROWS[name]
     data = load_dataset(mnist_path(), subset=13_334, val_fraction=0.1, seed=0)
-    ours = measure(family, config, default_speed(family, bool(config.get("augment"))), data)
+    ours = measure(family, config, default_speed(family, config), data)
     plain = measure(family, config, PLAIN, data)
     print(json.dumps({"bakeoff_images_per_s": ours[0], "bakeoff_val_accuracy": ours[1],
                       "plain_images_per_s": plain[0], "plain_val_accuracy": plain[1]}))

@@ -4,13 +4,16 @@ Same model, same batch size, same data (12,000 real MNIST training images, 1,200
 compilation differs: ``search.speed.PLAIN`` (Keras defaults, float32) versus ``default_speed`` (what trials
 use). The two alternate in each repetition so machine noise hits both alike. Speed is the median images per
 second of epochs 2-3 (epoch 1 includes tracing); validation accuracy after 3 epochs shows nothing is lost.
+Where the CPU computes bfloat16 natively, convnets are also measured with bakeoff's settings but bf16 flipped,
+which is how ``search/speed.py`` decides where mixed precision pays.
 
-    python bench/trial_throughput.py [--repeats 3]
+    python bench/trial_throughput.py [--repeats 3] [--only recipe-cnn,seed-cnn]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import numpy as np
@@ -20,7 +23,7 @@ from bakeoff.search.builders import build_model
 from bakeoff.search.data import load_dataset
 from bakeoff.search.speed import PLAIN, cpu_has_bf16, default_speed
 from bakeoff.search.training import fit, release_models
-from bakeoff.spaces import BASELINES
+from bakeoff.spaces import BASELINES, RECIPES
 
 from common import mnist_path, record
 
@@ -28,7 +31,8 @@ MID_CNN = {**BASELINES["cnn"], "conv_blocks": 3, "filters": [32, 64, 128], "conv
            "dense_units": 128, "batch_norm": True, "dropout": 0.2, "optimizer": "adamw", "weight_decay": 1e-4,
            "batch_size": 128}
 AUGMENT = {"augment": True, "translate": 0.1, "rotate": 0.05, "zoom": 0.1}
-MODELS = {"seed-ann": ("ann", BASELINES["ann"]), "seed-cnn": ("cnn", BASELINES["cnn"]), "mid-cnn": ("cnn", MID_CNN)}
+MODELS = {"seed-ann": ("ann", BASELINES["ann"]), "seed-cnn": ("cnn", BASELINES["cnn"]), "mid-cnn": ("cnn", MID_CNN),
+          "recipe-cnn": ("cnn", {**RECIPES["cnn"], "augment": False})}
 EPOCHS = 3
 
 
@@ -45,32 +49,40 @@ def measure(family, config, speed, data) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", help=f"comma-separated models (default: all of {', '.join(MODELS)})")
     args = parser.parse_args()
+    names = args.only.split(",") if args.only else list(MODELS)
     data = load_dataset(mnist_path(), subset=13_334, val_fraction=0.1, seed=0)
     rows = []
-    for name, (family, base) in MODELS.items():
+    for name in names:
+        family, base = MODELS[name]
         for augment in (False, True):
             config = {**base, **AUGMENT} if augment else base
-            ours_speed = default_speed(family, augment)
-            plain, ours = [], []
+            settings = {"plain": PLAIN, "bakeoff": default_speed(family, config)}
+            if family == "cnn" and cpu_has_bf16():
+                settings["bf16 flipped"] = dataclasses.replace(settings["bakeoff"], bf16=not settings["bakeoff"].bf16)
+            runs = {key: [] for key in settings}
             for _ in range(args.repeats):
-                plain.append(measure(family, config, PLAIN, data))
-                ours.append(measure(family, config, ours_speed, data))
-            row = {
-                "model": name, "augment": augment, "batch_size": config["batch_size"], "bakeoff_settings": vars(ours_speed),
-                "plain_images_per_s": round(float(np.median([p[0] for p in plain]))),
-                "bakeoff_images_per_s": round(float(np.median([o[0] for o in ours]))),
-                "plain_val_accuracy": [round(p[1], 4) for p in plain],
-                "bakeoff_val_accuracy": [round(o[1], 4) for o in ours],
-            }
+                for key, speed in settings.items():
+                    runs[key].append(measure(family, config, speed, data))
+            row = {"model": name, "augment": augment, "batch_size": config["batch_size"],
+                   "batch_norm": bool(config.get("batch_norm")), "bakeoff_settings": vars(settings["bakeoff"])}
+            for key, values in runs.items():
+                label = key.replace(" ", "_")
+                row[f"{label}_images_per_s"] = round(float(np.median([v[0] for v in values])))
+                row[f"{label}_val_accuracy"] = [round(v[1], 4) for v in values]
             row["speedup"] = round(row["bakeoff_images_per_s"] / row["plain_images_per_s"], 2)
+            flipped = ""
+            if "bf16 flipped" in runs:
+                row["bakeoff_vs_bf16_flipped"] = round(row["bakeoff_images_per_s"] / row["bf16_flipped_images_per_s"], 2)
+                flipped = f", bf16 flipped {row['bf16_flipped_images_per_s']:>6} img/s ({row['bakeoff_vs_bf16_flipped']:.2f}x)"
             rows.append(row)
-            print(f"{name:9} augment={str(augment):5} batch {config['batch_size']:>3}: plain {row['plain_images_per_s']:>6} img/s, "
-                  f"bakeoff {row['bakeoff_images_per_s']:>6} img/s, ratio {row['speedup']:.2f}x; val acc plain "
+            print(f"{name:10} augment={str(augment):5} batch {config['batch_size']:>3}: plain {row['plain_images_per_s']:>6} img/s, "
+                  f"bakeoff {row['bakeoff_images_per_s']:>6} img/s, ratio {row['speedup']:.2f}x{flipped}; val acc plain "
                   f"{np.mean(row['plain_val_accuracy']):.4f} vs bakeoff {np.mean(row['bakeoff_val_accuracy']):.4f}", flush=True)
-    record("trial_throughput", {"cpu_has_bf16": cpu_has_bf16(), "epochs": EPOCHS, "train_images": len(data.x_train),
-                                "repeats": args.repeats, "rows": rows,
-                                "geometric_mean_speedup": round(float(np.exp(np.mean(np.log([r["speedup"] for r in rows])))), 2)})
+    record("trial_throughput" if not args.only else f"trial_throughput-{'-'.join(names)}",
+           {"cpu_has_bf16": cpu_has_bf16(), "epochs": EPOCHS, "train_images": len(data.x_train), "repeats": args.repeats,
+            "rows": rows, "geometric_mean_speedup": round(float(np.exp(np.mean(np.log([r["speedup"] for r in rows])))), 2)})
 
 
 if __name__ == "__main__":

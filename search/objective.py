@@ -22,6 +22,8 @@ from bakeoff.search.training import fit, peak_rss_mb, release_models
 from bakeoff.spaces import Space
 
 INTERRUPTED = "interrupted"
+#: Seconds of batches (or one epoch, if sooner) a trial's pace is measured over before it is projected.
+PACE_SECONDS = 3.0
 BUDGET_CUT = "budget: the family's time budget ran out during this trial"
 
 
@@ -72,6 +74,8 @@ class Objective:
         self.max_seconds = max_seconds
         self.trial_id: int | None = None
         self.fit_started = 0.0
+        self.steps_per_epoch = 1
+        self.pace_mark: tuple[float, int] | None = None
         self.cut: str | None = None
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -88,12 +92,12 @@ class Objective:
 
         import_keras().utils.set_random_seed(self.seed * 100_003 + trial.number)
         x_train, y_train, x_val, y_val = self.data
-        steps = int(np.ceil(len(x_train) / config["batch_size"])) * self.epochs
+        self.steps_per_epoch = int(np.ceil(len(x_train) / config["batch_size"]))
         try:
-            model = build_model(config, self.family, x_train.shape[1:], self.num_classes, steps)
+            model = build_model(config, self.family, x_train.shape[1:], self.num_classes, self.steps_per_epoch * self.epochs)
             trial.set_user_attr("params_count", int(model.count_params()))
             trial.set_user_attr("flops", count_flops(model))
-            self.fit_started, self.epoch_mark, self.cut = time.perf_counter(), 0.0, None
+            self.fit_started, self.pace_mark, self.cut = time.perf_counter(), None, None
             result = fit(
                 model,
                 x_train,
@@ -120,24 +124,38 @@ class Objective:
             return INTERRUPTED
         if self.deadline is not None and time.time() >= self.deadline:
             return BUDGET_CUT
-        if self.max_seconds is not None and 1 <= epoch < self.epochs - 1:
-            # From the second epoch on (the first also traces and compiles), project with the latest epoch.
-            elapsed = time.perf_counter() - self.fit_started
-            projected = elapsed + (elapsed - self.epoch_mark) * (self.epochs - epoch - 1)
-            if projected > self.max_seconds:
-                return f"too slow: {self.epochs} epochs would take {projected:.0f}s, over the {self.max_seconds:.0f}s cap per trial"
-        self.epoch_mark = time.perf_counter() - self.fit_started
         if trial.should_prune():
             return "pruned: validation accuracy below the pruner's threshold"
         return None
 
-    def _stop_now(self) -> bool:
+    def _stop_now(self, epoch: int, batch: int) -> bool:
         """Polled between batches: a signal, the family's budget running out, or the trial's time cap."""
         if self.deadline is not None and time.time() >= self.deadline:
             self.cut = BUDGET_CUT
-        elif self.max_seconds is not None and time.perf_counter() - self.fit_started > self.max_seconds:
-            self.cut = f"too slow: passed the {self.max_seconds:.0f}s cap per trial"
+        elif self.max_seconds is not None:
+            self.cut = self._too_slow(epoch * self.steps_per_epoch + batch + 1)
         return self.stop.requested or self.cut is not None
+
+    def _too_slow(self, done: int) -> str | None:
+        """Project the whole trial from the pace of its batches, so one that cannot fit the cap stops in seconds.
+
+        The pace is measured from the first poll on, after tracing and compiling, and takes in validation once
+        an epoch has passed. Waiting for whole epochs instead let a slow trial spend minutes before the cut.
+        """
+        now = time.perf_counter()
+        elapsed = now - self.fit_started
+        if elapsed > self.max_seconds:
+            return f"too slow: passed the {self.max_seconds:.0f}s cap per trial"
+        if self.pace_mark is None:
+            self.pace_mark = (now, done)
+            return None
+        since, done_then = self.pace_mark
+        if done <= done_then or (now - since < PACE_SECONDS and done - done_then < self.steps_per_epoch):
+            return None
+        projected = elapsed + (now - since) / (done - done_then) * (self.steps_per_epoch * self.epochs - done)
+        if projected > self.max_seconds:
+            return f"too slow: {self.epochs} epochs would take {projected:.0f}s, over the {self.max_seconds:.0f}s cap per trial"
+        return None
 
     def _record(self, trial: optuna.Trial, result) -> float:
         val_acc = result.history.get("val_accuracy", [])

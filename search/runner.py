@@ -30,7 +30,7 @@ from bakeoff.spaces import Space
 
 POLL_SECONDS = 2.0
 #: With a time budget, no trial may take more than this share of its family's budget: a configuration that
-#: would is pruned after the epoch that shows it, so one huge model cannot eat a short search.
+#: would is pruned as soon as the pace of its batches shows it, so one huge model cannot eat a short search.
 TRIAL_SHARE = 0.25
 
 

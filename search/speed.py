@@ -3,7 +3,11 @@
 On the 2-core AMD EPYC (AVX-512 BF16, no AMX) the benchmark measured, against plain fp32 ``model.fit``:
 running many steps per ``tf.function`` call (``steps_per_execution``) helps both families, since small
 models spend much of a step in Python and dispatch; XLA helps dense networks and slows convolutions;
-bfloat16 mixed precision helps convolutions where the CPU computes bf16 natively. The Keras backend stays
+bfloat16 mixed precision helps convolutions where the CPU computes bf16 natively, unless the network has
+batch normalisation: Keras normalises in float32, and the casts around every normalisation cost about what
+bf16 saves (with bf16, without/with augmentation: the seed CNN ran 1.24x/1.43x as fast, the batch-normalised
+recipe CNN 0.79x/0.90x, the heavier mid-size CNN 1.03x/1.12x; short searches mostly train the lighter kind).
+The Keras backend stays
 TensorFlow (bench/backends.py): JAX trains the seed ANN 1.9x faster but augmented models and convnets 4-5x
 slower, and the winners of the searches use augmentation. Each lever can be
 switched off with an environment variable for comparison (BAKEOFF_STEPS_PER_EXECUTION=1,
@@ -40,9 +44,10 @@ def cpu_has_bf16() -> bool:
     return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
 
 
-def default_speed(family: str, augment: bool = False) -> Speed:
-    """XLA only for dense networks without augmentation (the random image layers do not compile with it)."""
+def default_speed(family: str, config: dict) -> Speed:
+    """XLA only for dense networks without augmentation (the random image layers do not compile with it);
+    bf16 only for convnets without batch normalisation."""
     steps = int(os.environ.get("BAKEOFF_STEPS_PER_EXECUTION", STEPS_PER_EXECUTION))
-    xla = os.environ.get("BAKEOFF_XLA", "1") != "0" and family == "ann" and not augment
-    bf16 = os.environ.get("BAKEOFF_BF16", "1") != "0" and family == "cnn" and cpu_has_bf16()
+    xla = os.environ.get("BAKEOFF_XLA", "1") != "0" and family == "ann" and not config.get("augment")
+    bf16 = os.environ.get("BAKEOFF_BF16", "1") != "0" and family == "cnn" and not config.get("batch_norm") and cpu_has_bf16()
     return Speed(steps_per_execution=max(1, steps), jit_compile=True if xla else "auto", bf16=bf16)

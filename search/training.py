@@ -45,11 +45,12 @@ def fit(
     batch_size: int,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     hook: EpochHook | None = None,
-    stop_now: Callable[[], bool] | None = None,
+    stop_now: Callable[[int, int], bool] | None = None,
 ) -> FitResult:
     """Train; labels are integer classes. Stops early when ``hook`` gives a reason or the loss is NaN.
 
-    ``stop_now`` is polled after every batch, so a signal stops a long epoch within one batch.
+    ``stop_now(epoch, batch)`` is polled after every batch (or group of ``steps_per_execution`` batches), so a
+    signal stops a long epoch within seconds.
     """
     keras = import_keras()
     num_classes = int(model.output_shape[-1])
@@ -58,11 +59,11 @@ def fit(
 
     class _Hooks(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            if stop_now is not None and stop_now():
+            if stop_now is not None and stop_now(self.epoch, batch):
                 self.model.stop_training = True
 
         def on_epoch_begin(self, epoch, logs=None):
-            self.started = time.perf_counter()
+            self.epoch, self.started = epoch, time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
             result.epoch_seconds.append(time.perf_counter() - self.started)

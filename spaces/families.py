@@ -118,9 +118,11 @@ _RECIPE_TRAINING: Config = {
 RECIPES: dict[str, Config] = {
     "ann": {"hidden_layers": 2, "units": [1024, 1024], **_RECIPE_TRAINING, "batch_norm": False,
             "learning_rate": 1e-3, "translate": 0.06, "rotate": 0.02, "zoom": 0.05},
+    # Three blocks, not the textbook two: the third works on 7x7 maps, where multiply-adds are cheap on a CPU
+    # (bench/starts.py: 1.11x the time of Conv 32-Pool-Conv 64-Pool for 99.58 % against 99.33 % validation).
     "cnn": {
-        "conv_blocks": 2,
-        "filters": [32, 64],
+        "conv_blocks": 3,
+        "filters": [32, 64, 128],
         "kernel_size": 3,
         "convs_per_block": 1,
         "pooling": "max",

@@ -98,5 +98,5 @@ def test_a_trial_too_slow_for_the_time_budget_is_cut_early(tmp_path):
     argv = ["search", "--data", "digits", "--family", "ann", "--timeout", "20s", "--epochs", "500", "--out", str(out), "--study", "t"]
     assert main(argv) == 0
     first = _trials(out, "ann")[0]  # 500 epochs cannot fit in a quarter of 20 s
-    assert first.state == TrialState.PRUNED and first.user_attrs["reason"].startswith("too slow")
+    assert first.state == TrialState.PRUNED and first.user_attrs["reason"].startswith("too slow: 500 epochs would take")
     assert first.user_attrs["epochs_run"] < 500
