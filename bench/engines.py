@@ -70,7 +70,7 @@ def main() -> None:
         for engine in ("kerastuner", "optuna"):
             mine = [r[family] for r in runs if r["engine"] == engine]
             row[engine] = {"best_mean": round(float(np.mean([m["best"] or 0.0 for m in mine])), 4),
-                           "best_std": round(float(np.std([m["best"] or 0.0 for m in mine])), 4),
+                           "best_std": round(float(np.std([m["best"] or 0.0 for m in mine], ddof=min(1, len(mine) - 1))), 4),  # sample std, as the report
                            "reached_target": sum(m["seconds_to_target"] is not None for m in mine),
                            "seconds_to_target": [m["seconds_to_target"] for m in mine]}
         row["best_ratio"] = round(row["optuna"]["best_mean"] / max(row["kerastuner"]["best_mean"], 1e-9), 4)

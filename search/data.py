@@ -7,8 +7,10 @@ sees ``Dataset.search_split()``; the test arrays are read by the final evaluatio
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import io
 import os
 import sys
 import zipfile
@@ -153,10 +155,17 @@ def _load_digits() -> dict[str, np.ndarray]:
 
 
 def _load_keras(name: str) -> dict[str, np.ndarray]:
+    """Keras' download, with its "Downloading data from ..." lines shown only if the download worked.
+
+    Offline, they would stand in front of bakeoff's one-line fallback warning and say the opposite.
+    """
     from bakeoff.search.backend import import_keras
 
     keras = import_keras()
-    (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):
+        (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
+    sys.stdout.write(said.getvalue())
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
