@@ -13,6 +13,7 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
+from sqlalchemy.exc import SQLAlchemyError
 
 from bakeoff.search.budget import counted
 from bakeoff.search.cli import main
@@ -39,7 +40,7 @@ def _wait_for_training(storage, timeout=120.0):
                 for study in _studies(storage).values():
                     if any("config" in t.user_attrs for t in study.get_trials(states=(TrialState.RUNNING,))):
                         return
-            except KeyError:  # the studies are not created yet
+            except (KeyError, SQLAlchemyError):  # the search has not created the studies, or is creating the schema
                 pass
         time.sleep(0.3)
     raise AssertionError("no trial started training in time")
