@@ -36,3 +36,21 @@ def mnist_path() -> str:
     if not Path(path).is_file():
         sys.exit(f"bench: MNIST not found at {path}; set BAKEOFF_TEST_MNIST")
     return path
+
+
+def train_like_a_trial(family: str, config: dict, data, epochs: int, speed=None):
+    """Build and fit one model as a trial does (fresh Keras state, seed 0) on ``data``'s train/validation split.
+
+    ``speed`` defaults to the trial settings (``search.speed.default_speed``). Returns (model, FitResult).
+    """
+    from bakeoff.search.backend import import_keras
+    from bakeoff.search.builders import build_model
+    from bakeoff.search.training import fit, release_models
+
+    release_models()
+    import_keras().utils.set_random_seed(0)
+    steps = -(-len(data.x_train) // config["batch_size"]) * epochs
+    model = build_model(config, family, data.input_shape, data.num_classes, steps, speed=speed)
+    result = fit(model, data.x_train, data.y_train, epochs=epochs, batch_size=config["batch_size"],
+                 validation=(data.x_val, data.y_val))
+    return model, result

@@ -16,13 +16,10 @@ import time
 
 import numpy as np
 
-from bakeoff.search.backend import import_keras
-from bakeoff.search.builders import build_model
 from bakeoff.search.data import load_dataset
-from bakeoff.search.training import fit, release_models
 from bakeoff.spaces import RECIPES
 
-from common import mnist_path, record
+from common import mnist_path, record, train_like_a_trial
 
 CANDIDATES = {
     "cnn": {
@@ -37,13 +34,8 @@ CANDIDATES = {
 
 
 def train(family: str, config: dict, data, epochs: int) -> dict:
-    release_models()
-    import_keras().utils.set_random_seed(0)
-    steps = int(np.ceil(len(data.x_train) / config["batch_size"])) * epochs
-    model = build_model(config, family, data.input_shape, data.num_classes, steps)
     started = time.perf_counter()
-    result = fit(model, data.x_train, data.y_train, epochs=epochs, batch_size=config["batch_size"],
-                 validation=(data.x_val, data.y_val))
+    model, result = train_like_a_trial(family, config, data, epochs)
     curve = [round(v, 4) for v in result.history["val_accuracy"]]
     return {"config": config, "params": int(model.count_params()), "val_accuracy": curve, "best_val_accuracy": max(curve),
             "seconds_per_epoch": round(float(np.median(result.epoch_seconds[1:])), 1),

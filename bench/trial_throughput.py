@@ -18,14 +18,11 @@ import time
 
 import numpy as np
 
-from bakeoff.search.backend import import_keras
-from bakeoff.search.builders import build_model
 from bakeoff.search.data import load_dataset
 from bakeoff.search.speed import PLAIN, cpu_has_bf16, default_speed
-from bakeoff.search.training import fit, release_models
 from bakeoff.spaces import BASELINES, RECIPES
 
-from common import mnist_path, record
+from common import mnist_path, record, train_like_a_trial
 
 MID_CNN = {**BASELINES["cnn"], "conv_blocks": 3, "filters": [32, 64, 128], "convs_per_block": 2, "head": "gap",
            "dense_units": 128, "batch_norm": True, "dropout": 0.2, "optimizer": "adamw", "weight_decay": 1e-4,
@@ -37,12 +34,7 @@ EPOCHS = 3
 
 
 def measure(family, config, speed, data) -> tuple[float, float]:
-    release_models()
-    import_keras().utils.set_random_seed(0)
-    steps = int(np.ceil(len(data.x_train) / config["batch_size"])) * EPOCHS
-    model = build_model(config, family, data.input_shape, data.num_classes, steps, speed=speed)
-    result = fit(model, data.x_train, data.y_train, epochs=EPOCHS, batch_size=config["batch_size"],
-                 validation=(data.x_val, data.y_val))
+    _, result = train_like_a_trial(family, config, data, EPOCHS, speed)
     return len(data.x_train) / float(np.median(result.epoch_seconds[1:])), result.history["val_accuracy"][-1]
 
 

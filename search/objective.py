@@ -74,7 +74,6 @@ class Objective:
         self.max_seconds = max_seconds
         self.trial_id: int | None = None
         self.fit_started = 0.0
-        self.steps_per_epoch = 1
         self.pace_mark: tuple[float, int] | None = None
         self.cut: str | None = None
 
@@ -92,9 +91,9 @@ class Objective:
 
         import_keras().utils.set_random_seed(self.seed * 100_003 + trial.number)
         x_train, y_train, x_val, y_val = self.data
-        self.steps_per_epoch = int(np.ceil(len(x_train) / config["batch_size"]))
+        steps = int(np.ceil(len(x_train) / config["batch_size"])) * self.epochs
         try:
-            model = build_model(config, self.family, x_train.shape[1:], self.num_classes, self.steps_per_epoch * self.epochs)
+            model = build_model(config, self.family, x_train.shape[1:], self.num_classes, steps)
             trial.set_user_attr("params_count", int(model.count_params()))
             trial.set_user_attr("flops", count_flops(model))
             self.fit_started, self.pace_mark, self.cut = time.perf_counter(), None, None
@@ -128,15 +127,15 @@ class Objective:
             return "pruned: validation accuracy below the pruner's threshold"
         return None
 
-    def _stop_now(self, epoch: int, batch: int) -> bool:
+    def _stop_now(self, done: int, total: int) -> bool:
         """Polled between batches: a signal, the family's budget running out, or the trial's time cap."""
         if self.deadline is not None and time.time() >= self.deadline:
             self.cut = BUDGET_CUT
         elif self.max_seconds is not None:
-            self.cut = self._too_slow(epoch * self.steps_per_epoch + batch + 1)
+            self.cut = self._too_slow(done, total)
         return self.stop.requested or self.cut is not None
 
-    def _too_slow(self, done: int) -> str | None:
+    def _too_slow(self, done: int, total: int) -> str | None:
         """Project the whole trial from the pace of its batches, so one that cannot fit the cap stops in seconds.
 
         The pace is measured from the first poll on, after tracing and compiling, and takes in validation once
@@ -150,9 +149,9 @@ class Objective:
             self.pace_mark = (now, done)
             return None
         since, done_then = self.pace_mark
-        if done <= done_then or (now - since < PACE_SECONDS and done - done_then < self.steps_per_epoch):
+        if done <= done_then or (now - since < PACE_SECONDS and done - done_then < total // self.epochs):
             return None
-        projected = elapsed + (now - since) / (done - done_then) * (self.steps_per_epoch * self.epochs - done)
+        projected = elapsed + (now - since) / (done - done_then) * (total - done)
         if projected > self.max_seconds:
             return f"too slow: {self.epochs} epochs would take {projected:.0f}s, over the {self.max_seconds:.0f}s cap per trial"
         return None

@@ -7,11 +7,9 @@ bfloat16 mixed precision helps convolutions where the CPU computes bf16 natively
 batch normalisation: Keras normalises in float32, and the casts around every normalisation cost about what
 bf16 saves (with bf16, without/with augmentation: the seed CNN ran 1.24x/1.43x as fast, the batch-normalised
 recipe CNN 0.79x/0.90x, the heavier mid-size CNN 1.03x/1.12x; short searches mostly train the lighter kind).
-The Keras backend stays
-TensorFlow (bench/backends.py): JAX trains the seed ANN 1.9x faster but augmented models and convnets 4-5x
-slower, and the winners of the searches use augmentation. Each lever can be
-switched off with an environment variable for comparison (BAKEOFF_STEPS_PER_EXECUTION=1,
-BAKEOFF_XLA=0, BAKEOFF_BF16=0).
+The Keras backend stays TensorFlow (bench/backends.py): JAX trains the seed ANN 1.9x faster but augmented models
+and convnets 4-5x slower, and the winners of the searches use augmentation. Each lever can be switched off with
+an environment variable for comparison (BAKEOFF_STEPS_PER_EXECUTION=1, BAKEOFF_XLA=0, BAKEOFF_BF16=0).
 """
 
 from __future__ import annotations

@@ -49,17 +49,18 @@ def fit(
 ) -> FitResult:
     """Train; labels are integer classes. Stops early when ``hook`` gives a reason or the loss is NaN.
 
-    ``stop_now(epoch, batch)`` is polled after every batch (or group of ``steps_per_execution`` batches), so a
-    signal stops a long epoch within seconds.
+    ``stop_now(steps_done, steps_total)`` is polled after every batch (or group of ``steps_per_execution``
+    batches), so a signal stops a long epoch within seconds and a slow fit can be projected early.
     """
     keras = import_keras()
     num_classes = int(model.output_shape[-1])
     val = None if validation is None else (validation[0], one_hot(validation[1], num_classes))
     result = FitResult(history={}, epoch_seconds=[])
+    steps_per_epoch = -(-len(x) // batch_size)
 
     class _Hooks(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            if stop_now is not None and stop_now(self.epoch, batch):
+            if stop_now is not None and stop_now(self.epoch * steps_per_epoch + batch + 1, epochs * steps_per_epoch):
                 self.model.stop_training = True
 
         def on_epoch_begin(self, epoch, logs=None):
