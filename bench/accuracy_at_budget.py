@@ -22,7 +22,8 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from bakeoff.reports.collect import best_trial, load_retrained
+from bakeoff.reports.collect import load_retrained
+from bakeoff.search import record as trial_record
 
 from common import mnist_path, record
 
@@ -31,11 +32,11 @@ NOTEBOOK_TEST = {"ann": 0.9794, "cnn": 0.9909}
 
 
 def family_result(out: Path, family: str) -> dict:
-    study = optuna.load_study(study_name=f"bakeoff-{family}", storage=f"sqlite:///{out}/study.db")
+    study = optuna.load_study(study_name=trial_record.study_name("bakeoff", family), storage=f"sqlite:///{out}/study.db")
     trials = study.get_trials(deepcopy=False)
     states = {s.name: sum(t.state == s for t in trials) for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
-    seed_trial = next(t for t in trials if t.user_attrs.get("start") == "seed notebook")
-    best = best_trial(study)  # the trial retraining used (earliest on ties)
+    seed_trial = next(t for t in trials if t.user_attrs.get(trial_record.START) == "seed notebook")
+    best = trial_record.best_trial(trials)  # the trial retraining used (earliest on ties)
     metrics = load_retrained(out, family)
     accuracies = [m["test_accuracy"] for m in metrics]
     return {

@@ -19,13 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import mnist_path, record
-from smalldata import write_small_mnist
+from common import ROOT, record
 from studycheck import check, complete_trials
 
 
 def small_data(root: Path) -> Path:
-    return write_small_mnist(mnist_path(), root / "small.npz")
+    """The tests' real MNIST subset (600 training images): trials of a few seconds."""
+    return ROOT / "tests" / "data" / "mnist_small.npz"
 
 
 def command(data: Path, out: Path, trials: int) -> list[str]:

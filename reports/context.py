@@ -15,46 +15,43 @@ import numpy as np
 import optuna
 from optuna.visualization import matplotlib as optuna_mpl
 
-from bakeoff.reports import figures, stats
+from bakeoff.reports import figures, selection, stats
 from bakeoff.reports.collect import load_retrained, snapshot, study_summary
+from bakeoff.reports.notes import notes
+from bakeoff.reports.verdict import compare
+from bakeoff.search import record
 from bakeoff.search.manifest import read_manifest
 
-ALPHA = 0.05
 PARALLEL_PARAMS = 6
 
 
 def build_context(out: Path, studies: dict[str, optuna.Study], storage_label: str, study_name: str) -> dict[str, Any]:
     manifest = read_manifest(out)
     studies = {family: snapshot(study) for family, study in studies.items()}
-    families = {}
-    notes = []
-    for family in ("ann", "cnn"):
-        if family not in studies:
-            notes.append(f"No {family.upper()} study exists: only one family was searched.")
-            continue
-        summary = study_summary(studies[family])
-        retrained = load_retrained(out, family)
-        families[family] = {"summary": summary, "retrained": retrained, "study": studies[family]}
-        if summary["states"].get("RUNNING"):
-            notes.append(f"The {family.upper()} study is still running ({summary['states']['RUNNING']} trial(s) under way): figures show a moment of it.")
-        if summary["best"] is None:
-            notes.append(f"The {family.upper()} study has no complete trial yet.")
-        if not retrained:
-            notes.append(f"No retrained {family.upper()} models yet: run 'bakeoff retrain' to evaluate on the test split.")
+    summaries = {family: study_summary(study) for family, study in studies.items()}
+    retrained = {family: load_retrained(out, family) for family in summaries}
     data = manifest.get("search", {}).get("data") or _data_from_studies(studies)
     labels = (data or {}).get("classes") or [str(i) for i in range(10)]
+    found = {f: selection.select(s["trials"], _val_size(s, data)) for f, s in summaries.items()}
+    verdict = compare(retrained)
+    if verdict is not None:
+        verdict["stale"] = [m for f, s in summaries.items() if (m := selection.stale(f, s["best"], retrained[f]))]
     return {
         "title": f"bakeoff report: {study_name}",
         "study_name": study_name,
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "notes": notes,
-        "verdict": _verdict(families),
+        "notes": notes(summaries, retrained),
+        "verdict": verdict,
         "data": data,
-        "search": _search_section(families),
-        "retrained": _retrained_section(families, labels),
-        "cost": _cost_section(families),
+        "search": _search_section(summaries, studies, found),
+        "retrained": _retrained_section(retrained, labels),
+        "cost": _cost_section(summaries, retrained),
         "reproduce": _reproduce(manifest, storage_label, study_name),
     }
+
+
+def _val_size(summary: dict[str, Any], data: dict[str, Any] | None) -> int | None:
+    return summary["attrs"].get(record.VAL_SIZE) or (data or {}).get("val")
 
 
 def _data_from_studies(studies: dict[str, optuna.Study]) -> dict[str, Any] | None:
@@ -65,65 +62,28 @@ def _data_from_studies(studies: dict[str, optuna.Study]) -> dict[str, Any] | Non
     return None
 
 
-def _accuracies(family: dict[str, Any]) -> list[float]:
-    return [r["test_accuracy"] for r in family["retrained"]]
+def _accuracies(runs: list[dict[str, Any]]) -> list[float]:
+    return [r["test_accuracy"] for r in runs]
 
 
-def _verdict(families: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    """Winner, mean ± std over seeds, error-rate ratio, and McNemar per paired seed (the largest p decides)."""
-    rows = {f: stats.spread(_accuracies(v)) for f, v in families.items() if v["retrained"]}
-    if not rows:
-        return None
-    verdict: dict[str, Any] = {"rows": rows, "pairs": [], "winner": None}
-    if len(rows) < 2:
-        verdict["sentence"] = "Only one family has retrained models, so there is nothing to compare yet."
-        return verdict
-    ann, cnn = families["ann"]["retrained"], families["cnn"]["retrained"]
-    for a, c in zip(ann, cnn):
-        test = stats.mcnemar_exact(a["predictions"] == a["labels"], c["predictions"] == c["labels"])
-        verdict["pairs"].append({"seeds": (a["seed"], c["seed"]), **test})
-    winner, loser = ("cnn", "ann") if rows["cnn"]["mean"] >= rows["ann"]["mean"] else ("ann", "cnn")
-    err = {f: 1.0 - rows[f]["mean"] for f in rows}
-    ratio = err[loser] / err[winner] if err[winner] > 0 else float("inf")
-    worst_p = max(p["p_value"] for p in verdict["pairs"])
-    significant = worst_p < ALPHA
-    verdict.update(
-        winner=winner,
-        loser=loser,
-        error_ratio=ratio,
-        worst_p=worst_p,
-        significant=significant,
-        sentence=(
-            f"{winner.upper()} wins: test accuracy {100 * rows[winner]['mean']:.2f} % ± {100 * rows[winner]['std']:.2f} "
-            f"against {100 * rows[loser]['mean']:.2f} % ± {100 * rows[loser]['std']:.2f} over {rows[winner]['n']} seeds; "
-            f"{loser.upper()} makes {ratio:.2f}× as many errors. "
-            + (
-                f"The difference is significant in every seed pair (exact McNemar, largest p = {worst_p:.2g} < {ALPHA})."
-                if significant
-                else f"The difference is not significant: at least one seed pair has exact McNemar p ≥ {ALPHA} (largest p = {worst_p:.2g})."
-            )
-        ),
-    )
-    return verdict
-
-
-def _search_section(families: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _search_section(summaries: dict[str, dict[str, Any]], studies: dict[str, optuna.Study], found: dict[str, Any]) -> dict[str, Any]:
     section: dict[str, Any] = {"families": {}, "best_side_by_side": []}
-    for family, value in families.items():
-        summary, study = value["summary"], value["study"]
+    for family, summary in summaries.items():
+        study = studies[family]
         complete = [t for t in summary["trials"] if t["state"] == "COMPLETE"]
         importances_order = _importance_order(study)
         section["families"][family] = {
             "summary": summary,
+            "selection": selection.describe(family, found[family]),
             "history": figures.optuna_plot(optuna_mpl.plot_optimization_history, study) if complete else None,
             "importances": figures.optuna_plot(optuna_mpl.plot_param_importances, study) if len(complete) >= 3 else None,
             "parallel": figures.optuna_plot(optuna_mpl.plot_parallel_coordinate, study, params=importances_order[:PARALLEL_PARAMS]) if len(complete) >= 2 and importances_order else None,
             "intermediate": figures.intermediate_values(summary["trials"], family) if summary["trials"] else None,
         }
-    bests = {f: v["summary"]["best"] or {} for f, v in families.items()}
+    bests = {f: s["best"] or {} for f, s in summaries.items()}
     section["best_side_by_side"] += [
-        {"name": "trial", **{f: _trial_label(b) for f, b in bests.items()}},
-        {"name": "validation accuracy", **{f: f"{b['value']:.2%}" if b else "—" for f, b in bests.items()}},
+        {"name": "trial", **{f: found[f]["label"] if found[f] else "—" for f in bests}},
+        {"name": "validation accuracy (optimistic)", **{f: f"{b['value']:.2%}" if b else "—" for f, b in bests.items()}},
     ]
     keys: list[str] = []
     for best in bests.values():
@@ -131,13 +91,6 @@ def _search_section(families: dict[str, dict[str, Any]]) -> dict[str, Any]:
     for key in keys:
         section["best_side_by_side"].append({"name": key, **{f: _show(b.get("config", {}).get(key, "—")) for f, b in bests.items()}})
     return section
-
-
-def _trial_label(best: dict[str, Any]) -> str:
-    """Which trial won, and whether it was one of the queued starts (seed notebook, recipe) or found by search."""
-    if not best:
-        return "—"
-    return f"#{best['number']} ({best['start']} start)" if best.get("start") else f"#{best['number']} (found by search)"
 
 
 def _importance_order(study: optuna.Study) -> list[str]:
@@ -149,17 +102,16 @@ def _importance_order(study: optuna.Study) -> list[str]:
         return []
 
 
-def _retrained_section(families: dict[str, dict[str, Any]], labels: list[str]) -> dict[str, Any]:
+def _retrained_section(retrained: dict[str, list[dict[str, Any]]], labels: list[str]) -> dict[str, Any]:
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
     section: dict[str, Any] = {"families": {}}
-    with_runs = {f: v for f, v in families.items() if v["retrained"]}
+    with_runs = {f: runs for f, runs in retrained.items() if runs}
     if not with_runs:
         return section
-    section["curves"] = figures.learning_curves({f: [r["history"] for r in v["retrained"]] for f, v in with_runs.items()})
-    section["seeds"] = figures.seed_accuracies({f: _accuracies(v) for f, v in with_runs.items()})
-    for family, value in with_runs.items():
-        runs = value["retrained"]
+    section["curves"] = figures.learning_curves({f: [r["history"] for r in runs] for f, runs in with_runs.items()})
+    section["seeds"] = figures.seed_accuracies({f: _accuracies(runs) for f, runs in with_runs.items()})
+    for family, runs in with_runs.items():
         first = runs[0]
         classes = list(range(len(labels)))
         matrix = sum(confusion_matrix(r["labels"], r["predictions"], labels=classes) for r in runs)
@@ -194,11 +146,11 @@ def _gallery(folder: Path, labels: list[str], family: str) -> str | None:
         )
 
 
-def _cost_section(families: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _cost_section(summaries: dict[str, dict[str, Any]], retrained: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     rows = []
     points = {}
-    for family, value in families.items():
-        runs = value["retrained"]
+    for family, summary in summaries.items():
+        runs = retrained[family]
         if runs:
             rows.append({
                 "family": family,
@@ -208,7 +160,7 @@ def _cost_section(families: dict[str, dict[str, Any]]) -> dict[str, Any]:
                 "latency1": stats.spread([r["latency_ms_batch1"] for r in runs]),
                 "latency256": stats.spread([r["latency_ms_batch256"] for r in runs]),
             })
-        complete = [t for t in value["summary"]["trials"] if t["state"] == "COMPLETE" and t["params_count"]]
+        complete = [t for t in summary["trials"] if t["state"] == "COMPLETE" and t["params_count"]]
         params = [t["params_count"] for t in complete]
         accuracy = [t["value"] for t in complete]
         points[family] = {"params": params, "accuracy": accuracy, "front": stats.pareto_front(params, accuracy)}

@@ -1,8 +1,7 @@
 """Budgets are totals for a study, read back from storage, so a resumed search continues, never restarts.
 
-A trial counts toward ``--trials`` when it finished on its own: complete, pruned, or failed for a reason of
-its own (a model that cannot be built, a crash in training). A trial interrupted by a signal or a dead
-worker does not count: it is re-queued and run again. Time counts every finished trial's wall time.
+What counts toward ``--trials`` and how many seconds a trial is charged are the trial record's rules
+(``search.record``): a trial counts when it ended for a reason of its own, and is charged the time it trained.
 """
 
 from __future__ import annotations
@@ -10,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import optuna
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import TrialState
 
-from bakeoff.search.objective import INTERRUPTED
+from bakeoff.search.record import counted, spent_seconds
 
 
 @dataclass(frozen=True)
@@ -48,24 +47,3 @@ class Budget:
         if self.seconds is not None:
             parts.append(f"{format_duration(max(0.0, self.seconds - spent_seconds(trials)))} left")
         return ", ".join(parts) or "no limit"
-
-
-def counts(trial: FrozenTrial) -> bool:
-    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
-        return True
-    reason = str(trial.user_attrs.get("reason", ""))
-    return trial.state == TrialState.FAIL and bool(reason) and not reason.startswith(INTERRUPTED)
-
-
-def counted(trials: list[FrozenTrial]) -> int:
-    return sum(1 for t in trials if counts(t))
-
-
-def duration(trial: FrozenTrial) -> float:
-    if trial.datetime_start is None or trial.datetime_complete is None:
-        return 0.0
-    return (trial.datetime_complete - trial.datetime_start).total_seconds()
-
-
-def spent_seconds(trials: list[FrozenTrial]) -> float:
-    return sum(duration(t) for t in trials if t.state.is_finished())

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bakeoff.search import record
 from bakeoff.search.errors import UserError
 from bakeoff.spaces import FAMILIES
 
@@ -82,9 +83,10 @@ def search(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "engine": args.engine,
     }
+    identity = {**attrs, record.VAL_SIZE: len(data.y_val)}
     # Opening checks that a resumed study was searched on the same data; the parent of --workers creates
     # the studies and their starting trials once, before the workers race for them.
-    studies = {f: open_study(storage, args.study, f, spaces[f], attrs, args.seed) for f in families}
+    studies = {f: open_study(storage, args.study, f, spaces[f], identity, args.seed) for f in families}
     if not is_worker():
         print(
             f"searching {', '.join(families)} on {data.source} "
@@ -99,8 +101,8 @@ def search(args: argparse.Namespace) -> int:
     if args.engine == "kerastuner":
         from bakeoff.search.runner import run_kerastuner
 
-        return run_kerastuner(plan, studies, data, out / "kerastuner")
-    return run_search(plan, studies, data)
+        return run_kerastuner(plan, studies, data.search_data(), out / "kerastuner")
+    return run_search(plan, studies, data.search_data())
 
 
 def _worker_argv(args: argparse.Namespace, url: str, out: Path, source: str) -> list[str]:
@@ -146,7 +148,6 @@ def _format_status(s: dict[str, Any]) -> str:
 
 
 def retrain(args: argparse.Namespace) -> int:
-    from bakeoff.reports.collect import best_trial
     from bakeoff.search.data import load_dataset
     from bakeoff.search.manifest import update_manifest
     from bakeoff.search.retrain import retrain_family
@@ -156,7 +157,7 @@ def retrain(args: argparse.Namespace) -> int:
     out = run_dir(args)
     storage = open_storage(storage_url(args), create=False)
     studies = require_studies(storage, args.study, FAMILIES)
-    if all(best_trial(study) is None for study in studies.values()):
+    if all(record.best_trial(study.get_trials(deepcopy=False)) is None for study in studies.values()):
         raise UserError(f"nothing to retrain: study {args.study!r} has no complete trial yet; run 'bakeoff search' first")
     attrs = next(iter(studies.values())).user_attrs
     if "data_sha256" not in attrs:

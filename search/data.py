@@ -2,7 +2,8 @@
 
 Sources: ``mnist`` / ``fashion_mnist`` (Keras download, cached), ``digits`` (scikit-learn, offline), an ``.npz``
 in the Keras layout, or a directory of the four IDX files. The test split is kept apart: the search only ever
-sees ``Dataset.search_split()``; the test arrays are read by the final evaluation alone.
+sees ``Dataset.search_data()``, a type without the test split; the test arrays are read by the final
+evaluation alone.
 """
 
 from __future__ import annotations
@@ -35,6 +36,27 @@ _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 
 _HINT = f"point at a local copy with --data PATH/mnist.npz or the {DATA_ENV} environment variable"
 
 
+@dataclass(frozen=True)
+class SearchData:
+    """The train and validation splits: all that selection may look at. It has no test split, so no part
+    of the search (either engine, the objective, the pruner) can read one."""
+
+    source: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    class_names: list[str]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+
 @dataclass
 class Dataset:
     """Scaled float32 images with a channel axis, integer labels 0..K-1, and where they came from."""
@@ -58,9 +80,9 @@ class Dataset:
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
 
-    def search_split(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Train and validation arrays: all that selection may look at."""
-        return self.x_train, self.y_train, self.x_val, self.y_val
+    def search_data(self) -> SearchData:
+        """What the search receives: train and validation only."""
+        return SearchData(self.source, self.x_train, self.y_train, self.x_val, self.y_val, self.class_names)
 
     def summary(self) -> dict[str, Any]:
         """Plain facts for the manifest and the report."""

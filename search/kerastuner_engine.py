@@ -2,7 +2,13 @@
 
 It exists to compare engines honestly (bench/engines.py), and so that a user who prefers Hyperband still
 gets the report: every finished KerasTuner trial is copied into the family's Optuna study with its
-configuration, score and curves, so retraining and reporting read it like any other trial.
+configuration, score, outcome and every epoch's validation accuracy, so retraining and reporting read it
+like any other trial. Like for like with the Optuna engine: the runner trains the same queued starts first,
+and the budget is the same sum of trial times (``record.seconds``), checked between batches.
+
+KerasTuner 1.4 keeps only a trial's best epoch in its metrics, so a callback records every epoch. A Hyperband
+continuation loads its parent's best-epoch checkpoint and trains on: its curve is the parent's curve up to
+that best epoch, then its own epochs, so retraining counts every epoch the model really trained.
 """
 
 from __future__ import annotations
@@ -17,11 +23,17 @@ import numpy as np
 import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
+from bakeoff.search import record
 from bakeoff.search.backend import import_keras
+from bakeoff.search.budget import Budget
 from bakeoff.search.builders import build_model, count_flops
-from bakeoff.search.data import Dataset
+from bakeoff.search.data import SearchData
+from bakeoff.search.record import Outcome
 from bakeoff.search.training import one_hot, release_models
 from bakeoff.spaces import Space
+
+#: Trial attribute of a Hyperband continuation: the number of the trial whose best checkpoint it trained on.
+CONTINUES = "continues_trial"
 
 
 class HyperparameterSuggester:
@@ -55,49 +67,71 @@ class HyperparameterSuggester:
 def search_with_kerastuner(
     family: str,
     space: Space,
-    data: Dataset,
+    data: SearchData,
     study: optuna.Study,
     *,
     epochs: int,
-    seconds: float,
+    budget: Budget,
     seed: int,
     workdir: Path,
     on_trial: Callable[[optuna.trial.FrozenTrial], None] | None = None,
 ) -> None:
-    """Run Hyperband for ``seconds`` of wall time, copying each finished trial into ``study``."""
+    """Run Hyperband until the family's time budget is spent, copying each finished trial into ``study``."""
     keras = import_keras()
     import keras_tuner as kt
 
-    x_train, y_train, x_val, y_val = data.search_split()
-    deadline = time.time() + seconds
+    curves: dict[str, list[float]] = {}  # KerasTuner trial id -> every epoch's validation accuracy so far
+    sizes: dict[str, dict[str, int]] = {}
+    numbers: dict[str, int] = {}  # KerasTuner trial id -> number of its copy in the Optuna study
+    now: dict[str, Any] = {}  # the trial under way: id, start time, seconds spent before it, cut
+
+    def over_budget() -> bool:
+        return now["spent"] + time.time() - now["started"] >= budget.seconds
 
     class _HyperModel(kt.HyperModel):
         def build(self, hp):
             config = space.sample(HyperparameterSuggester(hp))
-            steps = int(np.ceil(len(x_train) / config["batch_size"])) * epochs
+            steps = int(np.ceil(len(data.x_train) / config["batch_size"])) * epochs
             release_models()
-            return build_model(config, family, data.input_shape, data.num_classes, steps)
+            model = build_model(config, family, data.input_shape, data.num_classes, steps)
+            if "id" in now:  # KerasTuner also builds once before any trial, to learn the space
+                sizes[now["id"]] = {"params_count": int(model.count_params()), "flops": count_flops(model)}
+            return model
 
         def fit(self, hp, model, *args, **kwargs):
             config = space.sample(HyperparameterSuggester(hp))
             return model.fit(*args, batch_size=config["batch_size"], **kwargs)
 
-    class _Deadline(keras.callbacks.Callback):
+    class _Record(keras.callbacks.Callback):
+        """Every epoch's validation accuracy, and the budget checked between batches. KerasTuner deep-copies
+        callbacks, so the state lives in the enclosing dicts."""
+
         def on_train_batch_end(self, batch, logs=None):
-            if time.time() >= deadline:
+            if over_budget():
+                now["cut"] = True
                 self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            curves[now["id"]].append(round(float((logs or {}).get("val_accuracy", 0.0)), 5))
 
     class _Tuner(kt.Hyperband):
         def run_trial(self, trial, *args, **kwargs):
-            if time.time() >= deadline:
+            spent = record.spent_seconds(study.get_trials(deepcopy=False))
+            if spent >= budget.seconds:
                 raise kt.errors.FatalError("budget used")
-            self._started = time.time()
+            parent = trial.hyperparameters.values.get("tuner/trial_id")
+            now.update(id=trial.trial_id, started=time.time(), spent=spent, cut=False, parent=numbers.get(parent))
+            before = curves.get(parent, []) if parent else []
+            curves[trial.trial_id] = before[: int(np.argmax(before)) + 1] if before else []
             return super().run_trial(trial, *args, **kwargs)
 
         def on_trial_end(self, trial):
             super().on_trial_end(trial)
-            frozen = _copy_trial(study, space, trial, family, data, time.time() - self._started)
-            if on_trial and frozen is not None:
+            extra = {**sizes.get(trial.trial_id, {}), **({CONTINUES: now["parent"]} if now["parent"] is not None else {})}
+            frozen = _copy_trial(study, space, trial, curves.get(trial.trial_id, []), extra,
+                                 epochs, time.time() - now["started"], now["cut"])
+            numbers[trial.trial_id] = frozen.number
+            if on_trial is not None:
                 on_trial(frozen)
 
     shutil.rmtree(workdir, ignore_errors=True)
@@ -107,8 +141,9 @@ def search_with_kerastuner(
     )
     try:
         tuner.search(
-            x_train, one_hot(y_train, data.num_classes), validation_data=(x_val, one_hot(y_val, data.num_classes)),
-            epochs=epochs, callbacks=[_Deadline()], verbose=0,
+            data.x_train, one_hot(data.y_train, data.num_classes),
+            validation_data=(data.x_val, one_hot(data.y_val, data.num_classes)),
+            epochs=epochs, callbacks=[_Record()], verbose=0,
         )
     except kt.errors.FatalError:
         pass
@@ -119,33 +154,34 @@ def search_with_kerastuner(
         release_models()
 
 
-def _copy_trial(study: optuna.Study, space: Space, trial, family: str, data: Dataset, seconds: float):
-    """The KerasTuner trial as an Optuna trial: the same flat parameters and attributes bakeoff records."""
+def _copy_trial(study: optuna.Study, space: Space, trial, curve: list[float], extra: dict[str, int],
+                max_epochs: int, seconds: float, cut: bool) -> optuna.trial.FrozenTrial:
+    """The KerasTuner trial as an Optuna trial: the same flat parameters and record bakeoff's objective writes."""
     suggester = HyperparameterSuggester(trial.hyperparameters)
     config = space.sample(suggester)
     params = {k: v for k, v in trial.hyperparameters.values.items() if k in suggester.distributions}
-    history = trial.metrics.get_history("val_accuracy") if trial.metrics.exists("val_accuracy") else []
-    curve = [float(obs.value[0]) for obs in history]
-    complete = trial.status == "COMPLETED" and trial.score is not None
+    if trial.status != "COMPLETED" or not curve:
+        outcome, reason = Outcome.FAILED, f"kerastuner: trial {trial.status.lower()}"
+    elif cut:
+        outcome, reason = Outcome.OVER_BUDGET, "budget: the family's time budget ran out during this trial"
+    else:
+        outcome, reason = Outcome.COMPLETE, None
     attrs: dict[str, Any] = {
-        "config": config,
-        "engine": "kerastuner",
-        "epochs_run": len(curve),
-        "best_epoch": int(np.argmax(curve)) + 1 if curve else 0,
-        "max_epochs": len(curve),
-        "curves": {"val_accuracy": curve},
+        record.CONFIG: config,
+        record.ENGINE: "kerastuner",
+        record.OUTCOME: outcome.value,
+        record.EPOCHS_RUN: len(curve),
+        record.BEST_EPOCH: int(np.argmax(curve)) + 1 if curve else 0,
+        record.MAX_EPOCHS: max_epochs,
+        record.CURVES: {"val_accuracy": curve},
+        record.SECONDS: round(seconds, 3),
+        **extra,
     }
-    if not complete:
-        attrs["reason"] = f"kerastuner: trial {trial.status.lower()}"
-    try:
-        model = build_model(config, family, data.input_shape, data.num_classes, 1)
-        attrs.update(params_count=int(model.count_params()), flops=count_flops(model))
-    except Exception:  # a configuration that cannot be built has no size
-        pass
-    release_models()
+    if reason:
+        attrs[record.REASON] = reason
     frozen = optuna.trial.create_trial(
-        state=optuna.trial.TrialState.COMPLETE if complete else optuna.trial.TrialState.FAIL,
-        value=float(trial.score) if complete else None,
+        state=outcome.state,
+        value=float(max(curve)) if outcome is Outcome.COMPLETE else None,
         params=params,
         distributions=suggester.distributions,
         user_attrs=attrs,

@@ -1,8 +1,9 @@
 """The Optuna objective: sample a configuration, train it, report validation accuracy per epoch.
 
-Every outcome is recorded on the trial with its reason (``reason`` user attribute): pruned by the pruner,
-cut by the budget, diverged, failed to build or train, or interrupted by a signal. Failures are raised so
-Optuna records them as FAIL; the runner catches them and the search goes on.
+Every trial ends with its ``record.Outcome`` and a one-line reason: complete, pruned by the pruner, over the
+family's budget, too slow for the per-trial cap, diverged, failed to build or train, or interrupted by a
+signal. Failures are raised so Optuna records them as FAIL; the runner catches them and the search goes on.
+While it trains, a trial leaves a sign of life every few seconds, so a crash is charged only what it trained.
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ from typing import Any, Callable
 import numpy as np
 import optuna
 
+from bakeoff.search import record
 from bakeoff.search.builders import build_model, count_flops
+from bakeoff.search.data import SearchData
 from bakeoff.search.errors import first_line
-from bakeoff.search.storage import WORKER_ATTR, worker_id
+from bakeoff.search.record import Outcome
+from bakeoff.search.storage import worker_id
 from bakeoff.search.training import fit, peak_rss_mb, release_models
 from bakeoff.spaces import Space
 
-INTERRUPTED = "interrupted"
 #: Seconds of batches (or one epoch, if sooner) a trial's pace is measured over before it is projected.
 PACE_SECONDS = 3.0
-BUDGET_CUT = "budget: the family's time budget ran out during this trial"
+#: Seconds between a running trial's signs of life (``record.ALIVE_AT``): what a crash can over-charge.
+ALIVE_SECONDS = 5.0
+BUDGET_CUT = (Outcome.OVER_BUDGET, "budget: the family's time budget ran out during this trial")
 
 
 class Interrupted(KeyboardInterrupt):
@@ -56,8 +61,7 @@ class Objective:
         self,
         family: str,
         space: Space,
-        data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-        num_classes: int,
+        data: SearchData,
         *,
         epochs: int,
         seed: int,
@@ -67,7 +71,7 @@ class Objective:
         max_seconds: float | None = None,
     ) -> None:
         self.family, self.space, self.data = family, space, data
-        self.num_classes, self.epochs, self.seed = num_classes, epochs, seed
+        self.epochs, self.seed = epochs, seed
         self.deadline = deadline
         self.stop = stop or StopRequest(threading.Event())
         self.surplus = surplus
@@ -75,65 +79,79 @@ class Objective:
         self.trial_id: int | None = None
         self.fit_started = 0.0
         self.pace_mark: tuple[float, int] | None = None
-        self.cut: str | None = None
+        self.cut: tuple[Outcome, str] | None = None
+        self.trial: optuna.Trial | None = None
+        self.alive_mark = 0.0
 
     def __call__(self, trial: optuna.Trial) -> float:
         started = time.perf_counter()
-        self.trial_id = trial._trial_id
-        trial.set_user_attr(WORKER_ATTR, worker_id())
+        self.trial_id, self.trial = trial._trial_id, trial
+        trial.set_user_attr(record.WORKER, worker_id())
         if self.surplus is not None and self.surplus(trial):
-            trial.set_user_attr("reason", f"{INTERRUPTED}: another worker took the budget's last trial")
+            _end(trial, Outcome.SURPLUS, "interrupted: another worker took the budget's last trial")
             raise Surplus()
         config = self.space.sample(trial)
-        trial.set_user_attr("config", config)
+        trial.set_user_attr(record.CONFIG, config)
         release_models()
         from bakeoff.search.backend import import_keras
 
         import_keras().utils.set_random_seed(self.seed * 100_003 + trial.number)
-        x_train, y_train, x_val, y_val = self.data
-        steps = int(np.ceil(len(x_train) / config["batch_size"])) * self.epochs
+        data = self.data
+        steps = int(np.ceil(len(data.x_train) / config["batch_size"])) * self.epochs
         try:
-            model = build_model(config, self.family, x_train.shape[1:], self.num_classes, steps)
+            model = build_model(config, self.family, data.input_shape, data.num_classes, steps)
             trial.set_user_attr("params_count", int(model.count_params()))
             trial.set_user_attr("flops", count_flops(model))
             self.fit_started, self.pace_mark, self.cut = time.perf_counter(), None, None
             result = fit(
                 model,
-                x_train,
-                y_train,
+                data.x_train,
+                data.y_train,
                 epochs=self.epochs,
                 batch_size=config["batch_size"],
-                validation=(x_val, y_val),
+                validation=(data.x_val, data.y_val),
                 hook=lambda epoch, logs: self._after_epoch(trial, epoch, logs),
                 stop_now=self._stop_now,
             )
         except Interrupted:
             raise
         except Exception as exc:
-            trial.set_user_attr("reason", f"{type(exc).__name__}: {first_line(exc, 300)}")
+            _end(trial, Outcome.FAILED, f"{type(exc).__name__}: {first_line(exc, 300)}")
             raise
         finally:
             trial.set_user_attr("peak_rss_mb", round(peak_rss_mb(), 1))
-            trial.set_user_attr("trial_seconds", round(time.perf_counter() - started, 3))
+            trial.set_user_attr(record.SECONDS, round(time.perf_counter() - started, 3))
         return self._record(trial, result)
 
     def _after_epoch(self, trial: optuna.Trial, epoch: int, logs: dict[str, Any]) -> str | None:
         trial.report(float(logs.get("val_accuracy", 0.0)), epoch)
+        self._alive(force=True)
         if self.stop.requested:
-            return INTERRUPTED
-        if self.deadline is not None and time.time() >= self.deadline:
-            return BUDGET_CUT
-        if trial.should_prune():
-            return "pruned: validation accuracy below the pruner's threshold"
-        return None
+            return "interrupted"
+        if self.cut is not None:  # cut mid-epoch: keep why
+            pass
+        elif self.deadline is not None and time.time() >= self.deadline:
+            self.cut = BUDGET_CUT
+        elif trial.should_prune():
+            self.cut = (Outcome.PRUNED, "pruned: validation accuracy below the pruner's threshold")
+        return self.cut[1] if self.cut else None
 
     def _stop_now(self, done: int, total: int) -> bool:
         """Polled between batches: a signal, the family's budget running out, or the trial's time cap."""
+        self._alive()
         if self.deadline is not None and time.time() >= self.deadline:
             self.cut = BUDGET_CUT
         elif self.max_seconds is not None:
-            self.cut = self._too_slow(done, total)
+            slow = self._too_slow(done, total)
+            self.cut = None if slow is None else (Outcome.TOO_SLOW, slow)
         return self.stop.requested or self.cut is not None
+
+    def _alive(self, force: bool = False) -> None:
+        """Leave a sign of life in storage every ``ALIVE_SECONDS``: a crash is charged up to the last one."""
+        now = time.perf_counter()
+        if self.trial is not None and (force or now - self.alive_mark >= ALIVE_SECONDS):
+            self.alive_mark = now
+            self.trial.set_user_attr(record.ALIVE_AT, record.now())
 
     def _too_slow(self, done: int, total: int) -> str | None:
         """Project the whole trial from the pace of its batches, so one that cannot fit the cap stops in seconds.
@@ -159,24 +177,30 @@ class Objective:
     def _record(self, trial: optuna.Trial, result) -> float:
         val_acc = result.history.get("val_accuracy", [])
         best_epoch = int(np.argmax(val_acc)) + 1 if val_acc else 0
-        trial.set_user_attr("epochs_run", result.epochs)
-        trial.set_user_attr("best_epoch", best_epoch)
-        trial.set_user_attr("max_epochs", self.epochs)
+        trial.set_user_attr(record.EPOCHS_RUN, result.epochs)
+        trial.set_user_attr(record.BEST_EPOCH, best_epoch)
+        trial.set_user_attr(record.MAX_EPOCHS, self.epochs)
         trial.set_user_attr("seconds_per_epoch", round(float(np.mean(result.epoch_seconds)), 4) if result.epochs else None)
-        trial.set_user_attr("curves", {k: [round(v, 5) for v in vals] for k, vals in result.history.items()})
+        trial.set_user_attr(record.CURVES, {k: [round(v, 5) for v in vals] for k, vals in result.history.items()})
         if self.stop.requested:
-            reason = f"{INTERRUPTED} by {self.stop.signal_name}"
-            trial.set_user_attr("reason", reason)
+            reason = f"interrupted by {self.stop.signal_name}"
+            _end(trial, Outcome.INTERRUPTED, reason)
             raise Interrupted(reason)
         if result.diverged_at is not None:
-            trial.set_user_attr("reason", f"diverged: loss became NaN in epoch {result.diverged_at}")
+            _end(trial, Outcome.DIVERGED, f"diverged: loss became NaN in epoch {result.diverged_at}")
             if not val_acc:
                 trial.report(0.0, result.diverged_at - 1)
             raise optuna.TrialPruned(f"diverged in epoch {result.diverged_at}")
-        reason = result.stop_reason or self.cut
-        if reason:
-            trial.set_user_attr("reason", reason)
+        if self.cut:
+            _end(trial, *self.cut)
             if not val_acc:
                 trial.report(0.0, 0)
-            raise optuna.TrialPruned(reason)
+            raise optuna.TrialPruned(self.cut[1])
+        _end(trial, Outcome.COMPLETE)
         return float(max(val_acc))
+
+
+def _end(trial: optuna.Trial, outcome: Outcome, reason: str | None = None) -> None:
+    trial.set_user_attr(record.OUTCOME, outcome.value)
+    if reason:
+        trial.set_user_attr(record.REASON, reason)

@@ -1,10 +1,9 @@
 """Retrain each family's best trial on train+validation with several seeds; evaluate once on the test split.
 
-Epoch rule: a retraining runs for the last epoch count whose validation accuracy in the trial is within one
-standard error of the trial's best (binomial error on the validation set), with the trial's learning-rate
-schedule laid over the trial's full epoch budget. The argmax alone is noisy: on 6,000 validation images one
-standard error at 99.3 % is 0.1 %, and a peak at epoch 8 of 15 then stops retraining halfway down a cosine
-schedule for a difference that is noise. The test split is read here and nowhere else, after selection is over.
+Epoch rule (``noise.retrain_epochs``): a retraining runs for the last epoch count whose validation accuracy in
+the trial is within one standard error of the difference from the trial's best, with the trial's learning-rate
+schedule laid over the trial's full epoch budget. The argmax alone is noisy: a peak at epoch 8 of 15 would stop
+retraining halfway down a cosine schedule for a difference that is noise. The test split is read here and nowhere else, after selection is over.
 Each seed's folder is complete once ``metrics.json`` exists; a re-run skips those, unless the best trial
 has changed since (the search was extended), in which case that seed is trained again.
 """
@@ -19,10 +18,12 @@ from typing import Any
 import numpy as np
 import optuna
 
-from bakeoff.reports.collect import best_trial, retrain_dir
+from bakeoff.search import record
 from bakeoff.search.builders import build_model, count_flops
 from bakeoff.search.data import Dataset
 from bakeoff.search.manifest import write_json
+from bakeoff.search.noise import retrain_epochs
+from bakeoff.search.record import retrain_dir
 from bakeoff.search.training import fit, release_models
 
 GALLERY_SIZE = 24
@@ -30,14 +31,14 @@ GALLERY_SIZE = 24
 
 def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, seeds: int, log=print) -> list[Path]:
     """Train the missing seeds of ``family``'s best trial; returns the folders of every finished seed."""
-    best = best_trial(study)
+    best = record.best_trial(study.get_trials(deepcopy=False))
     if best is None:
         log(f"[{family}] no complete trial yet: nothing to retrain")
         return []
-    config = best.user_attrs.get("config") or dict(best.params)
-    curve = best.user_attrs.get("curves", {}).get("val_accuracy") or []
-    epochs = retrain_epochs(curve, len(data.y_val)) if curve else max(1, int(best.user_attrs.get("best_epoch") or 1))
-    schedule_epochs = int(best.user_attrs.get("max_epochs") or epochs)
+    config = record.config_of(best)
+    curve = record.val_curve(best)
+    epochs = retrain_epochs(curve, len(data.y_val)) if curve else max(1, int(best.user_attrs.get(record.BEST_EPOCH) or 1))
+    schedule_epochs = max(epochs, int(best.user_attrs.get(record.MAX_EPOCHS) or epochs))
     x = np.concatenate([data.x_train, data.x_val])
     y = np.concatenate([data.y_train, data.y_val])
     folders = []
@@ -57,13 +58,6 @@ def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, s
         )
         folders.append(folder)
     return folders
-
-
-def retrain_epochs(val_accuracy: list[float], n_val: int) -> int:
-    """The last epoch (from 1) within one binomial standard error of the curve's best validation accuracy."""
-    best = max(val_accuracy)
-    error = float(np.sqrt(best * (1.0 - best) / max(1, n_val)))
-    return max(epoch for epoch, value in enumerate(val_accuracy, start=1) if value >= best - error)
 
 
 def _done(folder: Path, trial_number: int) -> bool:

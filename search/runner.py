@@ -18,10 +18,11 @@ from typing import TextIO
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from bakeoff.search.budget import Budget, counted
-from bakeoff.search.data import Dataset
+from bakeoff.search import record
+from bakeoff.search.budget import Budget
+from bakeoff.search.data import SearchData
 from bakeoff.search.durations import format_duration
-from bakeoff.search.objective import INTERRUPTED, Interrupted, Objective, StopRequest
+from bakeoff.search.objective import Interrupted, Objective, StopRequest
 from bakeoff.search.storage import fail_stale, recover_dead_trials, requeue
 from bakeoff.search.studies import sampler_for
 from bakeoff.search.training import current_rss_mb
@@ -43,14 +44,11 @@ class SearchPlan:
     seed: int
 
 
-def run_search(plan: SearchPlan, studies: dict[str, optuna.Study], data: Dataset, out: TextIO | None = None) -> int:
+def run_search(plan: SearchPlan, studies: dict[str, optuna.Study], data: SearchData, out: TextIO | None = None) -> int:
     """Search until every family's budget is used; 130/143 after SIGINT/SIGTERM, else 0."""
     out = out or sys.stdout
     stop = StopRequest(threading.Event())
-    for family, study in studies.items():
-        if recovered := recover_dead_trials(study):
-            print(f"[{family}] re-queued {recovered} trial(s) left running by a dead worker", file=out, flush=True)
-    split = data.search_split()
+    _recover(studies, out)
     started = time.time()
     baseline_rss: float | None = None
     with _signals_to(stop):
@@ -60,29 +58,7 @@ def run_search(plan: SearchPlan, studies: dict[str, optuna.Study], data: Dataset
                 if not _wait_for_others(studies, plan.budget, stop):
                     break
                 continue
-            study = studies[family]
-            study.sampler = sampler_for(study, plan.seed)
-            left = plan.budget.seconds_left(study)
-            objective = Objective(
-                family,
-                plan.spaces[family],
-                split,
-                data.num_classes,
-                epochs=plan.epochs,
-                seed=plan.seed,
-                deadline=None if left is None else time.time() + left,
-                stop=stop,
-                surplus=lambda trial, study=study: _is_surplus(study, plan.budget, trial.number),
-                max_seconds=None if plan.budget.seconds is None else plan.budget.seconds * TRIAL_SHARE,
-            )
-            try:
-                study.optimize(
-                    objective, n_trials=1, catch=(Exception,), callbacks=[_Progress(family, plan.budget, out)]
-                )
-            except Interrupted:
-                pass
-            finally:
-                _requeue_if_interrupted(study, objective.trial_id)
+            _run_one_trial(plan, family, studies[family], data, stop, out)
             baseline_rss = baseline_rss or current_rss_mb()  # after the first trial: TensorFlow is loaded
             if WORKER_ENV in os.environ and current_rss_mb() - baseline_rss > RECYCLE_MB:
                 print(f"{_who()}memory grew {current_rss_mb() - baseline_rss:.0f} MB: handing over to a fresh process", file=out, flush=True)
@@ -94,19 +70,55 @@ def run_search(plan: SearchPlan, studies: dict[str, optuna.Study], data: Dataset
     return 0
 
 
-def run_kerastuner(plan: SearchPlan, studies: dict[str, optuna.Study], data: Dataset, workdir: Path, out: TextIO | None = None) -> int:
-    """KerasTuner's Hyperband, one family after the other, each for what is left of its time budget."""
+def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: SearchData, stop: StopRequest, out: TextIO) -> None:
+    """One trial of ``family`` (a queued one first), trained by the objective and recorded in its study."""
+    study.sampler = sampler_for(study, plan.seed)
+    left = plan.budget.seconds_left(study)
+    objective = Objective(
+        family,
+        plan.spaces[family],
+        data,
+        epochs=plan.epochs,
+        seed=plan.seed,
+        deadline=None if left is None else time.time() + left,
+        stop=stop,
+        surplus=lambda trial: _is_surplus(study, plan.budget, trial.number),
+        max_seconds=None if plan.budget.seconds is None else plan.budget.seconds * TRIAL_SHARE,
+    )
+    try:
+        study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[_Progress(family, plan.budget, out)])
+    except Interrupted:
+        pass
+    finally:
+        _requeue_if_interrupted(study, objective.trial_id)
+
+
+def _recover(studies: dict[str, optuna.Study], out: TextIO) -> None:
+    for family, study in studies.items():
+        if recovered := recover_dead_trials(study):
+            print(f"[{family}] re-queued {recovered} trial(s) left running by a dead worker", file=out, flush=True)
+
+
+def run_kerastuner(plan: SearchPlan, studies: dict[str, optuna.Study], data: SearchData, workdir: Path, out: TextIO | None = None) -> int:
+    """KerasTuner's Hyperband, one family after the other, each for what is left of its time budget.
+
+    The queued starts run first, trained by the same objective as with the Optuna engine, so both engines
+    begin from the same points and are charged the same way.
+    """
     from bakeoff.search.kerastuner_engine import search_with_kerastuner
 
     out = out or sys.stdout
+    stop = StopRequest(threading.Event())
+    _recover(studies, out)
     started = time.time()
     for family, study in studies.items():
-        left = plan.budget.seconds_left(study) or 0.0
-        if left <= 0:
+        while study.get_trials(deepcopy=False, states=(TrialState.WAITING,)) and plan.budget.fraction_used(study) < 1.0:
+            _run_one_trial(plan, family, study, data, stop, out)
+        if plan.budget.fraction_used(study) >= 1.0:
             continue
         progress = _Progress(family, plan.budget, out)
         search_with_kerastuner(
-            family, plan.spaces[family], data, study, epochs=plan.epochs, seconds=left, seed=plan.seed,
+            family, plan.spaces[family], data, study, epochs=plan.epochs, budget=plan.budget, seed=plan.seed,
             workdir=workdir / family, on_trial=lambda trial, s=study, p=progress: p(s, trial),
         )
     print(f"search finished in {format_duration(time.time() - started)}", file=out, flush=True)
@@ -134,7 +146,7 @@ def _is_surplus(study: optuna.Study, budget: Budget, number: int) -> bool:
         return False
     trials = study.get_trials(deepcopy=False)
     earlier_running = sum(1 for t in trials if t.state == TrialState.RUNNING and t.number < number)
-    return counted(trials) + earlier_running >= budget.trials
+    return record.counted(trials) + earlier_running >= budget.trials
 
 
 def _requeue_if_interrupted(study: optuna.Study, trial_id: int | None) -> None:
@@ -142,7 +154,8 @@ def _requeue_if_interrupted(study: optuna.Study, trial_id: int | None) -> None:
     if trial_id is None:
         return
     trial = study._storage.get_trial(trial_id)
-    if trial.state == TrialState.FAIL and str(trial.user_attrs.get("reason", "")).startswith(INTERRUPTED):
+    outcome = record.outcome_of(trial)
+    if outcome is not None and outcome.requeue:
         requeue(study, trial)
 
 
@@ -172,8 +185,8 @@ class _Progress:
             best = f"best {study.best_value:.4f} (#{study.best_trial.number})"
         except ValueError:
             best = "best -"
-        seconds = (trial.datetime_complete - trial.datetime_start).total_seconds() if trial.datetime_start else 0.0
-        reason = trial.user_attrs.get("reason")
+        seconds = record.seconds(trial)
+        reason = trial.user_attrs.get(record.REASON)
         line = (
             f"{self.prefix}[{self.family}] trial {trial.number:>3} {trial.state.name:<8} {value}  {best}  "
             f"{format_duration(seconds):>6}  budget: {self.budget.describe_left(study)}"

@@ -19,13 +19,13 @@ from urllib.parse import urlsplit
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from bakeoff.search import record
 from bakeoff.search.errors import UserError, first_line
 
 HEARTBEAT_SECONDS = 10
 GRACE_SECONDS = 40
 MAX_RETRY = 3
 SCHEMA_RACE_RETRIES = 3
-WORKER_ATTR = "worker"
 
 
 def normalise_url(storage: str) -> str:
@@ -149,7 +149,7 @@ def recover_dead_trials(study: optuna.Study) -> int:
     recovered = 0
     now = datetime.now()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        owner = trial.user_attrs.get(WORKER_ATTR)
+        owner = trial.user_attrs.get(record.WORKER)
         # A live worker records itself within milliseconds of starting a trial; an owner-less trial
         # this old was killed in that window, before its first heartbeat too.
         orphan = owner is None and trial.datetime_start and (now - trial.datetime_start).total_seconds() > GRACE_SECONDS
@@ -159,10 +159,13 @@ def recover_dead_trials(study: optuna.Study) -> int:
 
 
 def fail_and_requeue(study: optuna.Study, trial: FrozenTrial, reason: str) -> int:
-    """Mark a RUNNING trial FAIL with ``reason`` and queue its parameters again; 1 if this call did it."""
+    """Mark a RUNNING trial interrupted with ``reason``, charged up to its last sign of life, and queue its
+    parameters again; 1 if this call did it."""
     storage = study._storage
     try:
-        storage.set_trial_user_attr(trial._trial_id, "reason", reason)
+        storage.set_trial_user_attr(trial._trial_id, record.SECONDS, round(record.seconds_alive(trial), 3))
+        storage.set_trial_user_attr(trial._trial_id, record.OUTCOME, record.Outcome.INTERRUPTED.value)
+        storage.set_trial_user_attr(trial._trial_id, record.REASON, reason)
         if not storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
             return 0
     except optuna.exceptions.UpdateFinishedTrialError:
@@ -186,7 +189,7 @@ def requeue(study: optuna.Study, trial: FrozenTrial) -> None:
             state=TrialState.WAITING,
             params=trial.params,
             distributions=trial.distributions,
-            user_attrs={k: v for k, v in trial.user_attrs.items() if k == "start"},
+            user_attrs={k: v for k, v in trial.user_attrs.items() if k == record.START},
             system_attrs={"failed_trial": trial.system_attrs.get("failed_trial", trial.number), "retry_history": history},
         )
     )

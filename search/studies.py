@@ -1,25 +1,25 @@
 """One Optuna study per family, in standard storage, created once and resumed ever after.
 
-A study remembers the data and split it was searched on (study user attributes); resuming with other data
-options is refused, because trials scored on different validation sets cannot be compared.
+A study remembers the data, split and space it was searched with (study user attributes); resuming with
+other data options or another space is refused, because trials scored on different validation sets, or
+drawn from different spaces, cannot be compared or modelled together.
 """
 
 from __future__ import annotations
 
+import json
 import warnings
 from typing import Any
 
 import optuna
 
 from bakeoff.search.errors import UserError
+from bakeoff.search.record import START, study_name
 from bakeoff.spaces import STARTS, Space
 
 #: Study attributes that must match on resume (the validation set depends on all of them).
 DATA_KEYS = ("data_sha256", "subset", "val_fraction", "seed", "engine")
-
-
-def study_name(name: str, family: str) -> str:
-    return f"{name}-{family}"
+SPACE = "space"
 
 
 #: Finished trials before TPE models the space (the starts count): a 30-minute CNN search on 2 cores gets
@@ -60,7 +60,8 @@ def open_study(
     attrs: dict[str, Any],
     seed: int,
 ) -> optuna.Study:
-    """Create or resume the family's study; a new study begins with the seed notebook's model and the recipe.
+    """Create or resume the family's study; a new study begins with the seed notebook's model and the recipe,
+    whichever engine searches it, so engines compared on it start from the same points.
 
     Only the process that creates the study (creation is atomic in the storage) records its attributes and
     enqueues the starts, so workers starting together never queue them twice.
@@ -71,13 +72,13 @@ def open_study(
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(study_name=full, storage=storage, pruner=default_pruner())
         _check_same_data(study, attrs)
+        _check_same_space(study, space)
     else:
-        for key, value in {**attrs, "family": family, "space": space.get_config()}.items():
+        for key, value in {**attrs, "family": family, SPACE: space.get_config()}.items():
             study.set_user_attr(key, value)
-        if attrs.get("engine", "optuna") == "optuna":
-            for label, config in STARTS[family].items():
-                if not space.problems(config):  # a user's space may exclude it
-                    study.enqueue_trial(space.to_trial_params(config), user_attrs={"start": label})
+        for label, config in STARTS[family].items():
+            if not space.problems(config):  # a user's space may exclude it
+                study.enqueue_trial(space.to_trial_params(config), user_attrs={START: label})
     study.sampler = sampler_for(study, seed)
     return study
 
@@ -98,6 +99,19 @@ def require_studies(storage: optuna.storages.BaseStorage, name: str, families: t
         hint = f"; studies here: {', '.join(known)}" if known else "; this storage holds no studies"
         raise UserError(f"no study named {name!r} (looked for {', '.join(study_name(name, f) for f in families)}){hint}")
     return studies
+
+
+def _check_same_space(study: optuna.Study, space: Space) -> None:
+    stored = study.user_attrs.get(SPACE)
+    if stored is not None and _canonical(stored) != _canonical(space.get_config()):
+        raise UserError(
+            f"study {study.study_name!r} was searched in another space: re-run with the --space it was started "
+            "with (none for the defaults), or start a new --study"
+        )
+
+
+def _canonical(config: Any) -> str:
+    return json.dumps(config, sort_keys=True, default=str)
 
 
 def _check_same_data(study: optuna.Study, attrs: dict[str, Any]) -> None:

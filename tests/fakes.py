@@ -14,6 +14,9 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
+from bakeoff.search import record
+from bakeoff.search.record import Outcome
+
 DISTRIBUTIONS = {
     "ann": {"hidden_layers": IntDistribution(1, 4), "learning_rate": FloatDistribution(1e-4, 3e-2, log=True),
             "dropout": FloatDistribution(0.0, 0.5), "optimizer": CategoricalDistribution(["adam", "adamw", "sgd"])},
@@ -22,23 +25,26 @@ DISTRIBUTIONS = {
 }
 
 
-def fake_study(storage, name: str, family: str, n_trials: int, seed: int = 0) -> optuna.Study:
+def fake_study(storage, name: str, family: str, n_trials: int, seed: int = 0, val_size: int = 6000) -> optuna.Study:
     rng = np.random.default_rng(seed)
-    study = optuna.create_study(storage=storage, study_name=f"{name}-{family}", direction="maximize")
+    study = optuna.create_study(storage=storage, study_name=record.study_name(name, family), direction="maximize")
     study.set_user_attr("family", family)
     study.set_user_attr("data_source", "fake")
     study.set_user_attr("data_sha256", "0" * 64)
+    study.set_user_attr(record.VAL_SIZE, val_size)
     trials = []
     for number in range(n_trials):
         params = {k: d.to_external_repr(d.to_internal_repr(_draw(d, rng))) for k, d in DISTRIBUTIONS[family].items()}
         curve = np.sort(rng.uniform(0.8, 0.995, size=5)).tolist()
-        state = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL][int(rng.choice(3, p=[0.7, 0.2, 0.1]))]
-        attrs = {"config": params, "params_count": int(rng.integers(5_000, 2_000_000)), "flops": int(rng.integers(10_000, 10**8)),
-                 "epochs_run": 5, "best_epoch": 5, "seconds_per_epoch": 1.5, "curves": {"val_accuracy": curve}}
+        outcome = [Outcome.COMPLETE, Outcome.PRUNED, Outcome.FAILED][int(rng.choice(3, p=[0.7, 0.2, 0.1]))]
+        attrs = {record.CONFIG: params, "params_count": int(rng.integers(5_000, 2_000_000)), "flops": int(rng.integers(10_000, 10**8)),
+                 record.EPOCHS_RUN: 5, record.BEST_EPOCH: 5, record.MAX_EPOCHS: 5, "seconds_per_epoch": 1.5,
+                 record.CURVES: {"val_accuracy": curve}, record.OUTCOME: outcome.value, record.SECONDS: 7.5}
         if number == 0:
-            attrs["start"] = "seed notebook"
-        if state != TrialState.COMPLETE:
-            attrs["reason"] = "pruned: below median" if state == TrialState.PRUNED else "ValueError: cannot build"
+            attrs[record.START] = "seed notebook"
+        if outcome is not Outcome.COMPLETE:
+            attrs[record.REASON] = "pruned: below median" if outcome is Outcome.PRUNED else "ValueError: cannot build"
+        state = outcome.state
         trials.append(create_trial(
             state=state, value=curve[-1] if state == TrialState.COMPLETE else None, params=params,
             distributions=DISTRIBUTIONS[family], user_attrs=attrs,
@@ -56,12 +62,12 @@ def _draw(distribution, rng):
     return float(rng.uniform(distribution.low, distribution.high))
 
 
-def fake_retrained(out: Path, family: str, seeds: int, accuracy: float, n_test: int = 1000, seed: int = 0) -> None:
+def fake_retrained(out: Path, family: str, seeds: int, accuracy: float, n_test: int = 1000, seed: int = 0, trial: int = 0) -> None:
     """Test predictions with the given accuracy, laid out as search.retrain lays them out."""
     rng = np.random.default_rng(seed)
     labels = np.arange(n_test) % 10
     for k in range(seeds):
-        folder = out / "retrain" / family / f"seed-{k}"
+        folder = record.retrain_dir(out, family, k)
         folder.mkdir(parents=True, exist_ok=True)
         predictions = labels.copy()
         wrong = rng.choice(n_test, int(round((1 - accuracy) * n_test)), replace=False)
@@ -73,5 +79,5 @@ def fake_retrained(out: Path, family: str, seeds: int, accuracy: float, n_test: 
         (folder / "history.json").write_text(json.dumps({"loss": [1.0, 0.5, 0.3], "accuracy": [0.8, 0.9, 0.95]}))
         metrics = {"test_accuracy": float((predictions == labels).mean()), "epochs": 3, "train_seconds": 10.0 + k,
                    "params_count": 100_000, "flops": 200_000, "latency_ms_batch1": 0.5, "latency_ms_batch256": 0.01,
-                   "trial": 0, "family": family, "seed": k, "config": {}}
+                   "trial": trial, "family": family, "seed": k, "config": {}}
         (folder / "metrics.json").write_text(json.dumps(metrics))

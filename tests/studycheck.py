@@ -5,7 +5,7 @@ from __future__ import annotations
 import optuna
 from optuna.trial import TrialState
 
-from bakeoff.search.budget import counted
+from bakeoff.search.record import Outcome, counted, outcome_of
 
 FAMILIES = ("ann", "cnn")
 
@@ -33,7 +33,7 @@ def check(storage, name: str, target: int, before: dict) -> dict[str, int]:
         counts["waiting"] += sum(t.state == TrialState.WAITING for t in trials)
         counts[f"{family}_counted"] = counted(trials)
         counts[f"{family}_trials_in_storage"] = len(trials)
-        counts[f"{family}_interrupted"] = sum(t.state == TrialState.FAIL and str(t.user_attrs.get("reason", "")).startswith("interrupted") for t in trials)
+        counts[f"{family}_interrupted"] = sum(outcome_of(t) == Outcome.INTERRUPTED for t in trials)
         assert len({t.number for t in trials}) == len(trials)
     after = complete_trials(storage, name)
     counts["complete_changed_or_lost"] = sum(after.get(key) != value for key, value in before.items())

@@ -26,23 +26,22 @@ def _report(out, name, capsys=None):
 def test_full_report_has_every_section_and_a_verdict(tmp_path):
     out = tmp_path / "run"
     storage = _storage(out)
-    for family in ("ann", "cnn"):
-        fake_study(storage, "full", family, 40, seed=1 if family == "cnn" else 0)
-    fake_retrained(out, "ann", 3, accuracy=0.97)
-    fake_retrained(out, "cnn", 3, accuracy=0.99, seed=1)
+    best = {f: fake_study(storage, "full", f, 40, seed=1 if f == "cnn" else 0).best_trial.number for f in ("ann", "cnn")}
+    fake_retrained(out, "ann", 3, accuracy=0.97, trial=best["ann"])
+    fake_retrained(out, "cnn", 3, accuracy=0.99, seed=1, trial=best["cnn"])
     code, html = _report(out, "full")
     assert code == 0
     for section in SECTIONS:
         assert section in html
-    assert "CNN wins" in html and "significant in every seed pair" in html
+    assert "CNN wins: every seed pair favours it" in html and "does not cover the randomness of the search itself" in html
     images = re.findall(r'<img src="([^"]+)"', html)
     assert len(images) >= 12 and all(src.startswith("data:image/png;base64,") for src in images)
     assert "http://" not in html and "https://" not in html  # nothing to fetch: readable offline
-    assert "Not everything is here yet" not in html
+    assert "Not everything is here yet" not in html and "Out of date" not in html
     for family in ("ann", "cnn"):  # the best-configuration table names the winning trial and its score
         best = optuna.load_study(study_name=f"full-{family}", storage=storage).best_trial
-        label = "seed notebook start" if best.number == 0 else "found by search"
-        assert f"#{best.number} ({label})" in html and f"{best.value:.2%}" in html
+        assert f"trial #{best.number} reached {best.value:.2%}".replace("%", " %") in html
+        assert "The best validation accuracy is optimistic" in html
 
 
 def test_names_and_values_from_storage_are_escaped(tmp_path):
@@ -88,3 +87,16 @@ def test_report_command_does_not_import_tensorflow(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.split()[-3:] == ["0", "False", "False"]
+
+
+def test_models_retrained_from_an_older_best_trial_are_called_out_of_date(tmp_path):
+    out = tmp_path / "run"
+    storage = _storage(out)
+    best = {f: fake_study(storage, "stale", f, 20, seed=3).best_trial.number for f in ("ann", "cnn")}
+    fake_retrained(out, "ann", 2, accuracy=0.97, trial=best["ann"])
+    old = next(n for n in range(20) if n != best["cnn"])
+    fake_retrained(out, "cnn", 2, accuracy=0.99, seed=1, trial=old)  # the study went on after retraining
+    code, html = _report(out, "stale")
+    assert code == 0
+    assert f"Out of date: the CNN study&#39;s best trial is now #{best['cnn']}" in html
+    assert f"retrained CNN models come from trial #{old}" in html and "Out of date: the ANN" not in html

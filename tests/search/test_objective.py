@@ -4,16 +4,17 @@ import time
 
 import numpy as np
 
+from bakeoff.search.data import SearchData
 from bakeoff.search.objective import PACE_SECONDS, Objective
 from bakeoff.spaces import DEFAULT_SPACES
-
 
 TOTAL = 844 * 15  # 15 epochs of 844 batches
 
 
 def _objective(max_seconds: float, epochs: int = 15) -> Objective:
     empty = np.zeros((0, 28, 28, 1), np.float32), np.zeros(0, np.int64)
-    objective = Objective("cnn", DEFAULT_SPACES["cnn"], (*empty, *empty), 10, epochs=epochs, seed=0, max_seconds=max_seconds)
+    data = SearchData("none", *empty, *empty, [str(c) for c in range(10)])
+    objective = Objective("cnn", DEFAULT_SPACES["cnn"], data, epochs=epochs, seed=0, max_seconds=max_seconds)
     objective.fit_started = time.perf_counter() - PACE_SECONDS - 1.0
     return objective
 

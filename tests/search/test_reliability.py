@@ -15,8 +15,8 @@ import pytest
 from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
-from bakeoff.search.budget import counted
 from bakeoff.search.cli import main
+from bakeoff.search.record import counted
 
 from studycheck import check, complete_trials, studies
 

@@ -1,10 +1,14 @@
 """A tiny real search: a few hundred real MNIST images, one epoch, both families, through main(argv)."""
 
+import json
+
 import optuna
 import pytest
 from optuna.trial import TrialState
 
+from bakeoff.search import record
 from bakeoff.search.cli import main
+from bakeoff.search.noise import retrain_epochs
 
 
 def _search(small_npz, out, *extra):
@@ -77,19 +81,56 @@ def test_trials_that_cannot_be_built_or_diverge_are_recorded_and_the_search_goes
 @pytest.mark.slow
 def test_kerastuner_engine_searches_the_same_space_into_the_optuna_study(tmp_path, capfd):
     out = tmp_path / "run"
-    argv = ["search", "--engine", "kerastuner", "--data", "digits", "--family", "ann", "--timeout", "15s",
+    argv = ["search", "--engine", "kerastuner", "--data", "digits", "--family", "ann", "--timeout", "25s",
             "--epochs", "2", "--out", str(out), "--study", "t"]
     assert main(argv) == 0
     trials = _trials(out, "ann")
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    assert complete and all(t.user_attrs["engine"] == "kerastuner" for t in trials)
+    # like for like: KerasTuner begins from the same queued starts as the Optuna engine, trained the same way
+    assert [t.user_attrs.get("start") for t in trials[:2]] == ["seed notebook", "recipe"]
+    tuned = [t for t in trials[2:] if t.state == TrialState.COMPLETE]
+    assert tuned and all(t.user_attrs["engine"] == "kerastuner" for t in trials[2:])
     from bakeoff.spaces import DEFAULT_SPACES
 
-    assert all(DEFAULT_SPACES["ann"].problems(t.user_attrs["config"]) == [] for t in complete)
-    assert all(0.0 <= t.value <= 1.0 and t.user_attrs["params_count"] > 0 for t in complete)
+    assert all(DEFAULT_SPACES["ann"].problems(t.user_attrs["config"]) == [] for t in tuned)
+    assert all(0.0 <= t.value <= 1.0 and t.user_attrs["params_count"] > 0 for t in tuned)
+    # one definition of spent time, the sum of charged trial times: a trial starts only while some is left,
+    # and the one that used it up was cut and says so
+    charged = [record.seconds(t) for t in trials]
+    assert sum(charged[:-1]) < 25 <= sum(charged)
+    assert record.outcome_of(trials[-1]) == record.Outcome.OVER_BUDGET
     # the engine is part of the study's identity: resuming with the other engine is refused
     assert main(["search", "--data", "digits", "--family", "ann", "--trials", "1", "--out", str(out), "--study", "t"]) == 2
     assert "engine" in capfd.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_kerastuner_winner_is_retrained_for_every_epoch_it_trained(tmp_path, capfd):
+    """KerasTuner keeps only a trial's best epoch; bakeoff records every epoch, continuations included."""
+    space = tmp_path / "space.toml"
+    space.write_text("[ann]\nbatch_size = 256\nhidden_layers = 1\n")  # excludes both starts: every trial is Hyperband's
+    out = tmp_path / "run"
+    argv = ["search", "--engine", "kerastuner", "--data", "digits", "--family", "ann", "--timeout", "30s",
+            "--epochs", "3", "--space", str(space), "--out", str(out), "--study", "t"]
+    assert main(argv) == 0
+    trials = _trials(out, "ann")
+    assert trials and not any("start" in t.user_attrs for t in trials)
+    by_number = {t.number: t for t in trials}
+    continued = [t for t in trials if "continues_trial" in t.user_attrs]
+    assert continued, "Hyperband continued no trial within the budget"
+    for trial in continued:
+        parent = record.val_curve(by_number[trial.user_attrs["continues_trial"]])
+        best = parent.index(max(parent)) + 1
+        curve = record.val_curve(trial)
+        assert curve[:best] == parent[:best] and len(curve) > best  # the parent's epochs up to its checkpoint, then its own
+    for trial in trials:
+        if trial.state == TrialState.COMPLETE:
+            assert trial.user_attrs["epochs_run"] == len(record.val_curve(trial)) and trial.user_attrs["max_epochs"] == 3
+    assert any(len(record.val_curve(t)) == 3 for t in trials)
+    assert main(["retrain", "--out", str(out), "--study", "t", "--seeds", "1"]) == 0
+    best = record.best_trial(trials)
+    metrics = json.loads((out / "retrain" / "ann" / "seed-0" / "metrics.json").read_text())
+    assert metrics["trial"] == best.number
+    assert metrics["epochs"] == retrain_epochs(record.val_curve(best), 144)  # from the whole curve, not KerasTuner's one value
 
 
 @pytest.mark.slow

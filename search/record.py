@@ -1,0 +1,147 @@
+"""The trial record: what a trial's stored attributes mean, owned here and nowhere else.
+
+Both engines write trials through these names and outcomes; the budget, crash recovery, the report, the
+test fakes and the benchmarks read them back through these functions, so none of them recognises an outcome
+by matching free text, and "how long did this trial take" has one answer. Only Optuna and the standard
+library are imported: no TensorFlow on this path.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from optuna.trial import FrozenTrial, TrialState
+
+# Trial user attributes.
+OUTCOME = "outcome"  # an Outcome value, written by the process that ran the trial (or that recovered it)
+REASON = "reason"  # one human sentence on why a trial that did not complete ended as it did
+START = "start"  # label of a queued starting point ("seed notebook", "recipe"); absent for sampled trials
+CONFIG = "config"  # the model configuration the builders read
+CURVES = "curves"  # per-epoch metrics of the trial, {"val_accuracy": [...], ...}
+EPOCHS_RUN = "epochs_run"
+BEST_EPOCH = "best_epoch"
+MAX_EPOCHS = "max_epochs"  # the epochs the learning-rate schedule spans (retraining lays it over the same)
+SECONDS = "trial_seconds"  # seconds charged to the budget, written when the trial ends
+ALIVE_AT = "alive_at"  # unix time of the trial's last sign of life (epochs and batch polls), for recovery
+WORKER = "worker"  # host:pid:start-ticks of the process running it
+ENGINE = "engine"
+
+# Study user attributes.
+VAL_SIZE = "val_size"  # validation images: what a standard error of a validation accuracy is computed from
+
+
+class Outcome(str, enum.Enum):
+    """How a finished trial ended. The Optuna state follows from it; the budget and the queue read it."""
+
+    COMPLETE = "complete"
+    PRUNED = "pruned"  # the pruner judged it below its peers
+    OVER_BUDGET = "over budget"  # the family's time budget ran out during it
+    TOO_SLOW = "too slow"  # its projected time exceeded the per-trial cap
+    DIVERGED = "diverged"  # the loss became NaN
+    FAILED = "failed"  # could not be built or trained
+    INTERRUPTED = "interrupted"  # a signal, or its process died: it never ran to its end
+    SURPLUS = "surplus"  # another worker already held the budget's last trial
+
+    @property
+    def counts(self) -> bool:
+        """Whether it uses up one of ``--trials``: it ended for a reason of its own."""
+        return self not in (Outcome.INTERRUPTED, Outcome.SURPLUS)
+
+    @property
+    def requeue(self) -> bool:
+        """Whether its parameters go back to the queue: it never had its chance."""
+        return not self.counts
+
+    @property
+    def state(self) -> TrialState:
+        if self is Outcome.COMPLETE:
+            return TrialState.COMPLETE
+        if self in (Outcome.PRUNED, Outcome.OVER_BUDGET, Outcome.TOO_SLOW, Outcome.DIVERGED):
+            return TrialState.PRUNED
+        return TrialState.FAIL
+
+
+def outcome_of(trial: FrozenTrial) -> Outcome | None:
+    """The trial's outcome; None while it waits or runs.
+
+    A finished trial without a recorded outcome was failed by someone else than its own process (Optuna's
+    heartbeat check after the process died): interrupted.
+    """
+    if not trial.state.is_finished():
+        return None
+    recorded = trial.user_attrs.get(OUTCOME)
+    if recorded is not None:
+        return Outcome(recorded)
+    return {TrialState.COMPLETE: Outcome.COMPLETE, TrialState.PRUNED: Outcome.PRUNED}.get(trial.state, Outcome.INTERRUPTED)
+
+
+def counts(trial: FrozenTrial) -> bool:
+    outcome = outcome_of(trial)
+    return outcome is not None and outcome.counts
+
+
+def counted(trials: Iterable[FrozenTrial]) -> int:
+    return sum(1 for t in trials if counts(t))
+
+
+def seconds(trial: FrozenTrial) -> float:
+    """Seconds this trial is charged: the time it trained, never the time its process lay dead.
+
+    A trial records its own time when it ends. One whose process died is charged up to its last sign of
+    life (``ALIVE_AT``), so a crash at 2 am and a resume at 8 am do not bill six hours to one family.
+    """
+    if not trial.state.is_finished() or trial.datetime_start is None:
+        return 0.0
+    attrs = trial.user_attrs
+    if SECONDS in attrs:
+        return float(attrs[SECONDS])
+    if OUTCOME not in attrs and trial.state == TrialState.FAIL:
+        return seconds_alive(trial)
+    if trial.datetime_complete is None:
+        return 0.0
+    return max(0.0, (trial.datetime_complete - trial.datetime_start).total_seconds())
+
+
+def seconds_alive(trial: FrozenTrial) -> float:
+    """From the trial's start to its last sign of life (0 if it never gave one)."""
+    alive = trial.user_attrs.get(ALIVE_AT)
+    if alive is None or trial.datetime_start is None:
+        return 0.0
+    return max(0.0, float(alive) - trial.datetime_start.timestamp())
+
+
+def spent_seconds(trials: Iterable[FrozenTrial]) -> float:
+    return sum(seconds(t) for t in trials)
+
+
+def now() -> float:
+    """The clock of ``ALIVE_AT`` (unix time, comparable with ``datetime_start.timestamp()`` on the same host)."""
+    return round(time.time(), 3)
+
+
+def best_trial(trials: Iterable[FrozenTrial]) -> FrozenTrial | None:
+    """The best COMPLETE trial by validation accuracy, the earliest on ties: the one retraining uses."""
+    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    return max(complete, key=lambda t: (t.value, -t.number)) if complete else None
+
+
+def config_of(trial: FrozenTrial) -> dict[str, Any]:
+    return trial.user_attrs.get(CONFIG) or dict(trial.params)
+
+
+def val_curve(trial: FrozenTrial) -> list[float]:
+    return list(trial.user_attrs.get(CURVES, {}).get("val_accuracy") or [])
+
+
+def study_name(name: str, family: str) -> str:
+    return f"{name}-{family}"
+
+
+RETRAIN_DIR = "retrain"
+
+
+def retrain_dir(out: Path, family: str, seed: int) -> Path:
+    return out / RETRAIN_DIR / family / f"seed-{seed}"

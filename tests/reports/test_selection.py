@@ -1,0 +1,72 @@
+"""Winner, runner-up and "found by search", from plain trial records."""
+
+from bakeoff.reports.notes import notes
+from bakeoff.reports.selection import TIE_SE, describe, select, stale
+
+
+def _trial(number, value, start=None, state="COMPLETE"):
+    return {"number": number, "value": value, "start": start, "state": state}
+
+
+def test_a_winning_start_is_named_as_the_start():
+    found = select([_trial(0, 0.97, "seed notebook"), _trial(1, 0.99, "recipe"), _trial(2, 0.98)], 6000)
+    assert found["label"] == "#1 (recipe start)" and found["runner_up"]["number"] == 2
+    assert found["margin_se"] > TIE_SE
+
+
+def test_found_by_search_only_when_it_beats_every_start_beyond_the_margin():
+    found = select([_trial(0, 0.97, "seed notebook"), _trial(1, 0.985, "recipe"), _trial(7, 0.993)], 6000)
+    assert found["label"] == "#7 (found by search)"
+    assert "more than 2 standard errors above every start" in describe("cnn", found)
+
+
+def test_a_winner_within_the_margin_of_a_start_is_a_tie_with_it():
+    # the 1-hour CNN run: TPE's 99.65 % against the recipe's 99.62 % on 6,000 validation images
+    found = select([_trial(0, 0.9910, "seed notebook"), _trial(1, 0.9962, "recipe"), _trial(22, 0.9965)], 6000)
+    assert found["label"] == "#22 (tie with the recipe start #1)"
+    text = describe("cnn", found)
+    assert "a tie with the recipe start (#1, 99.62 %)" in text and "0.3 standard errors apart" in text
+    assert "The runner-up, #1, reached 99.62 %" in text and "(a tie)" in text
+
+
+def test_small_validation_sets_make_wider_ties():
+    trials = [_trial(0, 0.9722, "recipe"), _trial(5, 0.9931)]  # 140 against 143 of 144 digits images
+    assert select(trials, 144)["label"] == "#5 (tie with the recipe start #0)"
+    assert select(trials, 60_000)["label"] == "#5 (found by search)"
+
+
+def test_a_hundred_percent_winner_still_has_a_margin():
+    found = select([_trial(0, 1.0, "recipe"), _trial(3, 1.0)], 144)
+    assert found["winner"]["number"] == 0 and found["margin_se"] == 0.0  # the earliest wins ties
+
+
+def test_one_complete_trial_and_none():
+    assert select([_trial(0, None, state="PRUNED")], 6000) is None
+    assert describe("ann", None) == "The ANN search has no complete trial."
+    found = select([_trial(3, 0.9)], 6000)
+    assert "It is the only complete trial." in describe("ann", found)
+    assert found["label"] == "#3 (found by search)" and "no queued start completed" in found["origin"]
+
+
+def test_best_validation_accuracy_is_called_optimistic():
+    assert "optimistic" in describe("ann", select([_trial(0, 0.9), _trial(1, 0.8)], 1000))
+
+
+def test_stale_models_are_named():
+    best = _trial(9, 0.995)
+    assert stale("cnn", best, [{"trial": 9}, {"trial": 9}]) is None
+    sentence = stale("cnn", best, [{"trial": 4}, {"trial": 9}])
+    assert sentence.startswith("Out of date: the CNN study's best trial is now #9 (99.50 % validation)")
+    assert "come from trial #4" in sentence
+
+
+def test_notes_do_not_advise_retraining_what_cannot_be_retrained():
+    summary = {"states": {"RUNNING": 0}, "best": None}
+    found = notes({"ann": summary}, {"ann": []})
+    assert "No CNN study exists: only one family was searched." in found
+    assert "The ANN study has no complete trial yet, so there is nothing of it to retrain." in found
+    assert not any("bakeoff retrain" in n for n in found)
+    with_best = {"states": {"RUNNING": 1}, "best": _trial(2, 0.9)}
+    found = notes({"ann": with_best, "cnn": with_best}, {"ann": [{"trial": 2}], "cnn": []})
+    assert any("still running (1 trial(s) under way)" in n for n in found)
+    assert found[-1] == "No retrained CNN models yet: run 'bakeoff retrain' to evaluate the best CNN trial on the test split."
