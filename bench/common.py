@@ -19,7 +19,7 @@ def record(name: str, result: dict) -> Path:
     payload = {
         "benchmark": name,
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
+        "machine": {**machine(), "python": platform.python_version()},
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         **result,
     }
@@ -27,6 +27,20 @@ def record(name: str, result: dict) -> Path:
     path.write_text(json.dumps(payload, indent=2) + "\n")
     print(f"recorded {path.relative_to(ROOT)}")
     return path
+
+
+def machine() -> dict:
+    """CPU model, cores and CPU flags that decide speed settings: every figure names its machine."""
+    from bakeoff.search.manifest import machine as described
+
+    found = described()
+    found.pop("node", None)
+    try:
+        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+        found["speed_flags"] = sorted(f for f in flags if f.startswith(("amx", "avx512_bf16", "avx512f", "avx2")))
+    except (OSError, StopIteration):
+        pass
+    return found
 
 
 def mnist_path() -> str:

@@ -16,8 +16,10 @@ from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
 from bakeoff.search.cli import main
-from bakeoff.search.record import counted
+from bakeoff.search.record import Outcome, counted, counts, outcome_of
+from bakeoff.search.record import seconds as record_seconds
 
+from postgres import postgres_url
 from studycheck import check, complete_trials, studies
 
 BAKEOFF = [sys.executable, "-m", "bakeoff.search"]
@@ -37,7 +39,8 @@ def _wait_for_training(storage, timeout=120.0):
     while time.time() < deadline:
         if Path(storage.removeprefix("sqlite:///")).exists():
             try:
-                for study in _studies(storage).values():
+                for name in optuna.get_all_study_names(storage):
+                    study = optuna.load_study(study_name=name, storage=storage)
                     if any("config" in t.user_attrs for t in study.get_trials(states=(TrialState.RUNNING,))):
                         return
             except (KeyError, SQLAlchemyError):  # the search has not created the studies, or is creating the schema
@@ -63,6 +66,35 @@ def test_sigkill_at_random_moments_loses_nothing_finished(small_npz, tmp_path):
     finished = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
     check(storage, "k", 5, kept)
+
+
+@pytest.mark.slow
+def test_a_trial_killed_overnight_is_charged_what_it_trained_not_the_night(small_npz, tmp_path):
+    """SIGKILL during a --timeout search, 60 s of nothing, then a resume: the dead trial costs its training only."""
+    out = tmp_path / "run"
+    storage = f"sqlite:///{out}/study.db"
+    argv = BAKEOFF + _argv(small_npz, out, "--family", "cnn", "--timeout", "10m", "--epochs", "300")
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for_training(storage)
+    except AssertionError:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+    time.sleep(8.0)
+    os.killpg(process.pid, signal.SIGKILL)
+    killed_at = time.time()
+    process.wait()
+    time.sleep(60.0)
+    resumed = subprocess.run(BAKEOFF + _argv(small_npz, out, "--family", "cnn", "--timeout", "1s"), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "re-queued 1 trial(s) left running by a dead worker" in resumed.stdout
+    study = optuna.load_study(study_name="k-cnn", storage=storage)
+    dead = [t for t in study.get_trials() if outcome_of(t) == Outcome.INTERRUPTED]
+    assert len(dead) == 1
+    ran = killed_at - dead[0].datetime_start.timestamp()
+    charged = record_seconds(dead[0])
+    assert ran - 15 < charged < ran + 15, (charged, ran)  # not the 60 s it lay dead, nor nothing
+    assert not counts(dead[0])
 
 
 @pytest.mark.slow
@@ -126,23 +158,26 @@ def test_parallel_workers_lose_and_duplicate_nothing(small_npz, tmp_path, storag
     assert {"w0", "w1", "w2"} <= {line.split()[0] for line in result.stdout.splitlines() if line.startswith("w")}
 
 
-POSTGRES = os.environ.get("BAKEOFF_TEST_POSTGRES_URL")
+@pytest.fixture(scope="module")
+def postgres():
+    with postgres_url() as url:
+        if url is None:
+            pytest.skip("no PostgreSQL: install Debian's postgresql or set BAKEOFF_TEST_POSTGRES_URL")
+        yield url
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
-@pytest.mark.skipif(not POSTGRES and not os.environ.get("CI"), reason="set BAKEOFF_TEST_POSTGRES_URL to a PostgreSQL database")
-def test_two_processes_share_one_postgresql_study(small_npz, tmp_path):
-    assert POSTGRES, "CI must provide BAKEOFF_TEST_POSTGRES_URL (see .ci/run)"
+def test_two_processes_share_one_postgresql_study(small_npz, tmp_path, postgres):
     name = f"pg{os.getpid()}{int(time.time())}"
-    argv = ["search", "--data", str(small_npz), "--epochs", "1", "--trials", "4", "--storage", POSTGRES, "--study", name]
+    argv = ["search", "--data", str(small_npz), "--epochs", "1", "--trials", "4", "--storage", postgres, "--study", name]
     processes = [
         subprocess.Popen(BAKEOFF + argv + ["--out", str(tmp_path / f"host{i}")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for i in range(2)
     ]
     outputs = [p.communicate(timeout=600) for p in processes]
     assert [p.returncode for p in processes] == [0, 0], [o[1] for o in outputs]
-    storage = POSTGRES.replace("postgresql://", "postgresql+psycopg://", 1)
+    storage = postgres.replace("postgresql://", "postgresql+psycopg://", 1)
     studies = {f: optuna.load_study(study_name=f"{name}-{f}", storage=storage) for f in ("ann", "cnn")}
     for family, study in studies.items():
         trials = study.get_trials()

@@ -57,6 +57,63 @@ def test_resume_with_other_data_options_is_refused(small_npz, tmp_path, capfd):
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "searched with seed=0" in err[0]
     assert (out / "study.db").read_bytes() == before
+    space = tmp_path / "narrow.toml"
+    space.write_text("[ann]\nhidden_layers = 1\n")
+    assert _search(small_npz, out, "--trials", "2", "--family", "ann", "--space", str(space)) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "was searched in another space" in err[0] and "--space" in err[0]
+    assert (out / "study.db").read_bytes() == before
+
+
+@pytest.mark.slow
+def test_the_same_seed_and_trials_give_the_same_parameters(tmp_path):
+    """Two searches with the same --seed and --trials draw the same configuration for every trial, TPE's included."""
+    params = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        argv = ["search", "--data", "digits", "--family", "ann", "--trials", "8", "--epochs", "1", "--seed", "3", "--out", str(out), "--study", "t"]
+        assert main(argv) == 0
+        params.append([t.params for t in _trials(out, "ann")])
+    assert len(params[0]) == 8 and params[0] == params[1]
+    assert len({str(p) for p in params[0]}) == 8  # eight different draws, not one repeated
+
+
+@pytest.mark.slow
+def test_the_search_cannot_read_the_test_split(small_npz, tmp_path):
+    """The search receives a type without the test split; with the test arrays poisoned, both engines still run."""
+    from dataclasses import fields
+
+    from bakeoff.search.budget import Budget
+    from bakeoff.search.data import SearchData, load_dataset
+    from bakeoff.search.runner import SearchPlan, run_kerastuner, run_search
+    from bakeoff.search.studies import open_study
+    from bakeoff.spaces import DEFAULT_SPACES
+
+    assert not [f.name for f in fields(SearchData) if "test" in f.name]
+    data = load_dataset(str(small_npz))
+    data.x_test = data.y_test = _Poison()
+    for engine, budget in (("optuna", Budget(trials=3)), ("kerastuner", Budget(seconds=8))):
+        storage = optuna.storages.InMemoryStorage()
+        study = open_study(storage, "p", "ann", DEFAULT_SPACES["ann"], {"engine": engine}, 0)
+        plan = SearchPlan(("ann",), DEFAULT_SPACES, budget, 1, 0)
+        if engine == "optuna":
+            assert run_search(plan, {"ann": study}, data.search_data()) == 0
+        else:
+            assert run_kerastuner(plan, {"ann": study}, data.search_data(), tmp_path / "kerastuner") == 0
+        assert [t for t in study.get_trials() if t.state == TrialState.COMPLETE]
+
+
+class _Poison:
+    """Stands in for the test arrays: any use raises."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the search touched the test split ({name})")
+
+    def __len__(self):
+        raise AssertionError("the search touched the test split (len)")
+
+    def __getitem__(self, key):
+        raise AssertionError("the search touched the test split (index)")
 
 
 @pytest.mark.slow
