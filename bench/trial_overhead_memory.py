@@ -27,7 +27,7 @@ import optuna
 
 from bakeoff.search.data import load_dataset
 from bakeoff.search.objective import Objective
-from bakeoff.search.studies import sampler_for
+from bakeoff.search.strategy import sampler_for
 from bakeoff.search.training import current_rss_mb
 from bakeoff.spaces import DEFAULT_SPACES
 

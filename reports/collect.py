@@ -32,6 +32,8 @@ def trial_record(trial: FrozenTrial) -> dict[str, Any]:
         "epochs_run": attrs.get("epochs_run"),
         "best_epoch": attrs.get("best_epoch"),
         "seconds_per_epoch": attrs.get("seconds_per_epoch"),
+        "epoch_seconds": attrs.get(record.EPOCH_SECONDS) or attrs.get("seconds_per_epoch"),
+        "fitted": attrs.get(record.FITTED),
         "peak_rss_mb": attrs.get("peak_rss_mb"),
         "reason": attrs.get(record.REASON),
         "start": attrs.get(record.START),

@@ -6,9 +6,14 @@ sentence is tested without a study or a figure.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from bakeoff.search.budget import TRIAL_SHARE
 from bakeoff.spaces import FAMILIES
+
+#: Seconds a trial spends outside its epochs (building, tracing, compiling), as a margin in the budget advice.
+TRIAL_OVERHEAD_SECONDS = 10.0
 
 
 def notes(summaries: dict[str, dict[str, Any]], retrained: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -23,7 +28,35 @@ def notes(summaries: dict[str, dict[str, Any]], retrained: dict[str, list[dict[s
         if running:
             found.append(f"The {name} study is still running ({running} trial(s) under way): figures show a moment of it.")
         if summary["best"] is None:
-            found.append(f"The {name} study has no complete trial yet, so there is nothing of it to retrain.")
+            found.append(no_complete_trial(family, summary["trials"], len(summaries)))
         elif not retrained.get(family):
             found.append(f"No retrained {name} models yet: run 'bakeoff retrain' to evaluate the best {name} trial on the test split.")
     return found
+
+
+def no_complete_trial(family: str, trials: list[dict[str, Any]], families: int) -> str:
+    """Why a family has no complete trial, and what budget would give it some (said by the run and the report)."""
+    name = family.upper()
+    if not trials:
+        return f"The {name} study has no trial yet, so there is nothing of it to retrain."
+    outcomes: dict[str, int] = {}
+    for t in trials:
+        if t.get("outcome"):
+            outcomes[t["outcome"]] = outcomes.get(t["outcome"], 0) + 1
+    finished = sum(outcomes.values())
+    ended = f"{finished} finished: " + ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) if finished else "none finished"
+    text = f"The {name} study has no complete trial ({ended}), so there is nothing of it to retrain."
+    epochs = [t["epoch_seconds"] for t in trials if t.get("epoch_seconds")]
+    if epochs:
+        # a trial may use TRIAL_SHARE of its family's budget; give the fastest one two epochs and its overhead
+        per_family = (2 * min(epochs) + TRIAL_OVERHEAD_SECONDS) / TRIAL_SHARE
+        minutes = math.ceil(families * per_family / 60)
+        text += (
+            f" Its fastest trial needed about {min(epochs):.0f}s an epoch; a time budget of at least {minutes} minute(s) "
+            f"(--timeout {minutes}m) would let such a trial train two epochs within its cap."
+        )
+    elif any(t.get("outcome") == "failed" for t in trials):
+        text += " Its trials failed: see their reasons in the search section."
+    else:
+        text += " No trial trained long enough to show its pace: give the search a budget of several minutes per family."
+    return text

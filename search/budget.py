@@ -13,6 +13,11 @@ from optuna.trial import TrialState
 
 from bakeoff.search.record import counted, spent_seconds
 
+#: With a time budget, no trial may take more than this share of its family's budget (nor more than is left of
+#: it): a configuration that would trains the epochs that fit, as the pace of its batches shows within seconds,
+#: so one huge model cannot eat a short search and the last trials still complete.
+TRIAL_SHARE = 0.25
+
 
 @dataclass(frozen=True)
 class Budget:

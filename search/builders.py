@@ -7,6 +7,7 @@ only in training, and travels with the saved ``.keras`` file.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from bakeoff.search.backend import import_keras
@@ -115,7 +116,7 @@ def _conv_body(x, config: Config, regularizer, layers):
 def _optimizer(config: Config, total_steps: int, keras):
     rate = config["learning_rate"]
     if config.get("schedule") == "cosine":
-        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=max(1, total_steps))
+        rate = _cosine_class(keras)(rate, decay_steps=max(1, total_steps))
     name = config["optimizer"]
     if name == "adam":
         return keras.optimizers.Adam(rate)
@@ -138,3 +139,34 @@ def count_flops(model) -> int:
             _, oh, ow, _ = layer.output.shape
             flops += 2 * kh * kw * cin * cout * int(oh) * int(ow)
     return flops
+
+
+@lru_cache(maxsize=None)
+def _cosine_class(keras):
+    """Cosine decay to zero whose length can change during training (``resize_schedule``): a trial that learns
+    a few seconds in that its epochs will not fit its cap lays the schedule over the epochs that do."""
+
+    @keras.saving.register_keras_serializable(package="bakeoff")
+    class ResizableCosine(keras.optimizers.schedules.LearningRateSchedule):
+        def __init__(self, initial_learning_rate: float, decay_steps: float) -> None:
+            self.initial_learning_rate = float(initial_learning_rate)
+            self.decay_steps = keras.Variable(float(decay_steps), dtype="float32", trainable=False, name="decay_steps")
+
+        def __call__(self, step):
+            ops = keras.ops
+            progress = ops.minimum(ops.cast(step, "float32") / self.decay_steps, 1.0)
+            return self.initial_learning_rate * 0.5 * (1.0 + ops.cos(3.141592653589793 * progress))
+
+        def get_config(self) -> dict[str, float]:
+            return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": float(self.decay_steps.numpy())}
+
+    return ResizableCosine
+
+
+def resize_schedule(model, total_steps: int) -> bool:
+    """Lay a cosine schedule over ``total_steps`` from now on; False for a constant learning rate."""
+    schedule = getattr(model.optimizer, "_learning_rate", None)
+    if schedule is None or not hasattr(schedule, "decay_steps") or not hasattr(schedule.decay_steps, "assign"):
+        return False
+    schedule.decay_steps.assign(float(max(1, total_steps)))
+    return True

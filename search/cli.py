@@ -16,6 +16,7 @@ from typing import Sequence
 
 from bakeoff.search.durations import DEFAULT_TIMEOUT
 from bakeoff.search.errors import UserError
+from bakeoff.search.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, PRUNERS, SAMPLERS
 from bakeoff.spaces import FAMILIES, SpaceError
 
 DEFAULT_STUDY = "bakeoff"
@@ -79,7 +80,9 @@ def _add_search(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-fraction", metavar="F", type=_fraction, default=0.1, help="share of training images held out for validation (default: %(default)s)")
     parser.add_argument("--seed", metavar="N", type=int, default=0, help="seed of the split, the sampler and the trials (default: %(default)s)")
     parser.add_argument("--space", metavar="FILE", type=Path, help="TOML file of per-family overrides, e.g. [cnn] conv_blocks = {high = 3}")
-    parser.add_argument("--engine", choices=("optuna", "kerastuner"), default="optuna", help="optuna: multivariate TPE with median pruning (default); kerastuner: KerasTuner's Hyperband over the same spaces, needs --timeout")
+    parser.add_argument("--engine", choices=("optuna", "kerastuner"), default="optuna", help="optuna: Optuna's sampler and pruner below (default); kerastuner: KerasTuner's Hyperband over the same spaces and starts, needs --timeout")
+    parser.add_argument("--sampler", choices=SAMPLERS, help=f"optuna engine: how the next configuration is chosen; tpe (multivariate), random, or gp (needs PyTorch) (default: {DEFAULT_SAMPLER})")
+    parser.add_argument("--pruner", choices=PRUNERS, help=f"optuna engine: how a poor trial is stopped early, judged per epoch from the second on (default: {DEFAULT_PRUNER})")
     parser.add_argument("--workers", metavar="N", type=_positive_int, default=1, help="worker processes on this machine sharing the study and the CPU cores; --timeout then counts trial time of all workers, so the wall time stays about the same (default: %(default)s)")
 
 

@@ -63,6 +63,13 @@ def search(args: argparse.Namespace) -> int:
     budget = _budget(args, families)
     if args.engine == "kerastuner" and (args.timeout is None or args.trials is not None or args.workers > 1):
         raise UserError("--engine kerastuner takes a --timeout budget only (no --trials, one worker)")
+    if args.engine == "kerastuner" and (args.sampler or args.pruner):
+        raise UserError("--sampler and --pruner choose Optuna's strategy; --engine kerastuner runs Hyperband")
+    from bakeoff.search.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, require_torch
+
+    sampler, pruner = args.sampler or DEFAULT_SAMPLER, args.pruner or DEFAULT_PRUNER
+    if sampler == "gp":
+        require_torch()
     url = storage_url(args)
     out = run_dir(args)
     check_source(resolve_source(args.data)[0])
@@ -95,14 +102,29 @@ def search(args: argparse.Namespace) -> int:
             flush=True,
         )
         update_manifest(out, "search", {"storage": redact(url), "study": args.study, "data": data.summary(), **attrs}, args.argv)
-        if args.engine == "optuna":
-            return run_workers(_worker_argv(args, url, out, data.source), args.workers)
-    plan = SearchPlan(families, spaces, budget, args.epochs, args.seed)
-    if args.engine == "kerastuner":
+    plan = SearchPlan(families, spaces, budget, args.epochs, args.seed, sampler, pruner)
+    if is_worker():
+        return run_search(plan, studies, data.search_data())
+    if args.engine == "optuna":
+        code = run_workers(_worker_argv(args, url, out, data.source), args.workers)
+    else:
         from bakeoff.search.runner import run_kerastuner
 
-        return run_kerastuner(plan, studies, data.search_data(), out / "kerastuner")
-    return run_search(plan, studies, data.search_data())
+        code = run_kerastuner(plan, studies, data.search_data(), out / "kerastuner")
+    if code == 0:
+        _explain_missing(studies)
+    return code
+
+
+def _explain_missing(studies: dict[str, Any]) -> None:
+    """A family that ended without a complete trial gets a line saying why and what budget would do."""
+    from bakeoff.reports.collect import trial_record
+    from bakeoff.reports.notes import no_complete_trial
+
+    for family, study in studies.items():
+        trials = study.get_trials(deepcopy=False)
+        if record.best_trial(trials) is None:
+            print(f"bakeoff: {no_complete_trial(family, [trial_record(t) for t in trials], len(studies))}", flush=True)
 
 
 def _worker_argv(args: argparse.Namespace, url: str, out: Path, source: str) -> list[str]:
@@ -112,7 +134,7 @@ def _worker_argv(args: argparse.Namespace, url: str, out: Path, source: str) -> 
             "--seed", str(args.seed), "--workers", str(args.workers), "--study", args.study,
             "--out", str(out.resolve()), "--storage", url]
     for flag, value in (("--trials", args.trials), ("--timeout", args.timeout), ("--data", source),
-                        ("--subset", args.subset), ("--space", args.space)):
+                        ("--subset", args.subset), ("--space", args.space), ("--sampler", args.sampler), ("--pruner", args.pruner)):
         if value is not None:
             argv += [flag, str(value)]
     return argv

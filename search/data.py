@@ -36,17 +36,11 @@ _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 
 _HINT = f"point at a local copy with --data PATH/mnist.npz or the {DATA_ENV} environment variable"
 
 
-@dataclass(frozen=True)
-class SearchData:
-    """The train and validation splits: all that selection may look at. It has no test split, so no part
-    of the search (either engine, the objective, the pruner) can read one."""
+class _Shapes:
+    """What a model builder asks of a data set."""
 
-    source: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
     class_names: list[str]
+    x_train: np.ndarray
 
     @property
     def num_classes(self) -> int:
@@ -57,8 +51,21 @@ class SearchData:
         return tuple(self.x_train.shape[1:])
 
 
+@dataclass(frozen=True)
+class SearchData(_Shapes):
+    """The train and validation splits: all that selection may look at. It has no test split, so no part
+    of the search (either engine, the objective, the pruner) can read one."""
+
+    source: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    class_names: list[str]
+
+
 @dataclass
-class Dataset:
+class Dataset(_Shapes):
     """Scaled float32 images with a channel axis, integer labels 0..K-1, and where they came from."""
 
     source: str
@@ -71,14 +78,6 @@ class Dataset:
     class_names: list[str]
     sha256: str
     info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return tuple(self.x_train.shape[1:])
 
     def search_data(self) -> SearchData:
         """What the search receives: train and validation only."""

@@ -1,8 +1,9 @@
 """The Optuna objective: sample a configuration, train it, report validation accuracy per epoch.
 
 Every trial ends with its ``record.Outcome`` and a one-line reason: complete, pruned by the pruner, over the
-family's budget, too slow for the per-trial cap, diverged, failed to build or train, or interrupted by a
-signal. Failures are raised so Optuna records them as FAIL; the runner catches them and the search goes on.
+family's budget, too slow for the per-trial cap (when not even one epoch fits it: a trial that cannot train all
+its epochs within the cap trains the epochs that fit, ``search.pace``), diverged, failed to build or train, or
+interrupted by a signal. Failures are raised so Optuna records them as FAIL; the runner catches them and the search goes on.
 While it trains, a trial leaves a sign of life every few seconds, so a crash is charged only what it trained.
 """
 
@@ -17,16 +18,15 @@ import numpy as np
 import optuna
 
 from bakeoff.search import record
-from bakeoff.search.builders import build_model, count_flops
+from bakeoff.search.builders import build_model, count_flops, resize_schedule
 from bakeoff.search.data import SearchData
 from bakeoff.search.errors import first_line
+from bakeoff.search.pace import Pace
 from bakeoff.search.record import Outcome
 from bakeoff.search.storage import worker_id
 from bakeoff.search.training import fit, peak_rss_mb, release_models
 from bakeoff.spaces import Space
 
-#: Seconds of batches (or one epoch, if sooner) a trial's pace is measured over before it is projected.
-PACE_SECONDS = 3.0
 #: Seconds between a running trial's signs of life (``record.ALIVE_AT``): what a crash can over-charge.
 ALIVE_SECONDS = 5.0
 BUDGET_CUT = (Outcome.OVER_BUDGET, "budget: the family's time budget ran out during this trial")
@@ -69,6 +69,7 @@ class Objective:
         stop: StopRequest | None = None,
         surplus: Callable[[optuna.Trial], bool] | None = None,
         max_seconds: float | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.family, self.space, self.data = family, space, data
         self.epochs, self.seed = epochs, seed
@@ -77,8 +78,9 @@ class Objective:
         self.surplus = surplus
         self.max_seconds = max_seconds
         self.trial_id: int | None = None
-        self.fit_started = 0.0
-        self.pace_mark: tuple[float, int] | None = None
+        self.clock = clock
+        self.pace: Pace | None = None
+        self.model = None
         self.cut: tuple[Outcome, str] | None = None
         self.trial: optuna.Trial | None = None
         self.alive_mark = 0.0
@@ -102,7 +104,12 @@ class Objective:
             model = build_model(config, self.family, data.input_shape, data.num_classes, steps)
             trial.set_user_attr("params_count", int(model.count_params()))
             trial.set_user_attr("flops", count_flops(model))
-            self.fit_started, self.pace_mark, self.cut = time.perf_counter(), None, None
+            self.model, self.cut = model, None
+            steps_per_epoch = steps // self.epochs
+            self.pace = None if self.max_seconds is None else Pace(
+                self.max_seconds, self.epochs, steps_per_epoch, -(-len(data.y_val) // config["batch_size"]), self.clock()
+            )
+            fit_started = time.perf_counter()
             result = fit(
                 model,
                 data.x_train,
@@ -112,7 +119,9 @@ class Objective:
                 validation=(data.x_val, data.y_val),
                 hook=lambda epoch, logs: self._after_epoch(trial, epoch, logs),
                 stop_now=self._stop_now,
+                on_validation=self.pace.validated if self.pace else None,
             )
+            trial.set_user_attr("fit_seconds", round(time.perf_counter() - fit_started, 3))
         except Interrupted:
             raise
         except Exception as exc:
@@ -134,6 +143,8 @@ class Objective:
             self.cut = BUDGET_CUT
         elif trial.should_prune():
             self.cut = (Outcome.PRUNED, "pruned: validation accuracy below the pruner's threshold")
+        elif self.pace is not None and epoch + 1 >= self.pace.fit_epochs:
+            return "trained the epochs that fit its cap"  # complete: stop without a cut
         return self.cut[1] if self.cut else None
 
     def _stop_now(self, done: int, total: int) -> bool:
@@ -141,9 +152,12 @@ class Objective:
         self._alive()
         if self.deadline is not None and time.time() >= self.deadline:
             self.cut = BUDGET_CUT
-        elif self.max_seconds is not None:
-            slow = self._too_slow(done, total)
+        elif self.pace is not None:
+            fit_epochs = self.pace.fit_epochs
+            slow = self.pace.poll(self.clock(), done)
             self.cut = None if slow is None else (Outcome.TOO_SLOW, slow)
+            if self.pace.fit_epochs < fit_epochs:
+                resize_schedule(self.model, self.pace.fit_epochs * self.pace.steps_per_epoch)
         return self.stop.requested or self.cut is not None
 
     def _alive(self, force: bool = False) -> None:
@@ -153,33 +167,21 @@ class Objective:
             self.alive_mark = now
             self.trial.set_user_attr(record.ALIVE_AT, record.now())
 
-    def _too_slow(self, done: int, total: int) -> str | None:
-        """Project the whole trial from the pace of its batches, so one that cannot fit the cap stops in seconds.
-
-        The pace is measured from the first poll on, after tracing and compiling, and takes in validation once
-        an epoch has passed. Waiting for whole epochs instead let a slow trial spend minutes before the cut.
-        """
-        now = time.perf_counter()
-        elapsed = now - self.fit_started
-        if elapsed > self.max_seconds:
-            return f"too slow: passed the {self.max_seconds:.0f}s cap per trial"
-        if self.pace_mark is None:
-            self.pace_mark = (now, done)
-            return None
-        since, done_then = self.pace_mark
-        if done <= done_then or (now - since < PACE_SECONDS and done - done_then < total // self.epochs):
-            return None
-        projected = elapsed + (now - since) / (done - done_then) * (total - done)
-        if projected > self.max_seconds:
-            return f"too slow: {self.epochs} epochs would take {projected:.0f}s, over the {self.max_seconds:.0f}s cap per trial"
-        return None
-
     def _record(self, trial: optuna.Trial, result) -> float:
         val_acc = result.history.get("val_accuracy", [])
         best_epoch = int(np.argmax(val_acc)) + 1 if val_acc else 0
         trial.set_user_attr(record.EPOCHS_RUN, result.epochs)
         trial.set_user_attr(record.BEST_EPOCH, best_epoch)
-        trial.set_user_attr(record.MAX_EPOCHS, self.epochs)
+        fitted = self.pace.fit_epochs if self.pace else self.epochs
+        trial.set_user_attr(record.MAX_EPOCHS, fitted)  # the epochs its schedule spanned
+        if fitted < self.epochs:
+            trial.set_user_attr(record.FITTED, f"scheduled for {fitted} of {self.epochs} epochs: its {self.max_seconds:.0f}s cap fits no more")
+        if self.pace is not None and self.pace.step_seconds is not None:
+            epoch_seconds = self.pace.steps_per_epoch * self.pace.step_seconds + self.pace.val_estimate()
+            trial.set_user_attr(record.EPOCH_SECONDS, round(epoch_seconds, 3))
+        projected = self.pace.first_projection() if self.pace else None
+        if projected is not None:
+            trial.set_user_attr("projected_fit_seconds", round(projected, 3))
         trial.set_user_attr("seconds_per_epoch", round(float(np.mean(result.epoch_seconds)), 4) if result.epochs else None)
         trial.set_user_attr(record.CURVES, {k: [round(v, 5) for v in vals] for k, vals in result.history.items()})
         if self.stop.requested:

@@ -19,20 +19,17 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from bakeoff.search import record
-from bakeoff.search.budget import Budget
+from bakeoff.search.budget import TRIAL_SHARE, Budget
 from bakeoff.search.data import SearchData
 from bakeoff.search.durations import format_duration
 from bakeoff.search.objective import Interrupted, Objective, StopRequest
 from bakeoff.search.storage import fail_stale, recover_dead_trials, requeue
-from bakeoff.search.studies import sampler_for
+from bakeoff.search.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, pruner_for, sampler_for
 from bakeoff.search.training import current_rss_mb
 from bakeoff.search.workers import RECYCLE, RECYCLE_MB, WORKER_ENV, worker_label
 from bakeoff.spaces import Space
 
 POLL_SECONDS = 2.0
-#: With a time budget, no trial may take more than this share of its family's budget: a configuration that
-#: would is pruned as soon as the pace of its batches shows it, so one huge model cannot eat a short search.
-TRIAL_SHARE = 0.25
 
 
 @dataclass
@@ -42,6 +39,8 @@ class SearchPlan:
     budget: Budget
     epochs: int
     seed: int
+    sampler: str = DEFAULT_SAMPLER
+    pruner: str = DEFAULT_PRUNER
 
 
 def run_search(plan: SearchPlan, studies: dict[str, optuna.Study], data: SearchData, out: TextIO | None = None) -> int:
@@ -72,7 +71,8 @@ def run_search(plan: SearchPlan, studies: dict[str, optuna.Study], data: SearchD
 
 def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: SearchData, stop: StopRequest, out: TextIO) -> None:
     """One trial of ``family`` (a queued one first), trained by the objective and recorded in its study."""
-    study.sampler = sampler_for(study, plan.seed)
+    study.sampler = sampler_for(study, plan.seed, plan.sampler)
+    study.pruner = pruner_for(plan.pruner, plan.epochs)
     left = plan.budget.seconds_left(study)
     objective = Objective(
         family,
@@ -83,7 +83,7 @@ def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: Sea
         deadline=None if left is None else time.time() + left,
         stop=stop,
         surplus=lambda trial: _is_surplus(study, plan.budget, trial.number),
-        max_seconds=None if plan.budget.seconds is None else plan.budget.seconds * TRIAL_SHARE,
+        max_seconds=None if left is None else min(plan.budget.seconds * TRIAL_SHARE, left),
     )
     try:
         study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[_Progress(family, plan.budget, out)])

@@ -8,48 +8,18 @@ drawn from different spaces, cannot be compared or modelled together.
 from __future__ import annotations
 
 import json
-import warnings
 from typing import Any
 
 import optuna
 
 from bakeoff.search.errors import UserError
 from bakeoff.search.record import START, study_name
+from bakeoff.search.strategy import pruner_for, sampler_for
 from bakeoff.spaces import STARTS, Space
 
 #: Study attributes that must match on resume (the validation set depends on all of them).
 DATA_KEYS = ("data_sha256", "subset", "val_fraction", "seed", "engine")
 SPACE = "space"
-
-
-#: Finished trials before TPE models the space (the starts count): a 30-minute CNN search on 2 cores gets
-#: about ten trials, and with Optuna's default of ten it would never leave random search.
-STARTUP_TRIALS = 5
-
-
-def sampler_for(study: optuna.Study | None, seed: int) -> optuna.samplers.BaseSampler:
-    """Seeded multivariate TPE; the seed moves on with the study so a resumed run never replays draws."""
-    done = len(study.get_trials(deepcopy=False)) if study is not None else 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(
-            seed=seed * 7919 + done,
-            multivariate=True,
-            group=True,
-            constant_liar=True,
-            n_startup_trials=STARTUP_TRIALS,
-        )
-
-
-#: Complete trials before the median pruner acts: the two queued starts (seed notebook, recipe) already give
-#: reference curves. With five, a 30-minute CNN search let three random trials run all their epochs to end
-#: below the seed notebook (10 of its 30 minutes).
-PRUNER_STARTUP_TRIALS = 2
-
-
-def default_pruner() -> optuna.pruners.BasePruner:
-    """Median pruning from the second epoch on (the first is too noisy to judge a learning-rate schedule)."""
-    return optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=1)
 
 
 def open_study(
@@ -68,9 +38,9 @@ def open_study(
     """
     full = study_name(name, family)
     try:
-        study = optuna.create_study(storage=storage, study_name=full, direction="maximize", pruner=default_pruner())
+        study = optuna.create_study(storage=storage, study_name=full, direction="maximize", pruner=pruner_for())
     except optuna.exceptions.DuplicatedStudyError:
-        study = optuna.load_study(study_name=full, storage=storage, pruner=default_pruner())
+        study = optuna.load_study(study_name=full, storage=storage, pruner=pruner_for())
         _check_same_data(study, attrs)
         _check_same_space(study, space)
     else:

@@ -46,11 +46,13 @@ def fit(
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     hook: EpochHook | None = None,
     stop_now: Callable[[int, int], bool] | None = None,
+    on_validation: Callable[[float], None] | None = None,
 ) -> FitResult:
     """Train; labels are integer classes. Stops early when ``hook`` gives a reason or the loss is NaN.
 
     ``stop_now(steps_done, steps_total)`` is polled after every batch (or group of ``steps_per_execution``
-    batches), so a signal stops a long epoch within seconds and a slow fit can be projected early.
+    batches), so a signal stops a long epoch within seconds and a slow fit can be projected early;
+    ``on_validation(seconds)`` is told how long each validation pass took.
     """
     keras = import_keras()
     num_classes = int(model.output_shape[-1])
@@ -62,6 +64,13 @@ def fit(
         def on_train_batch_end(self, batch, logs=None):
             if stop_now is not None and stop_now(self.epoch * steps_per_epoch + batch + 1, epochs * steps_per_epoch):
                 self.model.stop_training = True
+
+        def on_test_begin(self, logs=None):
+            self.validation_started = time.perf_counter()
+
+        def on_test_end(self, logs=None):
+            if on_validation is not None:
+                on_validation(time.perf_counter() - self.validation_started)
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch, self.started = epoch, time.perf_counter()

@@ -73,6 +73,9 @@ CASES = [
     (["search", "--data", "digits", "--val-fraction", "1.5"], "fraction between 0 and 0.9"),
     (["search", "--data", "digits", "--subset", "5"], "too small"),
     (["search", "--data", "digits", "--family", "rnn"], "invalid choice"),
+    (["search", "--data", "digits", "--sampler", "bayes"], "argument --sampler: invalid choice: 'bayes'"),
+    (["search", "--data", "digits", "--pruner", "wilcoxon"], "argument --pruner: invalid choice: 'wilcoxon'"),
+    (["search", "--data", "digits", "--engine", "kerastuner", "--timeout", "1m", "--pruner", "none"], "--engine kerastuner runs Hyperband"),
     (["search", "--data", "digits", "--space", "{files}/syntax.toml"], "not valid TOML"),
     (["search", "--data", "digits", "--space", "{files}/unknown.toml"], "unknown parameter 'width'"),
     (["search", "--data", "digits", "--space", "{files}/lowhigh.toml"], "above high"),
@@ -125,3 +128,20 @@ def test_user_mistake_is_one_line_exit_2_and_changes_nothing(template, tmp_path,
 
 def test_there_are_at_least_25_mistakes():
     assert len(CASES) >= 25
+
+
+def test_the_gp_sampler_without_pytorch_is_one_line(template, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_torch(name, *args, **kwargs):  # this machine may have PyTorch; the user's may not
+        if name == "torch":
+            raise ImportError("No module named 'torch'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_torch)
+    assert main(["search", "--data", "digits", "--sampler", "gp", "--out", str(template / "gp-run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ['bakeoff: error: --sampler gp needs PyTorch: pip install "bakeoff[gp]"']
+    assert not (template / "gp-run").exists()

@@ -1,6 +1,6 @@
 """Winner, runner-up and "found by search", from plain trial records."""
 
-from bakeoff.reports.notes import notes
+from bakeoff.reports.notes import no_complete_trial, notes
 from bakeoff.reports.selection import TIE_SE, describe, select, stale
 
 
@@ -61,11 +61,18 @@ def test_stale_models_are_named():
 
 
 def test_notes_do_not_advise_retraining_what_cannot_be_retrained():
-    summary = {"states": {"RUNNING": 0}, "best": None}
+    too_slow = {"outcome": "too slow", "epoch_seconds": 50.0}
+    summary = {"states": {"RUNNING": 0}, "best": None, "trials": [too_slow, {"outcome": "over budget", "epoch_seconds": None}]}
     found = notes({"ann": summary}, {"ann": []})
     assert "No CNN study exists: only one family was searched." in found
-    assert "The ANN study has no complete trial yet, so there is nothing of it to retrain." in found
+    # per family: (2 epochs of 50 s + 10 s) / a quarter share = 440 s; one family: 8 minutes
+    assert ("The ANN study has no complete trial (2 finished: 1 over budget, 1 too slow), so there is nothing of it to "
+            "retrain. Its fastest trial needed about 50s an epoch; a time budget of at least 8 minute(s) (--timeout 8m) "
+            "would let such a trial train two epochs within its cap.") in found
     assert not any("bakeoff retrain" in n for n in found)
+    assert no_complete_trial("cnn", [], 2) == "The CNN study has no trial yet, so there is nothing of it to retrain."
+    assert "Its trials failed" in no_complete_trial("cnn", [{"outcome": "failed"}], 2)
+    assert "No trial trained long enough" in no_complete_trial("cnn", [{"outcome": "interrupted"}], 2)
     with_best = {"states": {"RUNNING": 1}, "best": _trial(2, 0.9)}
     found = notes({"ann": with_best, "cnn": with_best}, {"ann": [{"trial": 2}], "cnn": []})
     assert any("still running (1 trial(s) under way)" in n for n in found)

@@ -1,44 +1,75 @@
-"""The per-trial time cap: a trial is projected from the pace of its batches, so a slow one stops early."""
+"""The pace of a trial, on made-up clocks: projections and fitted epochs do not depend on this machine's speed."""
 
-import time
+import pytest
 
-import numpy as np
-
-from bakeoff.search.data import SearchData
-from bakeoff.search.objective import PACE_SECONDS, Objective
-from bakeoff.spaces import DEFAULT_SPACES
-
-TOTAL = 844 * 15  # 15 epochs of 844 batches
+from bakeoff.search.pace import HARD_CAP, PACE_SECONDS, Pace
 
 
-def _objective(max_seconds: float, epochs: int = 15) -> Objective:
-    empty = np.zeros((0, 28, 28, 1), np.float32), np.zeros(0, np.int64)
-    data = SearchData("none", *empty, *empty, [str(c) for c in range(10)])
-    objective = Objective("cnn", DEFAULT_SPACES["cnn"], data, epochs=epochs, seed=0, max_seconds=max_seconds)
-    objective.fit_started = time.perf_counter() - PACE_SECONDS - 1.0
-    return objective
+def _pace(cap=45.0, epochs=15, steps_per_epoch=100, val_steps=10):
+    return Pace(cap, epochs, steps_per_epoch, val_steps, started=0.0)
 
 
-def test_a_trial_too_slow_for_its_cap_is_cut_within_its_first_epoch():
-    objective = _objective(max_seconds=450)
-    assert objective._too_slow(32, TOTAL) is None  # the first poll only starts the pace (it includes compiling)
-    since, done = objective.pace_mark
-    objective.pace_mark = (since - PACE_SECONDS, done)  # 32 batches took PACE_SECONDS: 15 epochs take far longer
-    reason = objective._too_slow(64, TOTAL)
-    assert reason is not None and reason.startswith("too slow: 15 epochs would take")
+def test_the_first_poll_only_starts_the_pace_so_compiling_is_not_projected():
+    pace = _pace(cap=1000.0)
+    assert pace.poll(now=5.0, done=32) is None and pace.step_seconds is None  # 5 s of tracing and XLA compiling
+    assert pace.poll(now=5.0 + 64 * 0.01, done=96) is None  # over half an epoch of evidence: 0.01 s a step
+    assert pace.step_seconds == pytest.approx(0.01)
+    # 15 epochs of 100 steps at 0.01 s, plus validation at a third of a step per batch: 5 s of compiling counted once
+    assert pace.projected_end(5.64, 96) == pytest.approx(5.64 + (1500 - 96) * 0.01 + 15 * 10 * 0.01 / 3)
+    assert pace.fit_epochs == 15
 
 
-def test_a_trial_on_pace_is_left_alone_and_the_cap_still_holds():
-    objective = _objective(max_seconds=450)
-    objective._too_slow(32, TOTAL)
-    since, done = objective.pace_mark
-    objective.pace_mark = (since - PACE_SECONDS, done)
-    assert objective._too_slow(32 + 10_000, TOTAL) is None  # 10,000 batches in PACE_SECONDS: 15 epochs fit easily
-    objective.fit_started -= 450
-    assert objective._too_slow(32 + 10_032, TOTAL) == "too slow: passed the 450s cap per trial"
+def test_a_trial_whose_epochs_do_not_fit_trains_the_epochs_that_do():
+    pace = _pace(cap=45.0)
+    pace.poll(now=2.0, done=32)
+    assert pace.poll(now=2.0 + 32 * 0.1, done=64) is None  # 10 s an epoch: 15 epochs need 150 s
+    # 39.8 s left after this epoch's remaining 3.6 s (+0.33 s validation); 10.33 s an epoch: 3 more fit
+    assert pace.fit_epochs == 4
+    assert pace.projected_end(5.2, 64) <= 45.0
+
+
+def test_a_trial_that_cannot_fit_one_epoch_is_too_slow():
+    pace = _pace(cap=20.0)
+    pace.poll(now=2.0, done=32)
+    reason = pace.poll(now=2.0 + 32 * 1.0, done=64)  # 1 s a step: 34 s gone and 36 steps + validation to go
+    assert reason is not None and reason.startswith("too slow: one epoch would take 73s, over the 20s cap per trial")
 
 
 def test_the_pace_is_not_judged_on_too_few_batches():
-    objective = _objective(max_seconds=450)
-    objective._too_slow(32, TOTAL)
-    assert objective._too_slow(64, TOTAL) is None  # a moment after the first poll: not yet PACE_SECONDS of batches
+    pace = _pace(cap=1.0)
+    pace.poll(now=0.5, done=32)
+    assert pace.poll(now=0.6, done=40) is None and pace.step_seconds is None  # 8 steps and 0.1 s: no evidence yet
+    assert pace.poll(now=0.6 + PACE_SECONDS, done=48) is not None  # PACE_SECONDS of batches: judged
+
+
+def test_validation_is_timed_from_its_second_pass():
+    pace = _pace(cap=1000.0)
+    pace.validated(6.0)  # the first pass compiles
+    assert pace.val_estimate() == 0.0  # no step time yet, and the first pass does not count
+    pace.validated(0.4)
+    pace.validated(0.5)
+    assert pace.val_estimate() == 0.4
+
+
+def test_the_pace_is_measured_within_an_epoch():
+    pace = _pace(cap=1000.0)
+    pace.poll(now=1.0, done=32)
+    pace.poll(now=2.0, done=96)
+    pace.validated(5.0)  # a slow validation between epochs is not part of the step time
+    assert pace.poll(now=8.0, done=132) is None and pace.step_seconds == pytest.approx(1.0 / 64)
+    pace.poll(now=8.5, done=164)
+    assert pace.step_seconds == pytest.approx(0.5 / 32)
+
+
+def test_the_hard_cap_stops_whatever_was_projected():
+    pace = _pace(cap=10.0)
+    assert pace.poll(now=HARD_CAP * 10.0 + 0.1, done=32).startswith("too slow: still running after 20s")
+
+
+def test_the_first_projection_is_kept_for_the_epochs_finally_trained():
+    pace = _pace(cap=45.0)
+    pace.poll(now=2.0, done=32)
+    pace.poll(now=5.2, done=64)
+    assert pace.fit_epochs == 4
+    # made at 5.2 s, 64 steps in: 336 more steps at 0.1 s and 4 validations at 0.333 s
+    assert pace.first_projection() == pytest.approx(5.2 + 336 * 0.1 + 4 * 10 * 0.1 / 3)

@@ -1,0 +1,92 @@
+"""Every budget gives an answer: ``bakeoff run`` at short time budgets, on a 10,000-image subset and on full MNIST.
+
+For each data size and budget per family: complete trials per family, best validation accuracy, whether the run
+ended with an answer (both families retrained and a verdict in the report), how many trials had their epochs
+fitted to their cap, and the projection error: for every trial that trained all the epochs it was scheduled for,
+the first projection of its fit time (made a few seconds in) against the fit time it really took.
+
+    python bench/short_budgets.py [--minutes 2 5 15] [--subsets 10000 0] [--seeds 1]
+
+``--subsets 0`` is full MNIST. Results: bench/results/short_budgets.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+
+from bakeoff.search import record as trial_record
+
+from common import mnist_path, record
+
+FAMILIES = ("ann", "cnn")
+
+
+def one_run(minutes: float, subset: int, seeds: int, root: Path) -> dict:
+    out = root / f"{subset}-{minutes}"
+    argv = [sys.executable, "-m", "bakeoff.search", "run", "--data", mnist_path(), "--timeout", f"{len(FAMILIES) * minutes}m",
+            "--seeds", str(seeds), "--out", str(out), "--study", "s"]
+    if subset:
+        argv += ["--subset", str(subset)]
+    started = time.time()
+    done = subprocess.run(argv, capture_output=True, text=True)
+    result: dict = {"minutes_per_family": minutes, "subset": subset or "full", "exit_code": done.returncode,
+                    "wall_seconds": round(time.time() - started, 1)}
+    html = (out / "report.html").read_text() if (out / "report.html").exists() else ""
+    verdict = re.search(r'<p class="verdict">(.*?)</p>', html, re.S)
+    result["verdict"] = verdict.group(1).strip() if verdict else None
+    errors = []
+    for family in FAMILIES:
+        study = optuna.load_study(study_name=trial_record.study_name("s", family), storage=f"sqlite:///{out}/study.db")
+        trials = [t for t in study.get_trials() if t.state.is_finished()]
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        for t in complete:
+            projected, actual = t.user_attrs.get("projected_fit_seconds"), t.user_attrs.get("fit_seconds")
+            if projected and actual and t.user_attrs.get(trial_record.EPOCHS_RUN) == t.user_attrs.get(trial_record.MAX_EPOCHS):
+                errors.append({"family": family, "trial": t.number, "projected": projected, "actual": actual,
+                               "error": round((projected - actual) / actual, 3)})
+        best = trial_record.best_trial(trials)
+        outcomes: dict[str, int] = {}
+        for t in trials:
+            outcome = trial_record.outcome_of(t)
+            outcomes[outcome.value] = outcomes.get(outcome.value, 0) + 1
+        result[family] = {
+            "trials": len(trials), "complete": len(complete), "outcomes": outcomes,
+            "fitted": sum(1 for t in trials if trial_record.FITTED in t.user_attrs),
+            "best_val": None if best is None else round(best.value, 4),
+            "best_start": None if best is None else best.user_attrs.get(trial_record.START) or "sampled",
+            "retrained_seeds": len(list((out / "retrain" / family).glob("seed-*/metrics.json"))),
+        }
+    result["answer"] = all(result[f]["retrained_seeds"] > 0 for f in FAMILIES) and bool(result["verdict"])
+    result["projection_errors"] = errors
+    result["median_abs_projection_error"] = round(float(np.median([abs(e["error"]) for e in errors])), 3) if errors else None
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, nargs="+", default=[2, 5, 15], help="trial time per family")
+    parser.add_argument("--subsets", type=int, nargs="+", default=[10000, 0], help="training images; 0 = full MNIST")
+    parser.add_argument("--seeds", type=int, default=1, help="retraining seeds per family")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for subset in args.subsets:
+            for minutes in args.minutes:
+                row = one_run(minutes, subset, args.seeds, Path(tmp))
+                rows.append(row)
+                print({k: v for k, v in row.items() if k != "projection_errors"}, flush=True)
+    record("short_budgets", {"seeds": args.seeds, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()

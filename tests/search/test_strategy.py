@@ -1,0 +1,40 @@
+"""--sampler and --pruner: each choice builds what it names, and workers receive the choice."""
+
+import optuna
+import pytest
+
+from bakeoff.search.cli import build_parser
+from bakeoff.search.commands import _worker_argv
+from bakeoff.search.strategy import PRUNERS, pruner_for, sampler_for
+
+PRUNER_TYPES = {
+    "median": optuna.pruners.MedianPruner,
+    "percentile": optuna.pruners.PercentilePruner,
+    "halving": optuna.pruners.SuccessiveHalvingPruner,
+    "hyperband": optuna.pruners.HyperbandPruner,
+    "none": optuna.pruners.NopPruner,
+}
+
+
+@pytest.mark.parametrize("kind", PRUNERS)
+def test_every_pruner_choice_builds_its_pruner(kind):
+    assert type(pruner_for(kind, epochs=15)) is PRUNER_TYPES[kind]
+
+
+def test_samplers_are_seeded_and_move_on_with_the_study():
+    assert isinstance(sampler_for(None, 0, "random"), optuna.samplers.RandomSampler)
+    tpe = sampler_for(None, 0, "tpe")
+    assert isinstance(tpe, optuna.samplers.TPESampler) and tpe._multivariate
+    study = optuna.create_study()
+    draws = [optuna.create_study(sampler=sampler_for(study, 3, "random")).ask().suggest_float("x", 0, 1) for _ in range(2)]
+    assert draws[0] == draws[1]  # same seed, same study length: the same draw
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+    assert optuna.create_study(sampler=sampler_for(study, 3, "random")).ask().suggest_float("x", 0, 1) != draws[0]
+
+
+def test_workers_receive_the_sampler_and_pruner(tmp_path):
+    args = build_parser().parse_args(["search", "--data", "digits", "--sampler", "random", "--pruner", "none"])
+    argv = _worker_argv(args, "sqlite:///x.db", tmp_path, "digits")
+    assert argv[argv.index("--sampler") + 1] == "random" and argv[argv.index("--pruner") + 1] == "none"
+    default = _worker_argv(build_parser().parse_args(["search"]), "sqlite:///x.db", tmp_path, "digits")
+    assert "--sampler" not in default and "--pruner" not in default
