@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 
+from bakeoff.search import record as trial_record
 from bakeoff.search.data import load_dataset
 from bakeoff.search.objective import Objective
 from bakeoff.search.strategy import sampler_for
@@ -73,7 +74,7 @@ def search_run(trials: int, root: Path) -> dict:
     storage = f"sqlite:///{root}/run/study.db"
     overheads, gaps = [], []
     for family in ("ann", "cnn"):
-        finished = [t for t in optuna.load_study(study_name=f"m-{family}", storage=storage).get_trials()
+        finished = [t for t in optuna.load_study(study_name=trial_record.study_name("m", family), storage=storage).get_trials()
                     if t.datetime_complete and t.user_attrs.get("seconds_per_epoch")]
         overheads += [t.user_attrs["trial_seconds"] - t.user_attrs["seconds_per_epoch"] * t.user_attrs["epochs_run"] for t in finished]
     every = sorted((t for f in ("ann", "cnn") for t in optuna.load_study(study_name=f"m-{f}", storage=storage).get_trials()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import optuna
 from optuna.trial import TrialState
 
-from bakeoff.search.record import Outcome, counted, outcome_of
+from bakeoff.search.record import Outcome, counted, outcome_of, study_name
 
 FAMILIES = ("ann", "cnn")
 
 
 def studies(storage, name: str) -> dict[str, optuna.Study]:
-    return {f: optuna.load_study(study_name=f"{name}-{f}", storage=storage) for f in FAMILIES}
+    return {f: optuna.load_study(study_name=study_name(name, f), storage=storage) for f in FAMILIES}
 
 
 def complete_trials(storage, name: str) -> dict:

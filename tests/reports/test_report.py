@@ -7,6 +7,7 @@ import sys
 import optuna
 
 from bakeoff.search.cli import main
+from bakeoff.search.record import study_name
 
 from fakes import fake_retrained, fake_study
 
@@ -39,7 +40,7 @@ def test_full_report_has_every_section_and_a_verdict(tmp_path):
     assert "http://" not in html and "https://" not in html  # nothing to fetch: readable offline
     assert "Not everything is here yet" not in html and "Out of date" not in html
     for family in ("ann", "cnn"):  # the best-configuration table names the winning trial and its score
-        best = optuna.load_study(study_name=f"full-{family}", storage=storage).best_trial
+        best = optuna.load_study(study_name=study_name("full", family), storage=storage).best_trial
         assert f"trial #{best.number} reached {best.value:.2%}".replace("%", " %") in html
         assert "The best validation accuracy is optimistic" in html
 
@@ -72,7 +73,7 @@ def test_empty_study_renders(tmp_path):
     out = tmp_path / "run"
     optuna.create_study(storage=_storage(out), study_name="empty-cnn", direction="maximize")
     code, html = _report(out, "empty")
-    assert code == 0 and "no complete trial yet" in html
+    assert code == 0 and "The CNN study has no trial yet, so there is nothing of it to retrain." in html
 
 
 def test_report_command_does_not_import_tensorflow(tmp_path):

@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
 from bakeoff.search.cli import main
-from bakeoff.search.record import Outcome, counted, counts, outcome_of
+from bakeoff.search.record import Outcome, counted, counts, outcome_of, study_name
 from bakeoff.search.record import seconds as record_seconds
 
 from postgres import postgres_url
@@ -178,7 +178,7 @@ def test_two_processes_share_one_postgresql_study(small_npz, tmp_path, postgres)
     outputs = [p.communicate(timeout=600) for p in processes]
     assert [p.returncode for p in processes] == [0, 0], [o[1] for o in outputs]
     storage = postgres.replace("postgresql://", "postgresql+psycopg://", 1)
-    studies = {f: optuna.load_study(study_name=f"{name}-{f}", storage=storage) for f in ("ann", "cnn")}
+    studies = {f: optuna.load_study(study_name=study_name(name, f), storage=storage) for f in ("ann", "cnn")}
     for family, study in studies.items():
         trials = study.get_trials()
         assert counted(trials) == 4, family

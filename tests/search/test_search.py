@@ -18,7 +18,7 @@ def _search(small_npz, out, *extra):
 
 def _trials(out, family):
     storage = f"sqlite:///{out}/study.db"
-    return optuna.load_study(study_name=f"t-{family}", storage=storage).get_trials()
+    return optuna.load_study(study_name=record.study_name("t", family), storage=storage).get_trials()
 
 
 @pytest.mark.slow
