@@ -35,6 +35,7 @@ class Pace:
     val_seconds: list[float] = field(default_factory=list)
     first: tuple[float, int, float, int] | None = None  # at the first projection: elapsed, steps done, step, validations
     _mark: tuple[float, int, int] | None = None
+    _stride: int | None = None  # steps between polls (steps per execution, or a whole epoch on small data)
 
     def __post_init__(self) -> None:
         self.fit_epochs = self.epochs
@@ -54,15 +55,9 @@ class Pace:
         if elapsed > HARD_CAP * self.cap:
             return f"too slow: still running after {elapsed:.0f}s, twice its {self.cap:.0f}s cap"
         epoch = max(0, done - 1) // self.steps_per_epoch
-        if self._mark is None or self._mark[2] != epoch:
-            self._mark = (now, done, epoch)  # the pace is measured within one epoch, away from its boundaries
+        self._stride = self._stride or done
+        if not self._measure(now, done, epoch):
             return None
-        since, then, _ = self._mark
-        if done <= then:
-            return None
-        if epoch == 0 and now - since < PACE_SECONDS and done - then < self.steps_per_epoch // 2:
-            return None  # too little evidence yet
-        self.step_seconds = (now - since) / (done - then)
         if self.first is None:
             self.first = (elapsed, done, self.step_seconds, len(self.val_seconds))
         if self.projected_end(now, done) <= self.cap:
@@ -76,6 +71,27 @@ class Pace:
         fits = epoch + 1 + max(0, int((left - this_epoch) // per_epoch))
         self.fit_epochs = min(self.fit_epochs, fits)
         return None
+
+    def _measure(self, now: float, done: int, epoch: int) -> bool:
+        """Update ``step_seconds`` from this poll; False while there is too little evidence."""
+        if self._stride >= self.steps_per_epoch:
+            # One poll per epoch (small data): time whole epochs from the end of the second on, less the
+            # validation between them (the first epoch and the first validation include compiling).
+            mark, self._mark = self._mark, (now, done, epoch)
+            if epoch < 2 or mark is None or mark[2] != epoch - 1 or len(self.val_seconds) < 2:
+                return False
+            self.step_seconds = max(0.0, now - mark[0] - self.val_seconds[-1]) / (done - mark[1])
+            return True
+        if self._mark is None or self._mark[2] != epoch:
+            self._mark = (now, done, epoch)  # the pace is measured within one epoch, away from its boundaries
+            return False
+        since, then, _ = self._mark
+        if done <= then:
+            return False
+        if epoch == 0 and now - since < PACE_SECONDS and done - then < self.steps_per_epoch // 2:
+            return False  # too little evidence yet
+        self.step_seconds = (now - since) / (done - then)
+        return True
 
     def projected_end(self, now: float, done: int) -> float:
         """Seconds from the fit's start to the end of ``fit_epochs``, at the current pace."""

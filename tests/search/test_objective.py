@@ -73,3 +73,15 @@ def test_the_first_projection_is_kept_for_the_epochs_finally_trained():
     assert pace.fit_epochs == 4
     # made at 5.2 s, 64 steps in: 336 more steps at 0.1 s and 4 validations at 0.333 s
     assert pace.first_projection() == pytest.approx(5.2 + 336 * 0.1 + 4 * 10 * 0.1 / 3)
+
+
+def test_with_one_poll_per_epoch_whole_epochs_are_timed_from_the_second_on():
+    pace = _pace(cap=10.0, epochs=500, steps_per_epoch=17, val_steps=2)  # 540 images in batches of 32
+    assert pace.poll(now=4.0, done=17) is None  # epoch 1: tracing and compiling
+    pace.validated(1.0)  # the first validation compiles too
+    assert pace.poll(now=5.2, done=34) is None and pace.step_seconds is None
+    pace.validated(0.1)
+    assert pace.poll(now=5.6, done=51) is None  # 0.4 s an epoch, 0.1 s of it validation
+    assert pace.step_seconds == pytest.approx(0.3 / 17)
+    # 4.3 s left after this epoch's validation: 10 more epochs of 0.4 s fit
+    assert pace.fit_epochs == 3 + 10
