@@ -160,6 +160,8 @@ def _format_status(s: dict[str, Any]) -> str:
         f"{counts.get('FAIL', 0)} failed, {counts.get('RUNNING', 0)} running, {counts.get('WAITING', 0)} waiting; "
         f"trial time {format_duration(s['seconds'])}"
     ]
+    if s["outcomes"]:
+        lines.append("  outcomes: " + ", ".join(f"{n} {o}" for o, n in sorted(s["outcomes"].items())))
     best = s.get("best")
     if best:
         lines.append(f"  best val accuracy {best['value']:.4f} (trial {best['number']})")

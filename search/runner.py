@@ -193,6 +193,8 @@ class _Progress:
         )
         if reason and trial.state != TrialState.COMPLETE:
             line += f"  ({reason})"
+        elif record.FITTED in trial.user_attrs:
+            line += f"  ({trial.user_attrs[record.FITTED]})"
         print(line, file=self.out, flush=True)
 
 
