@@ -71,11 +71,11 @@ def test_the_same_seed_and_trials_give_the_same_parameters(tmp_path):
     params = []
     for run in ("a", "b"):
         out = tmp_path / run
-        argv = ["search", "--data", "digits", "--family", "ann", "--trials", "8", "--epochs", "1", "--seed", "3", "--out", str(out), "--study", "t"]
+        argv = ["search", "--data", "digits", "--family", "ann", "--trials", "6", "--epochs", "1", "--seed", "3", "--out", str(out), "--study", "t"]
         assert main(argv) == 0
         params.append([t.params for t in _trials(out, "ann")])
-    assert len(params[0]) == 8 and params[0] == params[1]
-    assert len({str(p) for p in params[0]}) == 8  # eight different draws, not one repeated
+    assert len(params[0]) == 6 and params[0] == params[1]  # the sixth is TPE's first model-based draw
+    assert len({str(p) for p in params[0]}) == 6  # six different draws, not one repeated
 
 
 @pytest.mark.slow
