@@ -80,7 +80,8 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(
+                kind = _SQLiteStorage if path is not None else optuna.storages.RDBStorage
+                return kind(
                     url,
                     engine_kwargs=engine_kwargs,
                     heartbeat_interval=HEARTBEAT_SECONDS,
@@ -95,6 +96,25 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
                 continue
             raise UserError(f"cannot open storage {redact(url)}: {first_line(exc)}") from None
     raise AssertionError("unreachable")
+
+
+class _SQLiteStorage(optuna.storages.RDBStorage):
+    """SQLite ignores ``SELECT ... FOR UPDATE``, so two workers could both move one queued trial to RUNNING and
+    train it twice (the second then fails with "Cannot tell a COMPLETE trial"). That one step takes a file lock
+    beside the database, one process at a time; PostgreSQL locks the row itself."""
+
+    def set_trial_state_values(self, trial_id: int, state: TrialState, values=None) -> bool:
+        if state != TrialState.RUNNING:
+            return super().set_trial_state_values(trial_id, state, values)
+        import fcntl
+
+        url = self.url
+        with open(f"{url[len('sqlite:///'):]}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return super().set_trial_state_values(trial_id, state, values)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _require_psycopg() -> None:
