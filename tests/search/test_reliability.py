@@ -33,18 +33,20 @@ def _studies(storage):
     return studies(storage, "k")
 
 
-def _wait_for_training(storage, timeout=120.0):
+def _wait_for_training(storage, timeout=240.0):
     """Block until some trial is RUNNING with its configuration recorded (training has begun)."""
     deadline = time.time() + timeout
+    opened = None
     while time.time() < deadline:
         if Path(storage.removeprefix("sqlite:///")).exists():
             try:
-                for name in optuna.get_all_study_names(storage):
-                    study = optuna.load_study(study_name=name, storage=storage)
-                    if any("config" in t.user_attrs for t in study.get_trials(states=(TrialState.RUNNING,))):
+                opened = opened or optuna.storages.RDBStorage(storage)  # one connection, not one per poll
+                for study in opened.get_all_studies():
+                    running = opened.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.RUNNING,))
+                    if any("config" in t.user_attrs for t in running):
                         return
-            except (KeyError, SQLAlchemyError):  # the search has not created the studies, or is creating the schema
-                pass
+            except (KeyError, SQLAlchemyError, RuntimeError):  # the search is creating the schema or the studies
+                opened = None
         time.sleep(0.3)
     raise AssertionError("no trial started training in time")
 

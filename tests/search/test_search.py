@@ -143,22 +143,22 @@ def test_kerastuner_engine_searches_the_same_space_into_the_optuna_study(tmp_pat
     out = tmp_path / "run"
     space = tmp_path / "small.toml"
     space.write_text("[ann]\nunits = {low = 32, high = 128, log = true}\n")  # small nets; excludes the 2x1024 recipe
-    argv = ["search", "--engine", "kerastuner", "--data", "digits", "--family", "ann", "--timeout", "30s",
+    argv = ["search", "--engine", "kerastuner", "--data", "digits", "--family", "ann", "--timeout", "40s",
             "--epochs", "2", "--space", str(space), "--out", str(out), "--study", "t"]
     assert main(argv) == 0
     trials = _trials(out, "ann")
     # like for like: KerasTuner begins from the same queued starts as the Optuna engine, trained the same way
     assert trials[0].user_attrs.get("start") == "seed notebook" and "engine" not in trials[0].user_attrs
-    tuned = [t for t in trials[1:] if t.state == TrialState.COMPLETE]
+    tuned = [t for t in trials[1:] if record.val_curve(t)]  # trained and validated (the last may be cut by the budget)
     assert tuned and all(t.user_attrs["engine"] == "kerastuner" for t in trials[1:])
     from bakeoff.spaces import get_spaces
 
     assert all(get_spaces(space)["ann"].problems(t.user_attrs["config"]) == [] for t in tuned)
-    assert all(0.0 <= t.value <= 1.0 and t.user_attrs["params_count"] > 0 for t in tuned)
+    assert all(0.0 <= max(record.val_curve(t)) <= 1.0 and t.user_attrs["params_count"] > 0 for t in tuned)
     # one definition of spent time, the sum of charged trial times: a trial starts only while some is left,
     # and the one that used it up was cut and says so
     charged = [record.seconds(t) for t in trials]
-    assert sum(charged[:-1]) < 30 <= sum(charged)
+    assert sum(charged[:-1]) < 40 <= sum(charged)
     assert record.outcome_of(trials[-1]) == record.Outcome.OVER_BUDGET
     # the engine is part of the study's identity: resuming with the other engine is refused
     assert main(["search", "--data", "digits", "--family", "ann", "--trials", "1", "--out", str(out), "--study", "t"]) == 2
