@@ -119,7 +119,7 @@ class Objective:
                 validation=(data.x_val, data.y_val),
                 hook=lambda epoch, logs: self._after_epoch(trial, epoch, logs),
                 stop_now=self._stop_now,
-                on_validation=self.pace.validated if self.pace else None,
+                on_validation=(lambda seconds: self.pace.validated(seconds, self.clock())) if self.pace else None,
             )
             trial.set_user_attr("fit_seconds", round(time.perf_counter() - fit_started, 3))
         except Interrupted:

@@ -62,7 +62,9 @@ def fit(
 
     class _Hooks(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            if stop_now is not None and stop_now(self.epoch * steps_per_epoch + batch + 1, epochs * steps_per_epoch):
+            # With steps_per_execution, the epoch's last (shorter) call still reports a full call's batch index.
+            done = self.epoch * steps_per_epoch + min(batch + 1, steps_per_epoch)
+            if stop_now is not None and stop_now(done, epochs * steps_per_epoch):
                 self.model.stop_training = True
 
         def on_test_begin(self, logs=None):
