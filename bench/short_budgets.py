@@ -13,6 +13,7 @@ the first projection of its fit time (made a few seconds in) against the fit tim
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from optuna.trial import TrialState
 
 from bakeoff.search import record as trial_record
 
-from common import mnist_path, record
+from common import RESULTS, ROOT, machine, mnist_path, record
 
 FAMILIES = ("ann", "cnn")
 
@@ -64,6 +65,8 @@ def one_run(minutes: float, subset: int, seeds: int, root: Path) -> dict:
             "fitted": sum(1 for t in trials if trial_record.FITTED in t.user_attrs),
             "best_val": None if best is None else round(best.value, 4),
             "best_start": None if best is None else best.user_attrs.get(trial_record.START) or "sampled",
+            "starts_val": {t.user_attrs[trial_record.START]: round(max(trial_record.val_curve(t) or [0.0]), 4)
+                           for t in trials if t.user_attrs.get(trial_record.START)},
             "retrained_seeds": len(list((out / "retrain" / family).glob("seed-*/metrics.json"))),
         }
     result["answer"] = all(result[f]["retrained_seeds"] > 0 for f in FAMILIES) and bool(result["verdict"])
@@ -78,14 +81,22 @@ def main() -> None:
     parser.add_argument("--subsets", type=int, nargs="+", default=[10000, 0], help="training images; 0 = full MNIST")
     parser.add_argument("--seeds", type=int, default=1, help="retraining seeds per family")
     args = parser.parse_args()
-    rows = []
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    rows = _earlier_rows()
     with tempfile.TemporaryDirectory() as tmp:
         for subset in args.subsets:
             for minutes in args.minutes:
-                row = one_run(minutes, subset, args.seeds, Path(tmp))
-                rows.append(row)
+                row = {"commit": commit, "machine": machine()["cpu"], "seeds": args.seeds,
+                       **one_run(minutes, subset, args.seeds, Path(tmp))}
+                rows = [r for r in rows if (r["minutes_per_family"], r["subset"]) != (minutes, row["subset"])] + [row]
                 print({k: v for k, v in row.items() if k != "projection_errors"}, flush=True)
-    record("short_budgets", {"seeds": args.seeds, "rows": rows})
+                record("short_budgets", {"rows": rows})  # after every run: a long sweep keeps what finished
+
+
+def _earlier_rows() -> list[dict]:
+    """Rows of earlier runs at other budgets or sizes stay (each names its commit and machine)."""
+    path = RESULTS / "short_budgets.json"
+    return [row for row in json.loads(path.read_text())["rows"] if "commit" in row] if path.exists() else []
 
 
 if __name__ == "__main__":
