@@ -1,11 +1,14 @@
 """How the search picks the next configuration (sampler) and stops a poor one early (pruner): ``--sampler``,
 ``--pruner``. The defaults are TPE and the median pruner; the others are there to be compared
 (bench/search_quality.py) and chosen by users. Samplers are seeded and move on with the study, so a resumed run
-never replays draws; the same ``--seed`` and ``--trials`` give the same trials.
+never replays draws; the same ``--seed`` and ``--trials`` give the same trials. The start-up counts and the
+pruners' warm-up can be changed through environment variables (BAKEOFF_TPE_STARTUP, BAKEOFF_PRUNER_STARTUP,
+BAKEOFF_PRUNER_WARMUP), for the benchmark to compare settings without a flag for each.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import optuna
@@ -13,7 +16,7 @@ import optuna
 from bakeoff.search.errors import UserError
 
 SAMPLERS = ("tpe", "random", "gp")
-PRUNERS = ("median", "percentile", "halving", "hyperband", "none")
+PRUNERS = ("median", "percentile", "halving", "hyperband", "wilcoxon", "none")
 DEFAULT_SAMPLER, DEFAULT_PRUNER = "tpe", "median"
 
 #: Finished trials before TPE models the space (the starts count): a 30-minute CNN search on 2 cores gets
@@ -23,6 +26,12 @@ STARTUP_TRIALS = 5
 #: already give reference curves. With five, a 30-minute CNN search let three random trials run all their
 #: epochs to end below the seed notebook (10 of its 30 minutes).
 PRUNER_STARTUP_TRIALS = 2
+#: Epochs before any pruner judges: the first is too noisy to judge a learning-rate schedule.
+PRUNER_WARMUP_EPOCHS = 1
+
+
+def _setting(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
 
 
 def sampler_for(study: optuna.Study | None, seed: int, kind: str = DEFAULT_SAMPLER) -> optuna.samplers.BaseSampler:
@@ -31,12 +40,13 @@ def sampler_for(study: optuna.Study | None, seed: int, kind: str = DEFAULT_SAMPL
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if kind == "tpe":  # multivariate: the space's parameters interact (optimiser and rate, blocks and filters)
-            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True, n_startup_trials=STARTUP_TRIALS)
+            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True,
+                                              n_startup_trials=_setting("BAKEOFF_TPE_STARTUP", STARTUP_TRIALS))
         if kind == "random":
             return optuna.samplers.RandomSampler(seed=seed)
         if kind == "gp":
             require_torch()
-            return optuna.samplers.GPSampler(seed=seed, n_startup_trials=STARTUP_TRIALS)
+            return optuna.samplers.GPSampler(seed=seed, n_startup_trials=_setting("BAKEOFF_TPE_STARTUP", STARTUP_TRIALS))
     raise UserError(f"unknown sampler {kind!r}; choose one of {', '.join(SAMPLERS)}")
 
 
@@ -49,16 +59,20 @@ def require_torch() -> None:
 
 
 def pruner_for(kind: str = DEFAULT_PRUNER, epochs: int = 15) -> optuna.pruners.BasePruner:
-    """Epochs are the steps; every pruner judges from the second epoch on (the first is too noisy to judge a
-    learning-rate schedule)."""
+    """Epochs are the steps; every pruner judges from epoch ``PRUNER_WARMUP_EPOCHS + 1`` on."""
+    startup, warmup = _setting("BAKEOFF_PRUNER_STARTUP", PRUNER_STARTUP_TRIALS), _setting("BAKEOFF_PRUNER_WARMUP", PRUNER_WARMUP_EPOCHS)
     if kind == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=1)
+        return optuna.pruners.MedianPruner(n_startup_trials=startup, n_warmup_steps=warmup)
     if kind == "percentile":  # keeps the top quarter
-        return optuna.pruners.PercentilePruner(75.0, n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=1)
+        return optuna.pruners.PercentilePruner(75.0, n_startup_trials=startup, n_warmup_steps=warmup)
     if kind == "halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=2, reduction_factor=3)
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=warmup + 1, reduction_factor=3)
     if kind == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=2, max_resource=max(2, epochs), reduction_factor=3)
+        return optuna.pruners.HyperbandPruner(min_resource=warmup + 1, max_resource=max(warmup + 1, epochs), reduction_factor=3)
+    if kind == "wilcoxon":  # paired signed-rank test of this trial's curve against the best trial's, epoch by epoch
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=warmup + 1)
     if kind == "none":
         return optuna.pruners.NopPruner()
     raise UserError(f"unknown pruner {kind!r}; choose one of {', '.join(PRUNERS)}")

@@ -12,6 +12,7 @@ PRUNER_TYPES = {
     "percentile": optuna.pruners.PercentilePruner,
     "halving": optuna.pruners.SuccessiveHalvingPruner,
     "hyperband": optuna.pruners.HyperbandPruner,
+    "wilcoxon": optuna.pruners.WilcoxonPruner,
     "none": optuna.pruners.NopPruner,
 }
 
@@ -19,6 +20,16 @@ PRUNER_TYPES = {
 @pytest.mark.parametrize("kind", PRUNERS)
 def test_every_pruner_choice_builds_its_pruner(kind):
     assert type(pruner_for(kind, epochs=15)) is PRUNER_TYPES[kind]
+
+
+def test_start_up_and_warm_up_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("BAKEOFF_TPE_STARTUP", "10")
+    monkeypatch.setenv("BAKEOFF_PRUNER_STARTUP", "4")
+    monkeypatch.setenv("BAKEOFF_PRUNER_WARMUP", "3")
+    assert sampler_for(None, 0, "tpe")._n_startup_trials == 10
+    median = pruner_for("median")
+    assert (median._n_startup_trials, median._n_warmup_steps) == (4, 3)
+    assert pruner_for("halving")._min_resource == 4
 
 
 def test_samplers_are_seeded_and_move_on_with_the_study():
