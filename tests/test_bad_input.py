@@ -74,7 +74,7 @@ CASES = [
     (["search", "--data", "digits", "--subset", "5"], "too small"),
     (["search", "--data", "digits", "--family", "rnn"], "invalid choice"),
     (["search", "--data", "digits", "--sampler", "bayes"], "argument --sampler: invalid choice: 'bayes'"),
-    (["search", "--data", "digits", "--pruner", "wilcoxon"], "argument --pruner: invalid choice: 'wilcoxon'"),
+    (["search", "--data", "digits", "--pruner", "asha"], "argument --pruner: invalid choice: 'asha'"),
     (["search", "--data", "digits", "--engine", "kerastuner", "--timeout", "1m", "--pruner", "none"], "--engine kerastuner runs Hyperband"),
     (["search", "--data", "digits", "--space", "{files}/syntax.toml"], "not valid TOML"),
     (["search", "--data", "digits", "--space", "{files}/unknown.toml"], "unknown parameter 'width'"),
