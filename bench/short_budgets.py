@@ -51,7 +51,7 @@ def one_run(minutes: float, subset: int, seeds: int, root: Path) -> dict:
         trials = [t for t in study.get_trials() if t.state.is_finished()]
         complete = [t for t in trials if t.state == TrialState.COMPLETE]
         for t in complete:
-            projected, actual = t.user_attrs.get("projected_fit_seconds"), t.user_attrs.get("fit_seconds")
+            projected, actual = t.user_attrs.get(trial_record.PROJECTED_FIT_SECONDS), t.user_attrs.get(trial_record.FIT_SECONDS)
             if projected and actual and t.user_attrs.get(trial_record.EPOCHS_RUN) == t.user_attrs.get(trial_record.MAX_EPOCHS):
                 errors.append({"family": family, "trial": t.number, "projected": projected, "actual": actual,
                                "error": round((projected - actual) / actual, 3)})

@@ -28,6 +28,7 @@ from bakeoff.search.backend import import_keras
 from bakeoff.search.budget import Budget
 from bakeoff.search.builders import build_model, count_flops
 from bakeoff.search.data import SearchData
+from bakeoff.search.objective import BUDGET_CUT
 from bakeoff.search.record import Outcome
 from bakeoff.search.training import one_hot, release_models
 from bakeoff.spaces import Space
@@ -95,7 +96,7 @@ def search_with_kerastuner(
             release_models()
             model = build_model(config, family, data.input_shape, data.num_classes, steps)
             if "id" in now:  # KerasTuner also builds once before any trial, to learn the space
-                sizes[now["id"]] = {"params_count": int(model.count_params()), "flops": count_flops(model)}
+                sizes[now["id"]] = {record.PARAMS: int(model.count_params()), record.FLOPS: count_flops(model)}
             return model
 
         def fit(self, hp, model, *args, **kwargs):
@@ -163,7 +164,7 @@ def _copy_trial(study: optuna.Study, space: Space, trial, curve: list[float], ex
     if trial.status != "COMPLETED" or not curve:
         outcome, reason = Outcome.FAILED, f"kerastuner: trial {trial.status.lower()}"
     elif cut:
-        outcome, reason = Outcome.OVER_BUDGET, "budget: the family's time budget ran out during this trial"
+        outcome, reason = BUDGET_CUT
     else:
         outcome, reason = Outcome.COMPLETE, None
     attrs: dict[str, Any] = {

@@ -102,8 +102,8 @@ class Objective:
         steps = int(np.ceil(len(data.x_train) / config["batch_size"])) * self.epochs
         try:
             model = build_model(config, self.family, data.input_shape, data.num_classes, steps)
-            trial.set_user_attr("params_count", int(model.count_params()))
-            trial.set_user_attr("flops", count_flops(model))
+            trial.set_user_attr(record.PARAMS, int(model.count_params()))
+            trial.set_user_attr(record.FLOPS, count_flops(model))
             self.model, self.cut = model, None
             steps_per_epoch = steps // self.epochs
             self.pace = None if self.max_seconds is None else Pace(
@@ -121,14 +121,14 @@ class Objective:
                 stop_now=self._stop_now,
                 on_validation=(lambda seconds: self.pace.validated(seconds, self.clock())) if self.pace else None,
             )
-            trial.set_user_attr("fit_seconds", round(time.perf_counter() - fit_started, 3))
+            trial.set_user_attr(record.FIT_SECONDS, round(time.perf_counter() - fit_started, 3))
         except Interrupted:
             raise
         except Exception as exc:
             _end(trial, Outcome.FAILED, f"{type(exc).__name__}: {first_line(exc, 300)}")
             raise
         finally:
-            trial.set_user_attr("peak_rss_mb", round(peak_rss_mb(), 1))
+            trial.set_user_attr(record.PEAK_RSS_MB, round(peak_rss_mb(), 1))
             trial.set_user_attr(record.SECONDS, round(time.perf_counter() - started, 3))
         return self._record(trial, result)
 
@@ -181,8 +181,8 @@ class Objective:
             trial.set_user_attr(record.EPOCH_SECONDS, round(epoch_seconds, 3))
         projected = self.pace.first_projection() if self.pace else None
         if projected is not None:
-            trial.set_user_attr("projected_fit_seconds", round(projected, 3))
-        trial.set_user_attr("seconds_per_epoch", round(float(np.mean(result.epoch_seconds)), 4) if result.epochs else None)
+            trial.set_user_attr(record.PROJECTED_FIT_SECONDS, round(projected, 3))
+        trial.set_user_attr(record.MEAN_EPOCH_SECONDS, round(float(np.mean(result.epoch_seconds)), 4) if result.epochs else None)
         trial.set_user_attr(record.CURVES, {k: [round(v, 5) for v in vals] for k, vals in result.history.items()})
         if self.stop.requested:
             reason = f"interrupted by {self.stop.signal_name}"

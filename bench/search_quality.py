@@ -1,0 +1,176 @@
+"""Search quality with repetitions: which sampler and pruner find better models sooner, like for like.
+
+One protocol for every candidate and both families: a stratified MNIST subset, the same split, seed and time
+budget per family for every candidate of a repetition (repetition r runs every candidate with ``--seed r``), the
+same two queued starts (seed notebook, recipe) and one definition of spent time (the sum of charged trial times,
+``search.record.seconds``). Per run and family: the best validation accuracy at fractions of the budget (an
+anytime curve), time to two targets as censored data (hit or not; the charged seconds when hit), trials run and
+the share pruned.
+
+The summary gives, per family and candidate, mean ± sample std over repetitions of the best at each fraction,
+hits out of repetitions and the median time of the hits per target. A ratio of median times against KerasTuner
+is given only when both reached the target in at least half of the repetitions.
+
+Runs are appended to bench/results/search_quality.json as they finish, with their commit and machine, and a run
+already there (same protocol, candidate and seed) is skipped: the protocol can be spread over sessions.
+
+    python bench/search_quality.py [--candidates default random kerastuner ...] [--repeats 5] [--minutes 4]
+        [--subset 20000] [--epochs 8] [--ann-targets 0.975 0.98] [--cnn-targets 0.988 0.99]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+
+from bakeoff.search import record as trial_record
+from bakeoff.search.record import Outcome
+
+from common import RESULTS, ROOT, machine, mnist_path, record
+
+FAMILIES = ("ann", "cnn")
+FRACTIONS = (0.25, 0.5, 0.75, 1.0)
+#: name: (extra ``bakeoff search`` arguments, environment settings). The first three are the default and the
+#: two anchors, run ``--repeats`` times; the others ``--other-repeats`` times.
+CANDIDATES: dict[str, tuple[list[str], dict[str, str]]] = {
+    "default": ([], {}),
+    "kerastuner": (["--engine", "kerastuner"], {}),
+    "random": (["--sampler", "random", "--pruner", "none"], {}),
+    "tpe-startup-10": ([], {"BAKEOFF_TPE_STARTUP": "10"}),
+    "median-warmup-3": (["--pruner", "median"], {"BAKEOFF_PRUNER_WARMUP": "3"}),
+    "median-startup-5": (["--pruner", "median"], {"BAKEOFF_PRUNER_STARTUP": "5"}),
+    "percentile": (["--pruner", "percentile"], {}),
+    "halving": (["--pruner", "halving"], {}),
+    "hyperband": (["--pruner", "hyperband"], {}),
+    "wilcoxon": (["--pruner", "wilcoxon"], {}),
+    "no-pruner": (["--pruner", "none"], {}),
+    "gp": (["--sampler", "gp"], {}),
+}
+ANCHORS = ("default", "kerastuner", "random")
+
+
+def trace(trials: list, budget: float, targets: list[float]) -> dict:
+    """One family's search, in charged seconds: best so far at budget fractions, time to targets, outcomes."""
+    trials = sorted((t for t in trials if t.state.is_finished()), key=lambda t: t.datetime_complete)
+    spent, best, curve, hits = 0.0, 0.0, [], {str(target): None for target in targets}
+    points = []
+    for t in trials:
+        spent += trial_record.seconds(t)
+        if t.value is not None:
+            best = max(best, t.value)
+        points.append((spent, best))
+        for target in targets:
+            if hits[str(target)] is None and t.value is not None and t.value >= target:
+                hits[str(target)] = round(spent, 1)
+    for fraction in FRACTIONS:
+        curve.append(round(max([b for s, b in points if s <= fraction * budget * 1.02] or [0.0]), 5))
+    outcomes = [trial_record.outcome_of(t) for t in trials]
+    counted = [o for o in outcomes if o.counts]
+    return {
+        "anytime": curve,
+        "best": round(best, 5),
+        "hits": hits,
+        "trials": len(counted),
+        "pruned_share": round(sum(o == Outcome.PRUNED for o in counted) / len(counted), 3) if counted else None,
+        "charged_seconds": round(spent, 1),
+    }
+
+
+def run_candidate(name: str, seed: int, args, root: Path) -> dict:
+    extra, env = CANDIDATES[name]
+    out = root / f"{name}-{seed}"
+    argv = [sys.executable, "-m", "bakeoff.search", "search", "--data", mnist_path(), "--subset", str(args.subset),
+            "--epochs", str(args.epochs), "--timeout", f"{len(FAMILIES) * args.minutes}m", "--seed", str(seed),
+            "--out", str(out), "--study", "q", *extra]
+    started = time.time()
+    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **env})
+    if done.returncode != 0:
+        raise SystemExit(f"{name} seed {seed} failed ({done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
+    result: dict = {"wall_seconds": round(time.time() - started, 1)}
+    for family in FAMILIES:
+        study = optuna.load_study(study_name=trial_record.study_name("q", family), storage=f"sqlite:///{out}/study.db")
+        result[family] = trace(study.get_trials(), args.minutes * 60, getattr(args, f"{family}_targets"))
+    return result
+
+
+def summarise(runs: list[dict], family: str, targets: list[float]) -> dict:
+    rows: dict = {}
+    for name in dict.fromkeys(r["candidate"] for r in runs):
+        mine = [r[family] for r in runs if r["candidate"] == name]
+        curves = np.array([m["anytime"] for m in mine])
+        row = {
+            "repeats": len(mine),
+            "anytime_mean": [round(float(v), 5) for v in curves.mean(axis=0)],
+            "anytime_std": [round(float(v), 5) for v in (curves.std(axis=0, ddof=1) if len(mine) > 1 else 0 * curves[0])],
+            "trials_mean": round(float(np.mean([m["trials"] for m in mine])), 1),
+            "pruned_share_mean": round(float(np.mean([m["pruned_share"] or 0.0 for m in mine])), 3),
+            "targets": {},
+        }
+        for target in targets:
+            hit = [m["hits"][str(target)] for m in mine if m["hits"][str(target)] is not None]
+            row["targets"][str(target)] = {"hits": len(hit), "median_seconds_of_hits": round(float(np.median(hit)), 1) if hit else None}
+        rows[name] = row
+    for name, row in rows.items():  # time against KerasTuner: only where both hit in at least half the repetitions
+        anchor = rows.get("kerastuner")
+        for target, mine in row["targets"].items():
+            theirs = anchor["targets"][target] if anchor else None
+            both = theirs and all(x["hits"] >= math.ceil(n / 2) for x, n in ((mine, row["repeats"]), (theirs, anchor["repeats"])))
+            mine["time_vs_kerastuner"] = round(mine["median_seconds_of_hits"] / theirs["median_seconds_of_hits"], 3) if both else None
+    return rows
+
+
+def describe(family: str, rows: dict) -> str:
+    lines = [f"{family}: best validation accuracy at {', '.join(f'{f:.0%}' for f in FRACTIONS)} of the budget (mean ± std)"]
+    for name, row in rows.items():
+        curve = " ".join(f"{m:.4f}±{s:.4f}" for m, s in zip(row["anytime_mean"], row["anytime_std"]))
+        targets = "; ".join(f"{t}: {v['hits']}/{row['repeats']} hit, median {v['median_seconds_of_hits']} s, x{v['time_vs_kerastuner']} KT"
+                            for t, v in row["targets"].items())
+        lines.append(f"  {name:<17} n={row['repeats']} {curve} | trials {row['trials_mean']} pruned {row['pruned_share_mean']:.0%} | {targets}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=list(CANDIDATES))
+    parser.add_argument("--repeats", type=int, default=5, help="repetitions of the default and the two anchors")
+    parser.add_argument("--other-repeats", type=int, default=3, help="repetitions of every other candidate")
+    parser.add_argument("--minutes", type=float, default=4.0, help="charged trial time per family")
+    parser.add_argument("--subset", type=int, default=20000, help="stratified training images (at least 20,000)")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--ann-targets", type=float, nargs=2, default=[0.975, 0.98])
+    parser.add_argument("--cnn-targets", type=float, nargs=2, default=[0.988, 0.99])
+    args = parser.parse_args()
+    protocol = {"subset": args.subset, "minutes_per_family": args.minutes, "epochs": args.epochs,
+                "targets": {"ann": args.ann_targets, "cnn": args.cnn_targets}}
+    path = RESULTS / "search_quality.json"
+    earlier = json.loads(path.read_text()) if path.exists() else {}
+    runs = earlier.get("runs", []) if earlier.get("protocol") == protocol else []
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    cpu = machine()["cpu"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(max(args.repeats, args.other_repeats)):
+            for name in args.candidates:
+                wanted = args.repeats if name in ANCHORS else args.other_repeats
+                if seed >= wanted or any(r["candidate"] == name and r["seed"] == seed for r in runs):
+                    continue
+                result = run_candidate(name, seed, args, Path(tmp))
+                runs.append({"candidate": name, "seed": seed, "commit": commit, "machine": cpu, **result})
+                print(name, seed, {f: result[f]["anytime"] for f in FAMILIES}, flush=True)
+                summary = {f: summarise(runs, f, protocol["targets"][f]) for f in FAMILIES}
+                record("search_quality", {"protocol": protocol, "summary": summary, "runs": runs})
+    for family in FAMILIES:
+        print(describe(family, summarise(runs, family, protocol["targets"][family])))
+
+
+if __name__ == "__main__":
+    main()
