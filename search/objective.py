@@ -91,6 +91,7 @@ class Objective:
         trial.set_user_attr(record.WORKER, worker_id())
         if self.surplus is not None and self.surplus(trial):
             _end(trial, Outcome.SURPLUS, "interrupted: another worker took the budget's last trial")
+            trial.set_user_attr(record.SECONDS, round(time.perf_counter() - started, 3))
             raise Surplus()
         config = self.space.sample(trial)
         trial.set_user_attr(record.CONFIG, config)
@@ -156,7 +157,7 @@ class Objective:
             fit_epochs = self.pace.fit_epochs
             slow = self.pace.poll(self.clock(), done)
             self.cut = None if slow is None else (Outcome.TOO_SLOW, slow)
-            if self.pace.fit_epochs < fit_epochs:
+            if self.pace.fit_epochs != fit_epochs:
                 resize_schedule(self.model, self.pace.fit_epochs * self.pace.steps_per_epoch)
         return self.stop.requested or self.cut is not None
 

@@ -26,6 +26,10 @@ VAL_STEP_SHARE = 1 / 3
 #: The first epoch's one-off costs after its first poll, as a share of the training compile before that poll
 #: (measured on full MNIST: about 1.4x for the XLA-compiled seed ANN, 0.3x for the seed CNN).
 ONE_OFF_SHARE = 0.5
+#: Epochs during which the epochs that fit are revised up as well as down: their estimates rest on the first
+#: epoch's pace, which a busy machine or a slow start can make too pessimistic. Later they only go down, since
+#: lengthening a cosine schedule late would raise the learning rate again.
+REVISE_EPOCHS = 3
 #: Safety net: a trial still running at this multiple of its cap is cut whatever the projection said.
 HARD_CAP = 2.0
 
@@ -103,6 +107,8 @@ class Pace:
             self.compile_seconds = max(0.0, self._first_poll - self._stride * self.step_seconds)
         estimate = self.estimate(now, done)
         self.first = self.first or estimate
+        if epoch < REVISE_EPOCHS:  # early estimates are revised both ways: a slow start must not stick
+            self.fit_epochs = self.epochs
         if estimate.end(self.fit_epochs, self.steps_per_epoch) <= self.cap:
             return None
         this_epoch = estimate.end(epoch + 1, self.steps_per_epoch) - elapsed

@@ -103,3 +103,14 @@ def test_with_one_poll_per_epoch_whole_epochs_are_timed_from_the_second_on():
     assert pace.step_seconds == pytest.approx(0.3 / 17)
     # 4.3 s left after this epoch's validation: 10 more epochs of 0.4 s fit
     assert pace.fit_epochs == 3 + 10
+
+
+def test_a_slow_first_epoch_does_not_stick():
+    pace = _pace(cap=45.0)
+    pace.poll(now=3.2, done=32)
+    pace.poll(now=6.4, done=64)  # 0.1 s a step in epoch 1 (a busy machine): 4 epochs fit
+    assert pace.fit_epochs == 4
+    pace.validated(0.5, now=10.5)
+    pace.poll(now=10.6, done=132)
+    assert pace.poll(now=10.92, done=164) is None  # 0.01 s a step in epoch 2: all 15 epochs fit after all
+    assert pace.fit_epochs == 15
