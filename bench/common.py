@@ -68,3 +68,19 @@ def train_like_a_trial(family: str, config: dict, data, epochs: int, speed=None)
     result = fit(model, data.x_train, data.y_train, epochs=epochs, batch_size=config["batch_size"],
                  validation=(data.x_val, data.y_val))
     return model, result
+
+
+def one_search_trial(family: str, config: dict, data, epochs: int, cap: float):
+    """Train ``config`` as the search's first queued trial would be, under a time cap of ``cap`` seconds
+    (its epochs fitted to the cap by the search's pace); returns (frozen trial, objective)."""
+    import optuna
+
+    from bakeoff.search.objective import Objective
+    from bakeoff.spaces import DEFAULT_SPACES
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial(DEFAULT_SPACES[family].to_trial_params(config))
+    objective = Objective(family, DEFAULT_SPACES[family], data.search_data(), epochs=epochs, seed=0, max_seconds=cap)
+    study.optimize(objective, n_trials=1)
+    return study.trials[0], objective

@@ -20,28 +20,20 @@ import statistics
 import subprocess
 import sys
 
-from common import mnist_path, record
+from common import mnist_path, one_search_trial, record
 
 STARTS = [("ann", "seed notebook"), ("ann", "recipe"), ("cnn", "seed notebook"), ("cnn", "recipe")]
 
 
 def one_trial(family: str, start: str, subset: int, epochs: int) -> dict:
     """In this process: train one queued start with the search's objective; its clock readings."""
-    import optuna
-
     from bakeoff.search import record as trial_record
     from bakeoff.search.data import load_dataset
-    from bakeoff.search.objective import Objective
-    from bakeoff.spaces.families import DEFAULT_SPACES
     from bakeoff.spaces.families import STARTS as CONFIGS
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    data = load_dataset(mnist_path(), subset=subset or None).search_data()
-    study = optuna.create_study(direction="maximize")
-    study.enqueue_trial(DEFAULT_SPACES[family].to_trial_params(CONFIGS[family][start]))
-    objective = Objective(family, DEFAULT_SPACES[family], data, epochs=epochs, seed=0, max_seconds=3600.0)
-    study.optimize(objective, n_trials=1)
-    trial, pace = study.trials[0], objective.pace
+    data = load_dataset(mnist_path(), subset=subset or None)
+    trial, objective = one_search_trial(family, CONFIGS[family][start], data, epochs, cap=3600.0)
+    pace = objective.pace
     walls = [b - a for a, b in zip(pace.val_ends, pace.val_ends[1:])]
     steady = statistics.median(walls)
     seconds = trial.user_attrs[trial_record.SECONDS]
