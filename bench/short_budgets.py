@@ -88,13 +88,15 @@ def main() -> None:
             for minutes in args.minutes:
                 row = {"commit": commit, "machine": machine()["cpu"], "seeds": args.seeds,
                        **one_run(minutes, subset, args.seeds, Path(tmp))}
-                rows = [r for r in rows if (r["minutes_per_family"], r["subset"]) != (minutes, row["subset"])] + [row]
+                key = ("minutes_per_family", "subset", "commit")
+                rows = [r for r in rows if [r[k] for k in key] != [row[k] for k in key]] + [row]
                 print({k: v for k, v in row.items() if k != "projection_errors"}, flush=True)
                 record("short_budgets", {"rows": rows})  # after every run: a long sweep keeps what finished
 
 
 def _earlier_rows() -> list[dict]:
-    """Rows of earlier runs at other budgets or sizes stay (each names its commit and machine)."""
+    """Rows of earlier runs stay, every attempt reported (each names its commit and machine); a run of the same
+    commit, budget and size replaces its row."""
     path = RESULTS / "short_budgets.json"
     return [row for row in json.loads(path.read_text())["rows"] if "commit" in row] if path.exists() else []
 
