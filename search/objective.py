@@ -21,7 +21,7 @@ from bakeoff.search import record
 from bakeoff.search.builders import build_model, count_flops, resize_schedule
 from bakeoff.search.data import SearchData
 from bakeoff.search.errors import first_line
-from bakeoff.search.pace import Pace
+from bakeoff.search.pace import REVISE_EPOCHS, Pace
 from bakeoff.search.record import Outcome
 from bakeoff.search.storage import worker_id
 from bakeoff.search.training import fit, peak_rss_mb, release_models
@@ -108,7 +108,8 @@ class Objective:
             self.model, self.cut = model, None
             steps_per_epoch = steps // self.epochs
             self.pace = None if self.max_seconds is None else Pace(
-                self.max_seconds, self.epochs, steps_per_epoch, -(-len(data.y_val) // config["batch_size"]), self.clock()
+                self.max_seconds, self.epochs, steps_per_epoch, -(-len(data.y_val) // config["batch_size"]), self.clock(),
+                revise_epochs=REVISE_EPOCHS if config.get("schedule") == "cosine" else self.epochs,
             )
             fit_started = time.perf_counter()
             result = fit(

@@ -28,7 +28,7 @@ VAL_STEP_SHARE = 1 / 3
 ONE_OFF_SHARE = 0.5
 #: Epochs during which the epochs that fit are revised up as well as down: their estimates rest on the first
 #: epoch's pace, which a busy machine or a slow start can make too pessimistic. Later they only go down, since
-#: lengthening a cosine schedule late would raise the learning rate again.
+#: lengthening a cosine schedule late would raise the learning rate again (a constant rate is revised throughout).
 REVISE_EPOCHS = 3
 #: Safety net: a trial still running at this multiple of its cap is cut whatever the projection said.
 HARD_CAP = 2.0
@@ -59,6 +59,7 @@ class Pace:
     steps_per_epoch: int
     val_steps: int  # validation batches per epoch
     started: float  # clock reading when the fit began
+    revise_epochs: int = REVISE_EPOCHS  # epochs during which fit_epochs may go up again
     fit_epochs: int = field(init=False)  # epochs the trial will train: ``epochs`` or fewer, to fit the cap
     step_seconds: float | None = None
     compile_seconds: float = 0.0  # the first poll's wait beyond its steps: tracing and compiling
@@ -107,7 +108,7 @@ class Pace:
             self.compile_seconds = max(0.0, self._first_poll - self._stride * self.step_seconds)
         estimate = self.estimate(now, done)
         self.first = self.first or estimate
-        if epoch < REVISE_EPOCHS:  # early estimates are revised both ways: a slow start must not stick
+        if epoch < self.revise_epochs:  # early estimates are revised both ways: a slow start must not stick
             self.fit_epochs = self.epochs
         if estimate.end(self.fit_epochs, self.steps_per_epoch) <= self.cap:
             return None

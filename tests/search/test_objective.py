@@ -114,3 +114,18 @@ def test_a_slow_first_epoch_does_not_stick():
     pace.poll(now=10.6, done=132)
     assert pace.poll(now=10.92, done=164) is None  # 0.01 s a step in epoch 2: all 15 epochs fit after all
     assert pace.fit_epochs == 15
+
+
+def test_after_the_first_epochs_only_a_constant_rate_is_revised_up():
+    def run(revise_epochs):
+        pace = Pace(45.0, 15, 100, 10, started=0.0, revise_epochs=revise_epochs)
+        pace.poll(now=3.2, done=32)
+        pace.poll(now=6.4, done=64)  # 0.1 s a step: 4 epochs fit
+        for epoch, end in enumerate([10.5, 14.6, 18.7, 22.8]):  # four epochs of about 4 s
+            pace.validated(0.1, now=end)
+        pace.poll(now=22.9, done=432)
+        pace.poll(now=23.22, done=464)  # epoch 5 at 0.01 s a step: another 10 epochs would fit
+        return pace.fit_epochs
+
+    assert run(revise_epochs=3) == 4  # a cosine schedule laid over 4 epochs is not stretched after the fact
+    assert run(revise_epochs=15) > 4  # a constant rate trains what fits
