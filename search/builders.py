@@ -21,7 +21,7 @@ def build_model(
 ):
     """A compiled model; ``total_steps`` sets the length of a cosine learning-rate schedule."""
     keras = import_keras()
-    speed = speed or default_speed(family, config)
+    speed = speed or default_speed(family, config, total_steps)
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if speed.bf16 else "float32")
     try:

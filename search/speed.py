@@ -9,7 +9,8 @@ bf16 saves (with bf16, without/with augmentation: the seed CNN ran 1.24x/1.43x a
 recipe CNN 0.79x/0.90x, the heavier mid-size CNN 1.03x/1.12x; short searches mostly train the lighter kind).
 The Keras backend stays TensorFlow (bench/backends.py): JAX trains the seed ANN 1.9x faster but augmented models
 and convnets 4-5x slower, and the winners of the searches use augmentation. Each lever can be switched off with
-an environment variable for comparison (BAKEOFF_STEPS_PER_EXECUTION=1, BAKEOFF_XLA=0, BAKEOFF_BF16=0).
+an environment variable for comparison (BAKEOFF_STEPS_PER_EXECUTION=1, BAKEOFF_XLA=0, BAKEOFF_BF16=0;
+BAKEOFF_XLA=1 compiles with XLA however few steps a trial plans).
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 STEPS_PER_EXECUTION = 32
+#: Planned training steps below which XLA does not pay back its extra compiling (bench/fixed_cost.py, 2-core Intel
+#: Xeon with AMX: for the seed ANN on full MNIST XLA cost 3.1 s more to compile and saved 0.45 ms a step, even
+#: after about 6,900 steps; on 10,000 images its epochs were no faster and every trial paid 2.3 s more).
+XLA_MIN_STEPS = 7000
 
 
 @dataclass(frozen=True)
@@ -42,10 +47,13 @@ def cpu_has_bf16() -> bool:
     return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
 
 
-def default_speed(family: str, config: dict) -> Speed:
-    """XLA only for dense networks without augmentation (the random image layers do not compile with it);
-    bf16 only for convnets without batch normalisation."""
+def default_speed(family: str, config: dict, total_steps: int | None = None) -> Speed:
+    """XLA only for dense networks without augmentation (the random image layers do not compile with it) that
+    will train at least ``XLA_MIN_STEPS`` steps (None: long enough); bf16 only for convnets without batch
+    normalisation."""
     steps = int(os.environ.get("BAKEOFF_STEPS_PER_EXECUTION", STEPS_PER_EXECUTION))
-    xla = os.environ.get("BAKEOFF_XLA", "1") != "0" and family == "ann" and not config.get("augment")
+    setting = os.environ.get("BAKEOFF_XLA")  # "0": never, "1": whatever the steps (for benchmarks)
+    long_enough = setting == "1" or total_steps is None or total_steps >= XLA_MIN_STEPS
+    xla = setting != "0" and family == "ann" and not config.get("augment") and long_enough
     bf16 = os.environ.get("BAKEOFF_BF16", "1") != "0" and family == "cnn" and not config.get("batch_norm") and cpu_has_bf16()
     return Speed(steps_per_execution=max(1, steps), jit_compile=True if xla else "auto", bf16=bf16)
