@@ -75,9 +75,10 @@ def search_run(trials: int, root: Path) -> dict:
     overheads, gaps = [], []
     for family in ("ann", "cnn"):
         finished = [t for t in optuna.load_study(study_name=trial_record.study_name("m", family), storage=storage).get_trials()
-                    if t.datetime_complete and t.user_attrs.get("seconds_per_epoch")]
-        overheads += [t.user_attrs["trial_seconds"] - t.user_attrs["seconds_per_epoch"] * t.user_attrs["epochs_run"] for t in finished]
-    every = sorted((t for f in ("ann", "cnn") for t in optuna.load_study(study_name=f"m-{f}", storage=storage).get_trials()
+                    if t.datetime_complete and t.user_attrs.get(trial_record.MEAN_EPOCH_SECONDS)]
+        overheads += [trial_record.seconds(t) - t.user_attrs[trial_record.MEAN_EPOCH_SECONDS] * t.user_attrs[trial_record.EPOCHS_RUN]
+                      for t in finished]
+    every = sorted((t for f in ("ann", "cnn") for t in optuna.load_study(study_name=trial_record.study_name("m", f), storage=storage).get_trials()
                     if t.datetime_start and t.datetime_complete), key=lambda t: t.datetime_start)
     gaps = [(b.datetime_start - a.datetime_complete).total_seconds() for a, b in zip(every, every[1:])]
     parent = [s[1] for s in samples if s[1] > 0 and s[2] > 0]  # from the first worker on: start-up is not growth
