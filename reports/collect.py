@@ -93,6 +93,8 @@ def load_retrained(out: Path, family: str) -> list[dict[str, Any]]:
             run["probabilities"] = npz["probabilities"]
             run["predictions"] = npz["predictions"]
             run["labels"] = npz["labels"]
+        robustness_file = folder / record.ROBUSTNESS_FILE
+        run["robustness"] = json.loads(robustness_file.read_text()) if robustness_file.exists() else None
         run["folder"] = str(folder)
         runs.append(run)
     return runs

@@ -19,10 +19,13 @@ from bakeoff.reports import figures, selection, stats
 from bakeoff.reports.collect import load_retrained, snapshot, study_summary
 from bakeoff.reports.notes import notes
 from bakeoff.reports.verdict import compare
+from bakeoff.reports.why import why_section
 from bakeoff.search import record
 from bakeoff.search.manifest import read_manifest
 
 PARALLEL_PARAMS = 6
+#: Misclassified images shown per family (the retraining keeps more, for the disagreements).
+GALLERY_SIZE = 24
 
 
 def build_context(out: Path, studies: dict[str, optuna.Study], storage_label: str, study_name: str) -> dict[str, Any]:
@@ -45,6 +48,7 @@ def build_context(out: Path, studies: dict[str, optuna.Study], storage_label: st
         "data": data,
         "search": _search_section(summaries, studies, found),
         "retrained": _retrained_section(retrained, labels),
+        "why": why_section(retrained, labels),
         "cost": _cost_section(summaries, retrained),
         "reproduce": _reproduce(manifest, storage_label, study_name),
     }
@@ -140,8 +144,9 @@ def _gallery(folder: Path, labels: list[str], family: str) -> str | None:
     with np.load(path) as npz:
         if len(npz["index"]) == 0:
             return None
+        shown = slice(0, GALLERY_SIZE)
         return figures.gallery(
-            npz["images"], [labels[i] for i in npz["labels"]], [labels[i] for i in npz["predictions"]],
+            npz["images"][shown], [labels[i] for i in npz["labels"][shown]], [labels[i] for i in npz["predictions"][shown]],
             f"{family.upper()}: misclassified test images (true→predicted)",
         )
 

@@ -144,3 +144,50 @@ def accuracy_vs_params(points: dict[str, dict[str, list]]) -> str:
     low = min((min(p["accuracy"]) for p in points.values() if p["accuracy"]), default=0.0)
     ax.set_ylim(max(low, 0.0), 1.0)
     return to_data_uri(figure)
+
+
+def robustness(summaries: dict[str, dict[str, Any]]) -> str:
+    """Test accuracy against strength, one panel per perturbation, mean over seeds with a ± std band."""
+    kinds = list(next(iter(summaries.values()))["kinds"])
+    figure, axes = plt.subplots(1, len(kinds), figsize=(2.6 * len(kinds), 2.8), sharey=True, squeeze=False)
+    for ax, kind in zip(axes[0], kinds):
+        for family, summary in summaries.items():
+            row = summary["kinds"].get(kind)
+            if not row:
+                continue
+            x = [0, *row["strengths"]]
+            mean = 100 * np.array([summary["clean"]["mean"], *row["mean"]])
+            std = 100 * np.array([summary["clean"]["std"], *row["std"]])
+            ax.plot(x, mean, marker="o", markersize=3, color=COLORS[family], label=family.upper())
+            ax.fill_between(x, mean - std, mean + std, color=COLORS[family], alpha=0.2)
+        unit = next(iter(summaries.values()))["kinds"][kind]["unit"]
+        ax.set(title=kind, xlabel=unit)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("test accuracy (%)")
+    axes[0][0].legend(fontsize=8)
+    return to_data_uri(figure)
+
+
+def reliability(calibrations: dict[str, dict[str, Any]]) -> str:
+    """Accuracy against confidence per bin (test predictions of every seed pooled); the diagonal is perfect."""
+    figure, ax = plt.subplots(figsize=(4, 3.6))
+    ax.plot([0, 1], [0, 1], color="#999", linestyle="--", linewidth=1, label="perfect")
+    for family, c in calibrations.items():
+        used = np.array(c["count"]) > 0
+        ax.plot(np.array(c["confidence"])[used], np.array(c["accuracy"])[used], marker="o", markersize=3, color=COLORS[family], label=family.upper())
+    ax.set(xlabel="confidence (top probability)", ylabel="accuracy", xlim=(0, 1.01), ylim=(0, 1.01))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    return to_data_uri(figure)
+
+
+def class_difference(difference: Sequence[float], labels: Sequence[str]) -> str:
+    """CNN errors less ANN errors per true class (mean over seed pairs): below zero the CNN errs less."""
+    figure, ax = plt.subplots(figsize=(5, 2.8))
+    values = np.asarray(difference, dtype=float)
+    ax.bar(range(len(values)), values, color=[COLORS["cnn"] if v < 0 else COLORS["ann"] for v in values])
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set(xlabel="true class", ylabel="CNN errors − ANN errors")
+    ax.grid(axis="y", alpha=0.3)
+    return to_data_uri(figure)

@@ -90,6 +90,10 @@ def _add_retrain(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", metavar="K", type=_positive_int, default=3, help="retraining seeds per family (default: %(default)s)")
 
 
+def _add_analyses(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--analyses", choices=("none", "quick"), default="quick", help="analyses of the retrained models for the report's Why section; quick: robustness to shifts, rotations, noise and occlusion (no retraining; calibration and disagreements need no flag) (default: %(default)s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bakeoff",
@@ -102,9 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bakeoff {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    run = commands.add_parser("run", help="search, retrain and report in one go (resumes every stage)", description="Search both families, retrain the best of each on train+validation with several seeds, evaluate once on the test split, and write report.html. Re-running resumes.")
+    run = commands.add_parser("run", help="search, retrain, analyse and report in one go (resumes every stage)", description="Search both families, retrain the best of each on train+validation with several seeds, evaluate once on the test split, analyse the retrained models, and write report.html. Re-running resumes.")
     _add_search(run)
     _add_retrain(run)
+    _add_analyses(run)
     _add_run_dir(run)
 
     search = commands.add_parser("search", help="run or resume the hyper-parameter search", description="Run or resume the Optuna search. Budgets are totals: re-running continues to them.")
@@ -115,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_retrain(retrain)
     retrain.add_argument("--data", metavar="DATA", help="data to use (default: the data the study was searched on)")
     _add_run_dir(retrain)
+
+    analyse = commands.add_parser("analyse", help="analyse the retrained models for the report's Why section (robustness)", description="Score every retrained model under shifts, rotations, Gaussian noise and occlusion of its test images; re-runs skip models already analysed.")
+    _add_analyses(analyse)
+    analyse.add_argument("--data", metavar="DATA", help="data to use (default: the data the study was searched on)")
+    _add_run_dir(analyse)
 
     report = commands.add_parser("report", help="render report.html from the study and retrained models (no TensorFlow)")
     report.add_argument("--output", metavar="FILE", type=Path, help="where to write the report (default: OUT/report.html)")

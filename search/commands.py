@@ -172,7 +172,6 @@ def _format_status(s: dict[str, Any]) -> str:
 
 
 def retrain(args: argparse.Namespace) -> int:
-    from bakeoff.search.data import load_dataset
     from bakeoff.search.manifest import update_manifest
     from bakeoff.search.retrain import retrain_family
     from bakeoff.search.storage import open_storage
@@ -183,6 +182,37 @@ def retrain(args: argparse.Namespace) -> int:
     studies = require_studies(storage, args.study, FAMILIES)
     if all(record.best_trial(study.get_trials(deepcopy=False)) is None for study in studies.values()):
         raise UserError(f"nothing to retrain: study {args.study!r} has no complete trial yet; run 'bakeoff search' first")
+    data = _searched_data(args, studies)
+    _prepare_out(out)
+    update_manifest(out, "retrain", {"seeds": args.seeds}, args.argv)
+    for family, study in studies.items():
+        retrain_family(study, family, data, out, args.seeds, log=lambda line: print(line, flush=True))
+    return 0
+
+
+def analyse(args: argparse.Namespace) -> int:
+    """The analyses of the retrained models that need no retraining (robustness); re-runs skip what is done."""
+    from bakeoff.search.robustness import analyse_seed
+    from bakeoff.search.storage import open_storage
+    from bakeoff.search.studies import require_studies
+
+    if args.analyses == "none":
+        return 0
+    out = run_dir(args)
+    folders = sorted((out / record.RETRAIN_DIR).glob("*/seed-*/model.keras"))
+    if not folders:
+        raise UserError(f"nothing to analyse: {out} has no retrained models yet; run 'bakeoff retrain' first")
+    storage = open_storage(storage_url(args), create=False)
+    data = _searched_data(args, require_studies(storage, args.study, FAMILIES))
+    ran = sum(analyse_seed(f.parent, data.x_test, data.y_test, log=lambda line: print(line, flush=True)) for f in folders)
+    print(f"analysed {ran} retrained model(s), {len(folders) - ran} already done", flush=True)
+    return 0
+
+
+def _searched_data(args: argparse.Namespace, studies: dict[str, Any]):
+    """The data set the studies were searched on (checked by hash), for retraining and analyses."""
+    from bakeoff.search.data import load_dataset
+
     attrs = next(iter(studies.values())).user_attrs
     if "data_sha256" not in attrs:
         raise UserError(f"study {args.study!r} records no data; was it made by bakeoff search?")
@@ -196,11 +226,7 @@ def retrain(args: argparse.Namespace) -> int:
         raise UserError(
             f"{data.source} is not the data study {args.study!r} was searched on (sha256 differs); pass that data with --data"
         )
-    _prepare_out(out)
-    update_manifest(out, "retrain", {"seeds": args.seeds}, args.argv)
-    for family, study in studies.items():
-        retrain_family(study, family, data, out, args.seeds, log=lambda line: print(line, flush=True))
-    return 0
+    return data
 
 
 def report(args: argparse.Namespace) -> int:
@@ -226,12 +252,14 @@ def report(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """search -> retrain -> report; an interrupted search still gets a report of what exists."""
+    """search -> retrain -> analyse -> report; an interrupted search still gets a report of what exists."""
     code = search(args)
     if code == 0:
-        try:
-            retrain(args)
-        except UserError as exc:  # e.g. every trial failed: the report still shows the search
-            print(f"bakeoff: retrain skipped: {exc}", file=sys.stderr)
+        for stage in (retrain, analyse):
+            try:
+                stage(args)
+            except UserError as exc:  # e.g. every trial failed: the report still shows the search
+                print(f"bakeoff: {stage.__name__} skipped: {exc}", file=sys.stderr)
+                break
     report(argparse.Namespace(**{**vars(args), "output": None}))
     return code

@@ -149,6 +149,8 @@ def study_name(name: str, family: str) -> str:
 
 
 RETRAIN_DIR = "retrain"
+#: Next to each retrained model: its accuracy under perturbations (search/robustness.py writes, the report reads).
+ROBUSTNESS_FILE = "robustness.json"
 
 
 def retrain_dir(out: Path, family: str, seed: int) -> Path:

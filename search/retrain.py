@@ -26,7 +26,8 @@ from bakeoff.search.noise import retrain_epochs
 from bakeoff.search.record import retrain_dir
 from bakeoff.search.training import fit, release_models
 
-GALLERY_SIZE = 24
+#: Misclassified test images kept per model, so the report can show mistakes and disagreements without the data.
+MISTAKES_KEPT = 2000
 
 
 def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, seeds: int, log=print) -> list[Path]:
@@ -48,6 +49,7 @@ def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, s
             log(f"[{family}] seed {seed}: already retrained from trial {best.number}, skipped")
             folders.append(folder)
             continue
+        (folder / record.ROBUSTNESS_FILE).unlink(missing_ok=True)  # measured on the model this seed replaces
         started = time.perf_counter()
         metrics = _train_one(config, family, data, x, y, epochs, schedule_epochs, seed, folder)
         metrics.update(trial=best.number, val_accuracy=best.value, config=config, family=family, seed=seed)
@@ -103,8 +105,8 @@ def _train_one(
 
 
 def _save_gallery(folder: Path, data: Dataset, predictions: np.ndarray) -> None:
-    """A few misclassified test images, stored so the report can show them without the data set."""
-    wrong = np.flatnonzero(predictions != data.y_test)[:GALLERY_SIZE]
+    """The misclassified test images (up to ``MISTAKES_KEPT``), stored so the report can show them without the data."""
+    wrong = np.flatnonzero(predictions != data.y_test)[:MISTAKES_KEPT]
     images = (data.x_test[wrong] * 255).round().clip(0, 255).astype(np.uint8)
     np.savez_compressed(folder / "gallery.npz", index=wrong, images=images, labels=data.y_test[wrong], predictions=predictions[wrong])
 

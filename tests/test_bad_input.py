@@ -89,6 +89,8 @@ CASES = [
     (["retrain"], "neither a file nor a directory"),  # the fake study's data is gone
     (["retrain", "--study", "failed"], "nothing to retrain"),
     (["retrain", "--out", "{root}/empty-run"], "no study storage at"),
+    (["analyse"], "has no retrained models yet; run 'bakeoff retrain' first"),
+    (["analyse", "--analyses", "all"], "argument --analyses: invalid choice: 'all'"),
     (["report", "--study", "nope"], "no study named 'nope'"),
     (["report", "--output", "{files}/a-file/report.html"], "cannot write"),
     (["status", "--study", "nope"], "studies here: failed, k"),
@@ -114,7 +116,7 @@ def test_user_mistake_is_one_line_exit_2_and_changes_nothing(template, tmp_path,
     before = _digest(database)
     listing = sorted(p.relative_to(root) for p in root.rglob("*"))
     argv = _fill(argv, root)
-    if argv[0] in ("search", "run", "retrain", "report", "status") and "--out" not in argv:
+    if argv[0] in ("search", "run", "retrain", "analyse", "report", "status") and "--out" not in argv:
         argv += ["--out", str(root / "run"), *(["--study", "k"] if "--study" not in argv else [])]
     assert main(argv) == 2
     err = capsys.readouterr().err

@@ -24,7 +24,7 @@ def test_run_writes_every_artefact(tiny_run):
     for family in ("ann", "cnn"):
         for seed in (0, 1):
             folder = tiny_run / "retrain" / family / f"seed-{seed}"
-            for name in ("model.keras", "predictions.npz", "history.json", "metrics.json", "gallery.npz"):
+            for name in ("model.keras", "predictions.npz", "history.json", "metrics.json", "gallery.npz", "robustness.json"):
                 assert (folder / name).is_file(), folder / name
             metrics = json.loads((folder / "metrics.json").read_text())
             assert 0.0 < metrics["test_accuracy"] <= 1.0
@@ -66,7 +66,7 @@ def test_report_opens_in_headless_chromium(tiny_run, tmp_path):
         browser.close()
     assert errors == []
     assert len(widths) >= 10 and all(w > 0 for w in widths)
-    assert [h.split(". ", 1)[1] for h in headings] == ["Verdict", "Data", "Search", "Retrained models", "Cost", "Reproduce"]
+    assert [h.split(". ", 1)[1] for h in headings] == ["Verdict", "Data", "Search", "Retrained models", "Why", "Cost", "Reproduce"]
     assert all(url.startswith(("file:", "data:")) for url in requests)
     assert shot.stat().st_size > 10_000
     print(f"screenshot saved to {shot}")

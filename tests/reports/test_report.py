@@ -1,5 +1,6 @@
 """The report from fake studies (create_trial, no training): sections, escaping, partial states."""
 
+import json
 import re
 import subprocess
 import sys
@@ -7,11 +8,12 @@ import sys
 import optuna
 
 from bakeoff.search.cli import main
+from bakeoff.search import record
 from bakeoff.search.record import study_name
 
 from fakes import fake_retrained, fake_study
 
-SECTIONS = ["1. Verdict", "2. Data", "3. Search", "4. Retrained models", "5. Cost", "6. Reproduce"]
+SECTIONS = ["1. Verdict", "2. Data", "3. Search", "4. Retrained models", "5. Why", "6. Cost", "7. Reproduce"]
 
 
 def _storage(out):
@@ -43,6 +45,28 @@ def test_full_report_has_every_section_and_a_verdict(tmp_path):
         best = optuna.load_study(study_name=study_name("full", family), storage=storage).best_trial
         assert f"trial #{best.number} reached {best.value:.2%}".replace("%", " %") in html
         assert "The best validation accuracy is optimistic" in html
+
+
+def test_why_section_shows_what_was_measured_and_says_what_was_not(tmp_path):
+    out = tmp_path / "run"
+    storage = _storage(out)
+    for family, accuracy in (("ann", 0.9), ("cnn", 0.95)):
+        fake_study(storage, "why", family, 5)
+        fake_retrained(out, family, 2, accuracy=accuracy, seed=1 if family == "cnn" else 0)
+    code, html = _report(out, "why")
+    assert code == 0
+    assert "Expected calibration error (15 bins, mean ± std over seeds): ANN " in html
+    assert "Over 2 seed pairs (mean ± std), the CNN gets" in html
+    assert "Not measured yet: run 'bakeoff analyse'" in html
+    kinds = {"shift": {"unit": "px", "strengths": [1, 4], "accuracy": [0.8, 0.3]}}
+    for family, strongest in (("ann", 0.3), ("cnn", 0.7)):
+        for seed in (0, 1):
+            kinds["shift"]["accuracy"][-1] = strongest
+            (record.retrain_dir(out, family, seed) / record.ROBUSTNESS_FILE).write_text(json.dumps({"clean": 0.9, "kinds": kinds}))
+    code, html = _report(out, "why")
+    assert "under 4-pixel shifts the ANN 30.0 % ± 0.0, the CNN 70.0 % ± 0.0" in html
+    assert "The CNN scores higher at the strongest setting of every perturbation." in html
+    assert "Not measured yet" not in html and 'alt="accuracy under perturbations"' in html
 
 
 def test_names_and_values_from_storage_are_escaped(tmp_path):

@@ -1,0 +1,116 @@
+"""The report's "Why" section: robustness, calibration and disagreements of the retrained models, each with a
+figure and one sentence computed from its numbers. They explain the verdict and never feed back into selection.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bakeoff.reports import figures, robustness, stats
+from bakeoff.reports.calibration import calibration
+from bakeoff.reports.disagreements import disagreements
+
+GALLERY_SIZE = 16
+
+
+def why_section(retrained: dict[str, list[dict[str, Any]]], labels: list[str]) -> dict[str, Any]:
+    runs = {f: r for f, r in retrained.items() if r}
+    if not runs:
+        return {}
+    section: dict[str, Any] = {"robustness": None, "disagreements": None}
+    summaries = {f: robustness.summarise(r) for f, r in runs.items()}
+    if any(summaries.values()):
+        section["robustness"] = {
+            "sentence": robustness.sentence(summaries),
+            "figure": figures.robustness({f: s for f, s in summaries.items() if s}),
+            "missing": [f for f, s in summaries.items() if not s],
+        }
+    calibrations = {f: [calibration(r["probabilities"], r["labels"]) for r in rs] for f, rs in runs.items()}
+    pooled = {f: calibration(np.concatenate([r["probabilities"] for r in rs]), np.concatenate([r["labels"] for r in rs])) for f, rs in runs.items()}
+    section["calibration"] = {
+        "rows": {f: {"ece": stats.spread([c["ece"] for c in cs]), "nll": stats.spread([c["nll"] for c in cs])} for f, cs in calibrations.items()},
+        "sentence": calibration_sentence(calibrations),
+        "figure": figures.reliability(pooled),
+    }
+    if set(runs) == {"ann", "cnn"}:
+        found = disagreements(runs["ann"], runs["cnn"], len(labels))
+        if found:
+            section["disagreements"] = {
+                **found,
+                "sentence": disagreement_sentence(found, labels),
+                "figure": figures.class_difference(found["class_difference"], labels),
+                "gallery": _gallery(runs, found, labels),
+            }
+    return section
+
+
+def _spread_text(values: list[float], scale: float, digits: int, unit: str) -> str:
+    s = stats.spread(values)
+    return f"{scale * s['mean']:.{digits}f}{unit} ± {scale * s['std']:.{digits}f}{unit}"
+
+
+def calibration_sentence(calibrations: dict[str, list[dict[str, Any]]]) -> str:
+    ece = {f: [c["ece"] for c in cs] for f, cs in calibrations.items()}
+    nll = {f: [c["nll"] for c in cs] for f, cs in calibrations.items()}
+    text = (
+        f"Expected calibration error ({next(iter(calibrations.values()))[0]['bins']} bins, mean ± std over seeds): "
+        + ", ".join(f"{f.upper()} {_spread_text(v, 100, 2, ' %')}" for f, v in ece.items())
+        + "; negative log-likelihood: "
+        + ", ".join(f"{f.upper()} {_spread_text(v, 1, 4, '')}" for f, v in nll.items())
+        + "."
+    )
+    if len(ece) < 2:
+        return text
+    means = {f: float(np.mean(v)) for f, v in ece.items()}
+    if math.isclose(means["ann"], means["cnn"], abs_tol=1e-12):
+        return text + " Their mean calibration errors are equal."
+    closer = min(means, key=means.get)
+    return text + f" The {closer.upper()}'s confidence is the closer to its accuracy (lower mean ECE)."
+
+
+def disagreement_sentence(found: dict[str, Any], labels: list[str]) -> str:
+    n = len(found["pairs"])
+    cnn_only = [len(p["cnn_only"]) for p in found["pairs"]]
+    ann_only = [len(p["ann_only"]) for p in found["pairs"]]
+    over = "In the one seed pair" if n == 1 else f"Over {n} seed pairs (mean ± std)"
+    text = (
+        f"{over}, the CNN gets {_spread_text(cnn_only, 1, 1, '')} test images right that the ANN gets wrong, "
+        f"and the ANN {_spread_text(ann_only, 1, 1, '')} that the CNN gets wrong."
+    )
+    difference = np.asarray(found["class_difference"])
+    if not np.any(np.abs(difference) > 1e-12):
+        return text + " Per class, both make the same number of errors."
+    k = int(np.argmax(np.abs(difference)))
+    fewer = "CNN" if difference[k] < 0 else "ANN"
+    return text + f" The largest per-class gap is class {labels[k]}, where the {fewer} makes {abs(difference[k]):.1f} fewer errors."
+
+
+def _gallery(runs: dict[str, list[dict[str, Any]]], found: dict[str, Any], labels: list[str]) -> dict[str, str | None]:
+    """Images of the first seed pair, both directions, from the stored mistakes of the family that got them wrong."""
+    pair = found["pairs"][0]
+    by_seed = {f: {r["seed"]: r for r in rs} for f, rs in runs.items()}
+    shown = {}
+    for right, wrong in (("cnn", "ann"), ("ann", "cnn")):
+        mistakes = _mistakes(Path(by_seed[wrong][pair["seed"]]["folder"]))
+        chosen = [i for i in pair[f"{right}_only"] if i in mistakes][:GALLERY_SIZE]
+        if not chosen:
+            shown[f"{right}_only"] = None
+            continue
+        images, true, predicted = zip(*(mistakes[i] for i in chosen))
+        shown[f"{right}_only"] = figures.gallery(
+            np.stack(images), [labels[t] for t in true], [labels[p] for p in predicted],
+            f"right by the {right.upper()} only (true→{wrong.upper()}'s prediction)",
+        )
+    return shown
+
+
+def _mistakes(folder: Path) -> dict[int, tuple[np.ndarray, int, int]]:
+    path = folder / "gallery.npz"
+    if not path.exists():
+        return {}
+    with np.load(path) as npz:
+        return {int(i): (image, int(t), int(p)) for i, image, t, p in zip(npz["index"], npz["images"], npz["labels"], npz["predictions"])}
