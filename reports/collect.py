@@ -98,3 +98,14 @@ def load_retrained(out: Path, family: str) -> list[dict[str, Any]]:
         run["folder"] = str(folder)
         runs.append(run)
     return runs
+
+
+def load_exports(out: Path) -> dict[str, dict[str, Any]]:
+    """Each family's ``exports.json`` (formats verified, model card), as ``bakeoff export`` wrote it."""
+    found = {}
+    for path in sorted(out.glob(f"{record.EXPORT_DIR}/*/{record.EXPORTS_FILE}")):
+        try:
+            found[path.parent.name] = json.loads(path.read_text())
+        except ValueError:
+            continue
+    return found

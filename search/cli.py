@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_search(run)
     _add_retrain(run)
     _add_analyses(run)
+    run.add_argument("--export", action=argparse.BooleanOptionalAction, default=True, help="export and verify each family's retrained model, as 'bakeoff export' (default: yes)")
     _add_run_dir(run)
 
     search = commands.add_parser("search", help="run or resume the hyper-parameter search", description="Run or resume the Optuna search. Budgets are totals: re-running continues to them.")
@@ -125,6 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analyses(analyse)
     analyse.add_argument("--data", metavar="DATA", help="data to use (default: the data the study was searched on)")
     _add_run_dir(analyse)
+
+    export = commands.add_parser("export", help="export each family's retrained model (Keras, SavedModel, LiteRT float32 and int8, ONNX) and verify each file", description="Export the first retraining seed of each family to OUT/export/FAMILY/ as model.keras, a SavedModel, LiteRT float32 and int8, and ONNX; run every file in its own runtime on the test split and write exports.json and a model card. LiteRT and ONNX need: pip install \"bakeoff[export]\".")
+    export.add_argument("--data", metavar="DATA", help="data to use (default: the data the study was searched on)")
+    _add_run_dir(export)
+
+    predict = commands.add_parser("predict", help="classify PNG/JPEG images or an .npz with an exported model", description="Print the class and its probability for each image, scaled as the model's card (written by 'bakeoff export') says.")
+    predict.add_argument("--model", metavar="PATH", type=Path, required=True, help="an exported model: OUT/export/FAMILY/model.keras, model_float32.tflite, model_int8.tflite, model.onnx or saved_model")
+    predict.add_argument("images", metavar="IMAGE", type=Path, nargs="+", help="PNG or JPEG files, or .npz files holding an array x of raw images")
 
     report = commands.add_parser("report", help="render report.html from the study and retrained models (no TensorFlow)")
     report.add_argument("--output", metavar="FILE", type=Path, help="where to write the report (default: OUT/report.html)")

@@ -209,6 +209,32 @@ def analyse(args: argparse.Namespace) -> int:
     return 0
 
 
+def export(args: argparse.Namespace) -> int:
+    """Each family's retrained model in every shipping format, each verified in its own runtime."""
+    from bakeoff.search.export import export_family
+    from bakeoff.search.storage import open_storage
+    from bakeoff.search.studies import require_studies
+
+    out = run_dir(args)
+    if not list((out / record.RETRAIN_DIR).glob("*/seed-*/model.keras")):
+        raise UserError(f"nothing to export: {out} has no retrained models yet; run 'bakeoff retrain' first")
+    storage = open_storage(storage_url(args), create=False)
+    data = _searched_data(args, require_studies(storage, args.study, FAMILIES))
+    for family in FAMILIES:
+        export_family(out, family, data, log=lambda line: print(line, flush=True))
+    print(f"exports and model cards in {out / record.EXPORT_DIR}", flush=True)
+    return 0
+
+
+def predict(args: argparse.Namespace) -> int:
+    """Class and probability per image, with the model's own runtime and the scaling its card states."""
+    from bakeoff.search.predict import predict_files
+
+    for line in predict_files(args.model, args.images):
+        print(line, flush=True)
+    return 0
+
+
 def _searched_data(args: argparse.Namespace, studies: dict[str, Any]):
     """The data set the studies were searched on (checked by hash), for retraining and analyses."""
     from bakeoff.search.data import load_dataset
@@ -252,10 +278,10 @@ def report(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """search -> retrain -> analyse -> report; an interrupted search still gets a report of what exists."""
+    """search -> retrain -> analyse -> export -> report; an interrupted search still gets a report of what exists."""
     code = search(args)
     if code == 0:
-        for stage in (retrain, analyse):
+        for stage in (retrain, analyse, *([export] if args.export else [])):
             try:
                 stage(args)
             except UserError as exc:  # e.g. every trial failed: the report still shows the search

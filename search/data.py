@@ -135,7 +135,8 @@ def load_dataset(
     if info.get("source"):
         source = info.pop("source")
     _validate(raw, source)
-    x_train, x_test = _scale(raw["x_train"], raw["x_test"])
+    x_train, x_test, scaling = _scale(raw["x_train"], raw["x_test"])
+    info = {**info, "scaling": scaling}
     y_train, y_test, class_names = _encode_labels(raw["y_train"], raw["y_test"], source)
     digest = _hash(raw)
     if subset is not None:
@@ -276,8 +277,8 @@ def _validate(raw: dict[str, np.ndarray], source: str) -> None:
         raise UserError(f"{source}: images of {raw['x_train'].shape[1:3]} pixels are too small (at least 4x4)")
 
 
-def _scale(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """To float32 in [0, 1] with a channel axis, using the train range only."""
+def _scale(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """To float32 in [0, 1] with a channel axis, using the train range only; also how: (pixel - offset) / scale."""
     low, high = float(x_train.min()), float(x_train.max())
     if low >= 0 and high <= 1:
         offset, scale = 0.0, 1.0
@@ -289,7 +290,7 @@ def _scale(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndar
     for x in (x_train, x_test):
         x = (x.astype(np.float32) - np.float32(offset)) / np.float32(scale)
         out.append(x[..., None] if x.ndim == 3 else x)
-    return out[0], out[1]
+    return out[0], out[1], {"offset": offset, "scale": scale}
 
 
 def _encode_labels(y_train: np.ndarray, y_test: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray, list[str]]:

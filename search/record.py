@@ -151,6 +151,9 @@ def study_name(name: str, family: str) -> str:
 RETRAIN_DIR = "retrain"
 #: Next to each retrained model: its accuracy under perturbations (search/robustness.py writes, the report reads).
 ROBUSTNESS_FILE = "robustness.json"
+#: Exported models, per family, with what verifying them found (search/export.py writes, the report reads).
+EXPORT_DIR = "export"
+EXPORTS_FILE = "exports.json"
 
 
 def retrain_dir(out: Path, family: str, seed: int) -> Path:

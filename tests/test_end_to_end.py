@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 
+import numpy as np
 import pytest
 
 from bakeoff.search.cli import main
@@ -42,6 +43,77 @@ def test_retrain_again_skips_finished_seeds(tiny_run, capsys):
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
 
 
+FORMATS = {"keras": "model.keras", "saved_model": "saved_model", "tflite_float32": "model_float32.tflite", "tflite_int8": "model_int8.tflite", "onnx": "model.onnx"}
+
+
+@pytest.mark.slow
+def test_run_exports_every_format_and_verifies_each_in_its_runtime(tiny_run):
+    for family in ("ann", "cnn"):
+        summary = json.loads((tiny_run / "export" / family / "exports.json").read_text())
+        assert list(summary["formats"]) == list(FORMATS)
+        for name, row in summary["formats"].items():
+            assert "error" not in row, (family, name, row.get("error"))
+            assert (tiny_run / "export" / family / FORMATS[name]).exists()
+            assert row["size_bytes"] > 0 and row["latency_ms_batch1"] > 0 and row["latency_ms_batch256"] > 0
+            assert 0.0 < row["accuracy"] <= 1.0
+        keras = summary["formats"]["keras"]
+        assert keras["agreement"] == 1.0 and keras["max_probability_difference"] == 0.0
+        for name in ("saved_model", "tflite_float32", "onnx"):  # the same float32 model in another runtime
+            assert summary["formats"][name]["max_probability_difference"] < 1e-4, (family, name)
+        assert summary["formats"]["tflite_int8"]["size_bytes"] * 2.5 < summary["formats"]["tflite_float32"]["size_bytes"]
+        card = json.loads((tiny_run / "export" / family / "card.json").read_text())
+        assert card["input"]["shape"] == [28, 28, 1] and card["input"]["scaling"]["scale"] == 255.0
+        assert card["classes"] == [str(i) for i in range(10)] and card["model"] == f"retrain/{family}/seed-0/model.keras"
+        assert card["test_accuracy"]["over_seeds"]["n"] == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_predict_classifies_pngs_and_an_npz_as_the_retrained_model_did(tiny_run, small_npz, tmp_path, capsys, name):
+    from PIL import Image
+
+    with np.load(small_npz) as npz:
+        images = npz["x_test"][:6]
+    paths = []
+    for i, image in enumerate(images):
+        paths.append(tmp_path / f"digit{i}.png")
+        Image.fromarray(image).save(paths[-1])
+    np.savez(tmp_path / "batch.npz", x=images)
+    model = tiny_run / "export" / "cnn" / FORMATS[name]
+    assert main(["predict", "--model", str(model), *map(str, paths), str(tmp_path / "batch.npz")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 12 and lines[0].startswith(f"{paths[0]}: ") and lines[6].startswith(f"{tmp_path / 'batch.npz'}[0]: ")
+    classes = [line.rsplit(": ", 1)[1].split()[0] for line in lines]
+    assert classes[:6] == classes[6:]  # a PNG and the same pixels in an npz give the same answer
+    with np.load(tiny_run / "retrain" / "cnn" / "seed-0" / "predictions.npz") as npz:
+        retrained = [str(c) for c in npz["predictions"][:6]]
+    if name != "tflite_int8":  # the same float model: the same classes as at the final evaluation
+        assert classes[:6] == retrained
+    assert all(0.0 < float(line.rsplit("probability ", 1)[1].rstrip(")")) <= 1.0 for line in lines)
+
+
+@pytest.mark.slow
+def test_predict_bad_inputs_are_one_line_and_exit_2(tiny_run, tmp_path, capsys):
+    from PIL import Image
+
+    model = tiny_run / "export" / "ann" / "model.onnx"
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "big.png")
+    (tmp_path / "text.png").write_text("not an image")
+    shutil.copyfile(model, tmp_path / "lonely.onnx")
+    cases = [
+        (["--model", str(tmp_path / "none.onnx"), str(tmp_path / "big.png")], "no model at"),
+        (["--model", str(model), str(tmp_path / "big.png")], "big.png is 32×32×1 but the model takes 28×28×1 images"),
+        (["--model", str(model), str(tmp_path / "text.png")], "text.png is not an image that can be read"),
+        (["--model", str(model), str(tmp_path / "missing.png")], "missing.png does not exist"),
+        (["--model", str(tmp_path / "lonely.onnx"), str(tmp_path / "big.png")], "no card.json next to"),
+        (["--model", str(tmp_path / "big.png"), str(tmp_path / "big.png")], "is not a model bakeoff can load"),
+    ]
+    for argv, fragment in cases:
+        assert main(["predict", *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and fragment in err[0] and err[0].startswith("bakeoff: error: "), (argv, err)
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="headless Chromium is not installed")
 def test_report_opens_in_headless_chromium(tiny_run, tmp_path):
@@ -66,7 +138,7 @@ def test_report_opens_in_headless_chromium(tiny_run, tmp_path):
         browser.close()
     assert errors == []
     assert len(widths) >= 10 and all(w > 0 for w in widths)
-    assert [h.split(". ", 1)[1] for h in headings] == ["Verdict", "Data", "Search", "Retrained models", "Why", "Cost", "Reproduce"]
+    assert [h.split(". ", 1)[1] for h in headings] == ["Verdict", "Data", "Search", "Retrained models", "Why", "Deploy", "Cost", "Reproduce"]
     assert all(url.startswith(("file:", "data:")) for url in requests)
     assert shot.stat().st_size > 10_000
     print(f"screenshot saved to {shot}")

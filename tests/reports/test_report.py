@@ -7,13 +7,13 @@ import sys
 
 import optuna
 
-from bakeoff.search.cli import main
 from bakeoff.search import record
+from bakeoff.search.cli import main
 from bakeoff.search.record import study_name
 
 from fakes import fake_retrained, fake_study
 
-SECTIONS = ["1. Verdict", "2. Data", "3. Search", "4. Retrained models", "5. Why", "6. Cost", "7. Reproduce"]
+SECTIONS = ["1. Verdict", "2. Data", "3. Search", "4. Retrained models", "5. Why", "6. Deploy", "7. Cost", "8. Reproduce"]
 
 
 def _storage(out):

@@ -1,0 +1,225 @@
+"""Export each family's retrained model to the formats people ship, and verify every file in its own runtime.
+
+Formats: the Keras file (computing in float32, as every other format), a TensorFlow SavedModel, LiteRT (TFLite) float32, LiteRT full-integer int8 (weights and
+activations int8, calibrated on training images; float32 input and output, quantised at the edges) and ONNX.
+Each file is loaded back by its own runtime (``search/runtimes.py``) and run on the whole test split: accuracy,
+agreement with the Keras model's predictions, the largest probability difference, size and latency. A format
+that cannot be produced or loaded is recorded with its reason and the others go on.
+
+The exported model is the first retraining seed's: picking the best seed by test accuracy would select on the
+test split. The model card gives the spread over every seed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from bakeoff.search import record, runtimes
+from bakeoff.search.data import Dataset
+from bakeoff.search.manifest import machine, write_json
+
+CARD = "card.json"
+#: Training images the int8 converter calibrates its activation ranges on.
+CALIBRATION_IMAGES = 500
+#: Timed calls per batch size (after one warm-up call); the median per image is reported.
+LATENCY_CALLS = {1: 50, 256: 5}
+BATCH = 256
+
+
+def _keras_copy(model, source: Path, target: Path, data: Dataset) -> None:
+    shutil.copyfile(source, target)
+
+
+def _saved_model(model, source: Path, target: Path, data: Dataset) -> None:
+    model.export(str(target), format="tf_saved_model", verbose=False)
+
+
+def _tflite_float32(model, source: Path, target: Path, data: Dataset) -> None:
+    model.export(str(target), format="litert", verbose=False)
+
+
+def _tflite_int8(model, source: Path, target: Path, data: Dataset) -> None:
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    images = data.x_train[rng.choice(len(data.x_train), min(CALIBRATION_IMAGES, len(data.x_train)), replace=False)]
+
+    def representative():
+        for image in images:
+            yield [image[None].astype(np.float32)]
+
+    model.export(
+        str(target), format="litert", verbose=False, optimizations=[tf.lite.Optimize.DEFAULT],
+        representative_dataset=representative, target_spec={"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]},
+    )
+
+
+def _onnx(model, source: Path, target: Path, data: Dataset) -> None:
+    try:
+        import onnx  # noqa: F401
+        import tf2onnx  # noqa: F401
+    except ImportError:
+        raise RuntimeError(f"ONNX export needs tf2onnx and onnx: {runtimes.EXTRA}") from None
+    model.export(str(target), format="onnx", verbose=False)
+
+
+#: name: (file or folder name, how to make it). The Keras file comes first: it is the reference.
+FORMATS: dict[str, tuple[str, Callable[..., None]]] = {
+    "keras": ("model.keras", _keras_copy),
+    "saved_model": ("saved_model", _saved_model),
+    "tflite_float32": ("model_float32.tflite", _tflite_float32),
+    "tflite_int8": ("model_int8.tflite", _tflite_int8),
+    "onnx": ("model.onnx", _onnx),
+}
+
+
+def export_family(out: Path, family: str, data: Dataset, log=print) -> dict[str, Any] | None:
+    """Export and verify ``family``'s first retrained seed; None when it has none. Skips work already done."""
+    seeds = _retrained(out, family)
+    if not seeds:
+        log(f"[{family}] no retrained model: nothing to export")
+        return None
+    source = seeds[0]
+    folder = out / record.EXPORT_DIR / family
+    card = model_card(family, source, seeds, data)
+    done = _read(folder / record.EXPORTS_FILE)
+    if done and done.get("card") == card:
+        log(f"[{family}] already exported from {source['folder']}, skipped")
+        return done
+    if folder.exists():
+        shutil.rmtree(folder)  # made from an older model
+    folder.mkdir(parents=True)
+    from bakeoff.search.backend import import_keras
+    from bakeoff.search.training import release_models
+
+    release_models()
+    model_file = Path(source["folder"]) / "model.keras"
+    keras = import_keras()
+    model = float32_copy(keras, keras.models.load_model(model_file, compile=False))
+    model_file = folder / "float32.keras"
+    model.save(model_file)
+    reference = None
+    formats = {}
+    for name, (filename, make) in FORMATS.items():
+        target = folder / filename
+        started = time.perf_counter()
+        try:
+            make(model, model_file, target, data)
+            seconds = time.perf_counter() - started
+            found = verify(runtimes.load(target), target, data, reference)
+        except Exception as exc:  # noqa: BLE001 - a converter may fail in many ways; the other formats go on
+            reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
+            formats[name] = {"file": filename, "error": reason, "detail": traceback.format_exc(limit=3)[-2000:]}
+            log(f"[{family}] {name}: not produced ({reason})")
+            continue
+        if reference is None:
+            reference = found.pop("probabilities")
+        found.pop("probabilities", None)
+        formats[name] = {"file": filename, "export_seconds": round(seconds, 2), **found}
+        log(f"[{family}] {name}: accuracy {found['accuracy']:.4f}, agreement {found['agreement']:.4%}, "
+            f"{found['size_bytes'] / 1e6:.2f} MB, {found['latency_ms_batch1']:.3f} ms/image at batch 1")
+    model_file.unlink()
+    release_models()
+    summary = {"card": card, "formats": formats, "machine": machine()}
+    write_json(folder / CARD, card)
+    write_json(folder / record.EXPORTS_FILE, summary)
+    return summary
+
+
+def float32_copy(keras, model):
+    """The model with every layer computing in float32 and the same weights.
+
+    A CNN trained with mixed bfloat16 (on CPUs that compute it natively) would otherwise export bf16
+    convolutions, which LiteRT runs only as TensorFlow ops and int8 calibration does not take.
+    """
+    def strip(node):
+        if isinstance(node, dict):
+            return {k: "float32" if k == "dtype" and "float16" in json.dumps(v) else strip(v) for k, v in node.items()}
+        return [strip(v) for v in node] if isinstance(node, list) else node
+
+    copy = model.__class__.from_config(strip(model.get_config()))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def verify(predict: runtimes.Predict, path: Path, data: Dataset, reference: np.ndarray | None) -> dict[str, Any]:
+    """Run one exported file on the whole test split against the Keras model's probabilities (None: it is Keras)."""
+    probabilities = np.concatenate([predict(data.x_test[i:i + BATCH]) for i in range(0, len(data.x_test), BATCH)])
+    predictions = probabilities.argmax(axis=1)
+    against = probabilities if reference is None else reference
+    return {
+        "accuracy": float((predictions == data.y_test).mean()),
+        "agreement": float((predictions == against.argmax(axis=1)).mean()),
+        "max_probability_difference": float(np.abs(probabilities - against).max()),
+        "size_bytes": _size(path),
+        **latency(predict, data.x_test),
+        "probabilities": probabilities,
+    }
+
+
+def latency(predict: runtimes.Predict, x: np.ndarray) -> dict[str, float]:
+    """Median milliseconds per image at batch 1 and at batch 256, after a warm-up call of each size."""
+    found = {}
+    for batch, calls in LATENCY_CALLS.items():
+        sample = np.ascontiguousarray(x[:batch])
+        predict(sample)
+        times = []
+        for _ in range(calls):
+            started = time.perf_counter()
+            predict(sample)
+            times.append(time.perf_counter() - started)
+        found[f"latency_ms_batch{batch}"] = round(1000 * float(np.median(times)) / len(sample), 5)
+    return found
+
+
+def model_card(family: str, source: dict[str, Any], seeds: list[dict[str, Any]], data: Dataset) -> dict[str, Any]:
+    """What a user of the exported model needs: where it came from, how good it is, what input it expects."""
+    from bakeoff.reports.stats import spread
+
+    scaling = data.info.get("scaling", {"offset": 0.0, "scale": 1.0})
+    return {
+        "family": family,
+        "model": f"{record.RETRAIN_DIR}/{family}/seed-{source['seed']}/model.keras",
+        "trial": source.get("trial"),
+        "config": source.get("config"),
+        "epochs": source.get("epochs"),
+        "data": {"source": data.source, "sha256": data.sha256, "train_and_validation": int(len(data.y_train) + len(data.y_val)), "test": int(len(data.y_test))},
+        "test_accuracy": {"this_model": source["test_accuracy"], "over_seeds": spread([s["test_accuracy"] for s in seeds])},
+        "input": {
+            "shape": list(data.input_shape),
+            "dtype": "float32",
+            "layout": "batch, height, width, channels",
+            "scaling": {**scaling, "rule": "(pixel - offset) / scale, so the training images lie in [0, 1]"},
+        },
+        "output": "probabilities over the classes below, in that order",
+        "classes": list(data.class_names),
+    }
+
+
+def _retrained(out: Path, family: str) -> list[dict[str, Any]]:
+    runs = []
+    for folder in sorted((out / record.RETRAIN_DIR / family).glob("seed-*")):
+        metrics = _read(folder / "metrics.json")
+        if metrics and (folder / "model.keras").exists():
+            runs.append({**metrics, "folder": str(folder)})
+    return sorted(runs, key=lambda r: r.get("seed", 0))
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size
