@@ -109,3 +109,14 @@ def load_exports(out: Path) -> dict[str, dict[str, Any]]:
         except ValueError:
             continue
     return found
+
+
+def load_analyses(out: Path) -> dict[str, list[dict[str, Any]]]:
+    """The results of the analyses that retrain, by family (``search/retraining_analyses.py`` wrote them)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(out.glob(f"{record.ANALYSES_DIR}/*/*.json")):
+        try:
+            found.setdefault(path.parent.name, []).append(json.loads(path.read_text()))
+        except ValueError:
+            continue
+    return found

@@ -16,7 +16,7 @@ import optuna
 from optuna.visualization import matplotlib as optuna_mpl
 
 from bakeoff.reports import figures, selection, stats
-from bakeoff.reports.collect import load_exports, load_retrained, snapshot, study_summary
+from bakeoff.reports.collect import load_analyses, load_exports, load_retrained, snapshot, study_summary
 from bakeoff.reports.deploy import deploy_section
 from bakeoff.reports.notes import notes
 from bakeoff.reports.verdict import compare
@@ -49,7 +49,7 @@ def build_context(out: Path, studies: dict[str, optuna.Study], storage_label: st
         "data": data,
         "search": _search_section(summaries, studies, found),
         "retrained": _retrained_section(retrained, labels),
-        "why": why_section(retrained, labels),
+        "why": why_section(retrained, labels, load_analyses(out)),
         "deploy": deploy_section(load_exports(out)),
         "cost": _cost_section(summaries, retrained),
         "reproduce": _reproduce(manifest, storage_label, study_name),

@@ -191,3 +191,17 @@ def class_difference(difference: Sequence[float], labels: Sequence[str]) -> str:
     ax.set(xlabel="true class", ylabel="CNN errors − ANN errors")
     ax.grid(axis="y", alpha=0.3)
     return to_data_uri(figure)
+
+
+def data_efficiency(curves: dict[str, dict[str, Any]]) -> str:
+    """Test accuracy against the share of training images (log axis), mean over seeds with ± std bars."""
+    figure, ax = plt.subplots(figsize=(5, 3.2))
+    for family, curve in curves.items():
+        points = curve["points"]
+        ax.errorbar([100 * p["fraction"] for p in points], [100 * p["mean"] for p in points], yerr=[100 * p["std"] for p in points],
+                    marker="o", markersize=4, capsize=3, color=COLORS[family], label=family.upper())
+    ax.set_xscale("log")
+    ax.set(xlabel="share of the training images (%)", ylabel="test accuracy (%)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return to_data_uri(figure)

@@ -10,18 +10,24 @@ from typing import Any
 
 import numpy as np
 
-from bakeoff.reports import figures, robustness, stats
+from bakeoff.reports import figures, retraining_analyses, robustness, stats
 from bakeoff.reports.calibration import calibration
 from bakeoff.reports.disagreements import disagreements
 
 GALLERY_SIZE = 16
 
 
-def why_section(retrained: dict[str, list[dict[str, Any]]], labels: list[str]) -> dict[str, Any]:
+def why_section(retrained: dict[str, list[dict[str, Any]]], labels: list[str], analyses: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     runs = {f: r for f, r in retrained.items() if r}
     if not runs:
         return {}
-    section: dict[str, Any] = {"robustness": None, "disagreements": None}
+    analyses = analyses or {}
+    section: dict[str, Any] = {"robustness": None, "disagreements": None, "efficiency": None, "control": None}
+    curves = {f: retraining_analyses.efficiency(analyses.get(f, []), runs.get(f, [])) for f in retrained}
+    if any(curves.values()):
+        section["efficiency"] = {"sentence": retraining_analyses.efficiency_sentence(curves),
+                                 "figure": figures.data_efficiency({f: c for f, c in curves.items() if c})}
+    section["control"] = retraining_analyses.control(analyses, runs)
     summaries = {f: robustness.summarise(r) for f, r in runs.items()}
     if any(summaries.values()):
         section["robustness"] = {

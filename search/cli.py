@@ -91,7 +91,7 @@ def _add_retrain(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_analyses(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--analyses", choices=("none", "quick"), default="quick", help="analyses of the retrained models for the report's Why section; quick: robustness to shifts, rotations, noise and occlusion (no retraining; calibration and disagreements need no flag) (default: %(default)s)")
+    parser.add_argument("--analyses", choices=("none", "quick", "full"), default="quick", help="analyses for the report's Why section; quick: robustness of the retrained models to shifts, rotations, noise and occlusion (no retraining); full: also data efficiency (1, 5, 20 %% of the images) and the shuffled-pixel control, about 2.5 more retrainings per family; calibration and disagreements always come from the stored predictions (default: %(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--data", metavar="DATA", help="data to use (default: the data the study was searched on)")
     _add_run_dir(retrain)
 
-    analyse = commands.add_parser("analyse", help="analyse the retrained models for the report's Why section (robustness)", description="Score every retrained model under shifts, rotations, Gaussian noise and occlusion of its test images; re-runs skip models already analysed.")
+    analyse = commands.add_parser("analyse", help="analyse the retrained models for the report's Why section", description="Score every retrained model under shifts, rotations, Gaussian noise and occlusion of its test images; with --analyses full, also retrain each family's best configuration on 1, 5 and 20 %% of the images and on pixel-shuffled images. Re-runs skip what is done.")
     _add_analyses(analyse)
     analyse.add_argument("--data", metavar="DATA", help="data to use (default: the data the study was searched on)")
     _add_run_dir(analyse)

@@ -191,7 +191,9 @@ def retrain(args: argparse.Namespace) -> int:
 
 
 def analyse(args: argparse.Namespace) -> int:
-    """The analyses of the retrained models that need no retraining (robustness); re-runs skip what is done."""
+    """Robustness of every retrained model (quick); with ``full``, the analyses that retrain. Re-runs skip what is done."""
+    from bakeoff.search.retrain import plan
+    from bakeoff.search.retraining_analyses import run_analyses
     from bakeoff.search.robustness import analyse_seed
     from bakeoff.search.storage import open_storage
     from bakeoff.search.studies import require_studies
@@ -203,9 +205,16 @@ def analyse(args: argparse.Namespace) -> int:
     if not folders:
         raise UserError(f"nothing to analyse: {out} has no retrained models yet; run 'bakeoff retrain' first")
     storage = open_storage(storage_url(args), create=False)
-    data = _searched_data(args, require_studies(storage, args.study, FAMILIES))
-    ran = sum(analyse_seed(f.parent, data.x_test, data.y_test, log=lambda line: print(line, flush=True)) for f in folders)
-    print(f"analysed {ran} retrained model(s), {len(folders) - ran} already done", flush=True)
+    studies = require_studies(storage, args.study, FAMILIES)
+    data = _searched_data(args, studies)
+    log = lambda line: print(line, flush=True)  # noqa: E731
+    ran = sum(analyse_seed(f.parent, data.x_test, data.y_test, log=log) for f in folders)
+    print(f"robustness: {ran} retrained model(s) analysed, {len(folders) - ran} already done", flush=True)
+    if args.analyses == "full":
+        for family, study in studies.items():
+            chosen = plan(study, len(data.y_val))
+            if chosen is not None:
+                run_analyses(chosen, family, data, out, log=log)
     return 0
 
 

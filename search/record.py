@@ -153,6 +153,8 @@ RETRAIN_DIR = "retrain"
 ROBUSTNESS_FILE = "robustness.json"
 #: Exported models, per family, with what verifying them found (search/export.py writes, the report reads).
 EXPORT_DIR = "export"
+#: Results of the analyses that retrain (search/retraining_analyses.py), per family.
+ANALYSES_DIR = "analyses"
 EXPORTS_FILE = "exports.json"
 
 

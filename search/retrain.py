@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,32 +31,50 @@ from bakeoff.search.training import fit, release_models
 MISTAKES_KEPT = 2000
 
 
-def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, seeds: int, log=print) -> list[Path]:
-    """Train the missing seeds of ``family``'s best trial; returns the folders of every finished seed."""
+@dataclass(frozen=True)
+class Plan:
+    """How a family's best trial is retrained: its configuration, epochs, and the epochs its schedule spans."""
+
+    trial: int
+    val_accuracy: float
+    config: dict[str, Any]
+    epochs: int
+    schedule_epochs: int
+
+
+def plan(study: optuna.Study, n_val: int) -> Plan | None:
+    """The retraining of ``study``'s best trial (None before any trial completed)."""
     best = record.best_trial(study.get_trials(deepcopy=False))
     if best is None:
+        return None
+    curve = record.val_curve(best)
+    epochs = retrain_epochs(curve, n_val) if curve else max(1, int(best.user_attrs.get(record.BEST_EPOCH) or 1))
+    schedule_epochs = max(epochs, int(best.user_attrs.get(record.MAX_EPOCHS) or epochs))
+    return Plan(best.number, best.value, record.config_of(best), epochs, schedule_epochs)
+
+
+def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, seeds: int, log=print) -> list[Path]:
+    """Train the missing seeds of ``family``'s best trial; returns the folders of every finished seed."""
+    chosen = plan(study, len(data.y_val))
+    if chosen is None:
         log(f"[{family}] no complete trial yet: nothing to retrain")
         return []
-    config = record.config_of(best)
-    curve = record.val_curve(best)
-    epochs = retrain_epochs(curve, len(data.y_val)) if curve else max(1, int(best.user_attrs.get(record.BEST_EPOCH) or 1))
-    schedule_epochs = max(epochs, int(best.user_attrs.get(record.MAX_EPOCHS) or epochs))
     x = np.concatenate([data.x_train, data.x_val])
     y = np.concatenate([data.y_train, data.y_val])
     folders = []
     for seed in range(seeds):
         folder = retrain_dir(out, family, seed)
-        if _done(folder, best.number):
-            log(f"[{family}] seed {seed}: already retrained from trial {best.number}, skipped")
+        if _done(folder, chosen.trial):
+            log(f"[{family}] seed {seed}: already retrained from trial {chosen.trial}, skipped")
             folders.append(folder)
             continue
         (folder / record.ROBUSTNESS_FILE).unlink(missing_ok=True)  # measured on the model this seed replaces
         started = time.perf_counter()
-        metrics = _train_one(config, family, data, x, y, epochs, schedule_epochs, seed, folder)
-        metrics.update(trial=best.number, val_accuracy=best.value, config=config, family=family, seed=seed)
+        metrics = _train_one(chosen, family, data, x, y, seed, folder)
+        metrics.update(trial=chosen.trial, val_accuracy=chosen.val_accuracy, config=chosen.config, family=family, seed=seed)
         write_json(folder / "metrics.json", metrics)
         log(
-            f"[{family}] seed {seed}: test accuracy {metrics['test_accuracy']:.4f} after {epochs} epochs "
+            f"[{family}] seed {seed}: test accuracy {metrics['test_accuracy']:.4f} after {chosen.epochs} epochs "
             f"({time.perf_counter() - started:.0f}s)"
         )
         folders.append(folder)
@@ -69,23 +88,29 @@ def _done(folder: Path, trial_number: int) -> bool:
         return False
 
 
-def _train_one(
-    config: dict[str, Any], family: str, data: Dataset, x: np.ndarray, y: np.ndarray,
-    epochs: int, schedule_epochs: int, seed: int, folder: Path,
-) -> dict[str, Any]:
+def train_and_predict(chosen: Plan, family: str, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, num_classes: int, seed: int):
+    """Train ``chosen``'s configuration on (x, y) from seed ``seed``; returns (model, test probabilities, FitResult, seconds).
+
+    The schedule spans as many steps as the trial's schedule did per image, so a smaller training set
+    (the data-efficiency analysis) gets the same number of epochs, not the same number of steps.
+    """
     from bakeoff.search.backend import import_keras
 
     keras = import_keras()
     release_models()
     keras.utils.set_random_seed(10_000 + seed)
-    steps = int(np.ceil(len(x) / config["batch_size"])) * schedule_epochs
-    model = build_model(config, family, data.input_shape, data.num_classes, steps)
+    batch = chosen.config["batch_size"]
+    model = build_model(chosen.config, family, x.shape[1:], num_classes, int(np.ceil(len(x) / batch)) * chosen.schedule_epochs)
     started = time.perf_counter()
-    result = fit(model, x, y, epochs=epochs, batch_size=config["batch_size"])
-    train_seconds = time.perf_counter() - started
+    result = fit(model, x, y, epochs=chosen.epochs, batch_size=batch)
+    seconds = time.perf_counter() - started
     if result.diverged_at is not None:
         raise RuntimeError(f"{family} seed {seed} diverged in epoch {result.diverged_at} while retraining")
-    probabilities = model.predict(data.x_test, batch_size=512, verbose=0).astype(np.float32)
+    return model, model.predict(x_test, batch_size=512, verbose=0).astype(np.float32), result, seconds
+
+
+def _train_one(chosen: Plan, family: str, data: Dataset, x: np.ndarray, y: np.ndarray, seed: int, folder: Path) -> dict[str, Any]:
+    model, probabilities, result, train_seconds = train_and_predict(chosen, family, x, y, data.x_test, data.num_classes, seed)
     predictions = probabilities.argmax(axis=1).astype(np.int32)
     folder.mkdir(parents=True, exist_ok=True)
     model.save(folder / "model.keras")
@@ -94,7 +119,7 @@ def _train_one(
     write_json(folder / "history.json", {**result.history, "epoch_seconds": result.epoch_seconds})
     metrics = {
         "test_accuracy": float((predictions == data.y_test).mean()),
-        "epochs": epochs,
+        "epochs": chosen.epochs,
         "train_seconds": round(train_seconds, 3),
         "params_count": int(model.count_params()),
         "flops": count_flops(model),

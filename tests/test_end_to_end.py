@@ -15,7 +15,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, small_npz):
     out = tmp_path_factory.mktemp("e2e") / "run"
-    argv = ["run", "--data", str(small_npz), "--trials", "2", "--epochs", "2", "--seeds", "2", "--out", str(out), "--study", "e2e"]
+    argv = ["run", "--data", str(small_npz), "--trials", "2", "--epochs", "2", "--seeds", "2", "--analyses", "full", "--out", str(out), "--study", "e2e"]
     assert main(argv) == 0
     return out
 
@@ -30,6 +30,12 @@ def test_run_writes_every_artefact(tiny_run):
             metrics = json.loads((folder / "metrics.json").read_text())
             assert 0.0 < metrics["test_accuracy"] <= 1.0
             assert metrics["latency_ms_batch1"] > 0 and metrics["flops"] > 0 and metrics["params_count"] > 0
+        names = sorted(p.name for p in (tiny_run / "analyses" / family).glob("*.json"))
+        assert names == [f"efficiency-{p}pct-seed-{s}.json" for p in (20, 5) for s in (0, 1)] + ["shuffled-seed-0.json", "shuffled-seed-1.json"]
+    html = (tiny_run / "report.html").read_text()
+    for sentence in ("of the training images, the ANN", "on pixels shuffled by one fixed permutation", "Expected calibration error",
+                     "the CNN gets", "formats exported and verified"):
+        assert sentence in html
     manifest = json.loads((tiny_run / "manifest.json").read_text())
     assert manifest["search"]["data"]["test"] == 200 and "keras" in manifest["versions"]
     assert (tiny_run / "report.html").stat().st_size > 50_000

@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import optuna
 
 from bakeoff.search import record
@@ -63,8 +64,20 @@ def test_why_section_shows_what_was_measured_and_says_what_was_not(tmp_path):
         for seed in (0, 1):
             kinds["shift"]["accuracy"][-1] = strongest
             (record.retrain_dir(out, family, seed) / record.ROBUSTNESS_FILE).write_text(json.dumps({"clean": 0.9, "kinds": kinds}))
+    for family in ("ann", "cnn"):
+        folder = out / record.ANALYSES_DIR / family
+        folder.mkdir(parents=True)
+        with np.load(record.retrain_dir(out, family, 0) / "predictions.npz") as npz:
+            predictions, labels = npz["predictions"].tolist(), npz["labels"].tolist()
+        for seed in (0, 1):
+            (folder / f"efficiency-5pct-seed-{seed}.json").write_text(json.dumps({"kind": "efficiency", "fraction": 0.05, "seed": seed, "test_accuracy": 0.8, "train_images": 50}))
+            (folder / f"shuffled-seed-{seed}.json").write_text(json.dumps({"kind": "shuffled", "fraction": 1.0, "seed": seed, "test_accuracy": 0.9,
+                                                                         "predictions": predictions, "labels": labels}))
     code, html = _report(out, "why")
     assert "under 4-pixel shifts the ANN 30.0 % ± 0.0, the CNN 70.0 % ± 0.0" in html
+    assert "with 5 % of the training images, the ANN 80.00 % ± 0.00 and the CNN 80.00 % ± 0.00" in html
+    assert 'alt="test accuracy against training-set size"' in html
+    assert "on pixels shuffled by one fixed permutation: it vanishes. On shuffled pixels: " in html
     assert "The CNN scores higher at the strongest setting of every perturbation." in html
     assert "Not measured yet" not in html and 'alt="accuracy under perturbations"' in html
 
