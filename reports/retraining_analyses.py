@@ -80,3 +80,18 @@ def _change(before: float, after: float) -> str:
     if (before > 0) != (after > 0):
         return "it reverses"
     return "it shrinks" if abs(after) < abs(before) else "it grows"
+
+
+def progress(analyses: dict[str, list[dict[str, Any]]], retrained: dict[str, list[dict[str, Any]]]) -> str | None:
+    """What the analyses that retrain have done and cost, against the main retraining's time; None before any ran."""
+    done = {f: a for f, a in analyses.items() if a}
+    if not done:
+        return None
+    parts = []
+    for family, found in done.items():
+        planned = max(a.get("planned", len(found)) for a in found)
+        seconds = sum(a.get("seconds", 0.0) for a in found)
+        main = sum(r.get("train_seconds", 0.0) for r in retrained.get(family, []))
+        state = f"{len(found)} of {planned} retrainings done" + ("" if len(found) >= planned else " (re-run 'bakeoff analyse --analyses full' for the rest)")
+        parts.append(f"{family.upper()}: {state}, {seconds:.0f} s of training against {main:.0f} s for the main retraining")
+    return "Analyses that retrain: " + "; ".join(parts) + "."

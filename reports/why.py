@@ -22,12 +22,13 @@ def why_section(retrained: dict[str, list[dict[str, Any]]], labels: list[str], a
     if not runs:
         return {}
     analyses = analyses or {}
-    section: dict[str, Any] = {"robustness": None, "disagreements": None, "efficiency": None, "control": None}
+    section: dict[str, Any] = {"robustness": None, "disagreements": None, "efficiency": None, "control": None, "retraining_cost": None}
     curves = {f: retraining_analyses.efficiency(analyses.get(f, []), runs.get(f, [])) for f in retrained}
     if any(curves.values()):
         section["efficiency"] = {"sentence": retraining_analyses.efficiency_sentence(curves),
                                  "figure": figures.data_efficiency({f: c for f, c in curves.items() if c})}
     section["control"] = retraining_analyses.control(analyses, runs)
+    section["retraining_cost"] = retraining_analyses.progress(analyses, runs)
     summaries = {f: robustness.summarise(r) for f, r in runs.items()}
     if any(summaries.values()):
         section["robustness"] = {

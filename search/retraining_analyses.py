@@ -82,7 +82,7 @@ def run_analyses(chosen: Plan, family: str, data: Dataset, out: Path, log=print)
         found: dict[str, Any] = {
             "kind": kind, "fraction": fraction or 1.0, "seed": seed, "trial": chosen.trial, "epochs": chosen.epochs,
             "train_images": int(len(train[1])), "test_accuracy": float((predictions == data.y_test).mean()),
-            "seconds": round(time.perf_counter() - started, 2),
+            "seconds": round(time.perf_counter() - started, 2), "planned": len(jobs),
         }
         if kind == "shuffled":
             found.update(permutation_seed=PERMUTATION_SEED, predictions=predictions.tolist(), labels=data.y_test.tolist())

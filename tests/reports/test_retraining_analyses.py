@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bakeoff.reports.retraining_analyses import control, efficiency, efficiency_sentence
+from bakeoff.reports.retraining_analyses import control, efficiency, efficiency_sentence, progress
 
 LABELS = np.arange(100) % 10
 
@@ -63,3 +63,11 @@ def test_the_shuffled_verdict_is_the_verdict_test_and_needs_both_families():
     assert "On shuffled pixels: ANN wins: every seed pair favours it with exact McNemar p < 0.05" in found["sentence"]
     assert control({"ann": analyses["ann"]}, retrained) is None
     assert control(analyses, {"ann": [], "cnn": retrained["cnn"]}) is None
+
+
+def test_progress_counts_what_is_done_and_compares_its_time_with_the_main_retraining():
+    found = [{**_efficiency(0.05, s, 0.8), "seconds": 10.0, "planned": 8} for s in (0, 1)]
+    text = progress({"ann": found, "cnn": [{**f, "planned": 2} for f in found]}, {"ann": [{"train_seconds": 30.0}], "cnn": []})
+    assert text == ("Analyses that retrain: ANN: 2 of 8 retrainings done (re-run 'bakeoff analyse --analyses full' for the rest), "
+                    "20 s of training against 30 s for the main retraining; CNN: 2 of 2 retrainings done, 20 s of training against 0 s for the main retraining.")
+    assert progress({"ann": []}, {}) is None
