@@ -83,6 +83,7 @@ def _add_search(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("optuna", "kerastuner"), default="optuna", help="optuna: Optuna's sampler and pruner below (default); kerastuner: KerasTuner's Hyperband over the same spaces and starts, needs --timeout")
     parser.add_argument("--sampler", choices=SAMPLERS, help=f"optuna engine: how the next configuration is chosen; tpe (multivariate), random, or gp (needs PyTorch) (default: {DEFAULT_SAMPLER})")
     parser.add_argument("--pruner", choices=PRUNERS, help=f"optuna engine: how a poor trial is stopped early, judged per epoch from the second on (default: {DEFAULT_PRUNER})")
+    parser.add_argument("--starts", action=argparse.BooleanOptionalAction, default=True, help="begin a new study with two queued trials, the seed notebook's model and a proven recipe; --no-starts searches from scratch, as a benchmark of search strategies does (default: yes)")
     parser.add_argument("--workers", metavar="N", type=_positive_int, default=1, help="worker processes on this machine sharing the study and the CPU cores; --timeout then counts trial time of all workers, so the wall time stays about the same (default: %(default)s)")
 
 

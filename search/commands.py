@@ -93,7 +93,7 @@ def search(args: argparse.Namespace) -> int:
     identity = {**attrs, record.VAL_SIZE: len(data.y_val)}
     # Opening checks that a resumed study was searched on the same data; the parent of --workers creates
     # the studies and their starting trials once, before the workers race for them.
-    studies = {f: open_study(storage, args.study, f, spaces[f], identity, args.seed) for f in families}
+    studies = {f: open_study(storage, args.study, f, spaces[f], identity, args.seed, starts=args.starts) for f in families}
     if not is_worker():
         print(
             f"searching {', '.join(families)} on {data.source} "
@@ -133,6 +133,8 @@ def _worker_argv(args: argparse.Namespace, url: str, out: Path, source: str) -> 
     argv = ["search", "--engine", args.engine, "--family", args.family, "--epochs", str(args.epochs), "--val-fraction", str(args.val_fraction),
             "--seed", str(args.seed), "--workers", str(args.workers), "--study", args.study,
             "--out", str(out.resolve()), "--storage", url]
+    if not args.starts:
+        argv.append("--no-starts")
     for flag, value in (("--trials", args.trials), ("--timeout", args.timeout), ("--data", source),
                         ("--subset", args.subset), ("--space", args.space), ("--sampler", args.sampler), ("--pruner", args.pruner)):
         if value is not None:

@@ -29,9 +29,10 @@ def open_study(
     space: Space,
     attrs: dict[str, Any],
     seed: int,
+    starts: bool = True,
 ) -> optuna.Study:
-    """Create or resume the family's study; a new study begins with the seed notebook's model and the recipe,
-    whichever engine searches it, so engines compared on it start from the same points.
+    """Create or resume the family's study; a new study begins with the seed notebook's model and the recipe
+    (unless ``starts`` is False), whichever engine searches it, so engines compared on it start from the same points.
 
     Only the process that creates the study (creation is atomic in the storage) records its attributes and
     enqueues the starts, so workers starting together never queue them twice.
@@ -46,7 +47,7 @@ def open_study(
     else:
         for key, value in {**attrs, "family": family, SPACE: space.get_config()}.items():
             study.set_user_attr(key, value)
-        for label, config in STARTS[family].items():
+        for label, config in STARTS[family].items() if starts else ():
             if not space.problems(config):  # a user's space may exclude it
                 study.enqueue_trial(space.to_trial_params(config), user_attrs={START: label})
     study.sampler = sampler_for(study, seed)

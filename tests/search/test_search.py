@@ -224,3 +224,11 @@ def test_a_budget_too_short_for_one_epoch_says_why_and_what_would_do(small_npz, 
     printed = capfd.readouterr().out
     assert "bakeoff: The CNN study has no complete trial" in printed
     assert "--timeout" in printed or "several minutes" in printed
+
+
+@pytest.mark.slow
+def test_no_starts_searches_from_scratch_and_starts_are_queued_by_default(small_npz, tmp_path):
+    assert _search(small_npz, tmp_path / "scratch", "--trials", "2", "--family", "ann", "--no-starts") == 0
+    assert [t.user_attrs.get(record.START) for t in _trials(tmp_path / "scratch", "ann")] == [None, None]
+    assert _search(small_npz, tmp_path / "queued", "--trials", "2", "--family", "ann") == 0
+    assert [t.user_attrs.get(record.START) for t in _trials(tmp_path / "queued", "ann")] == ["seed notebook", "recipe"]
