@@ -99,6 +99,23 @@ def test_predict_classifies_pngs_and_an_npz_as_the_retrained_model_did(tiny_run,
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("name", ["model.onnx", "model_int8.tflite"])
+def test_predict_with_litert_or_onnx_does_not_load_tensorflow(tiny_run, small_npz, tmp_path, name):
+    import subprocess
+    import sys
+
+    with np.load(small_npz) as npz:
+        np.savez(tmp_path / "two.npz", x=npz["x_test"][:2])
+    probe = (
+        "import sys\nfrom bakeoff.search.cli import main\n"
+        f"code = main(['predict', '--model', {str(tiny_run / 'export' / 'ann' / name)!r}, {str(tmp_path / 'two.npz')!r}])\n"
+        "print(code, 'tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.split()[-3:] == ["0", "False", "False"], result.stdout + result.stderr
+
+
+@pytest.mark.slow
 def test_predict_bad_inputs_are_one_line_and_exit_2(tiny_run, tmp_path, capsys):
     from PIL import Image
 
