@@ -52,6 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     argv = [sys.executable, "-m", "bakeoff.search", "run", "--data", mnist_path(), "--timeout", args.timeout,
             "--analyses", "full", "--out", str(args.out), "--study", "full"]
+    resumed = (args.out / "study.db").exists()  # bakeoff run resumes: only what is missing runs again
     started = time.time()
     subprocess.run(argv, check=True)
     wall = time.time() - started
@@ -68,7 +69,7 @@ def main() -> None:
     target = RESULTS / "full_run-why-deploy.png"
     screenshot(args.out / "report.html", target)
     record("full_run", {
-        "run": " ".join(["bakeoff", *argv[3:]]), "measured_on": machine()["cpu"], "wall_seconds": round(wall, 1),
+        "run": " ".join(["bakeoff", *argv[3:]]), "measured_on": machine()["cpu"], "wall_seconds": round(wall, 1), "resumed": resumed,
         "verdict": context["verdict"]["sentence"] if context["verdict"] else None,
         "why": context["why"], "deploy": context["deploy"], "screenshot": target.name,
     })
