@@ -35,6 +35,8 @@ def _build(config, family, input_shape, num_classes, total_steps, speed: Speed, 
     regularizer = keras.regularizers.L2(config["l2"]) if config.get("l2_penalty") else None
     inputs = keras.Input(shape=input_shape)
     x = _augmentation(inputs, config, layers)
+    if config.get("pixel_order") is not None:  # the shuffled-pixel control: augment the image, then shuffle it
+        x = _shuffle_pixels(x, config["pixel_order"], keras)
     if family == "ann":
         x = layers.Flatten()(x)
         for units in config["units"]:
@@ -53,6 +55,14 @@ def _build(config, family, input_shape, num_classes, total_steps, speed: Speed, 
         jit_compile=speed.jit_compile,
     )
     return model
+
+
+def _shuffle_pixels(x, order, keras):
+    """Reorder the pixel positions of each image by the fixed ``order`` (channels move with their pixel)."""
+    height, width, channels = x.shape[1:]
+    flat = keras.layers.Reshape((height * width, channels))(x)
+    shuffled = keras.layers.Lambda(lambda t: keras.ops.take(t, keras.ops.convert_to_tensor(order, "int32"), axis=1))(flat)
+    return keras.layers.Reshape((height, width, channels))(shuffled)
 
 
 def _augmentation(x, config: Config, layers):

@@ -1,4 +1,4 @@
-"""Data efficiency and the shuffled-pixel control: the data they train on, and one real run on tiny data."""
+"""Data efficiency and the shuffled-pixel control: the data they train on, the shuffle inside the model, one real run."""
 
 import json
 
@@ -53,3 +53,16 @@ def test_run_analyses_trains_each_job_once_and_records_what_the_report_needs(tmp
     lines.clear()
     assert run_analyses(chosen, "ann", data, tmp_path, log=lines.append) == files and {f: f.stat().st_mtime_ns for f in files} == stamps
     assert not any("test accuracy" in line for line in lines)  # nothing retrained again
+
+
+@pytest.mark.slow
+def test_the_model_shuffles_its_input_exactly_as_the_fixed_permutation_does():
+    from bakeoff.search.backend import import_keras
+    from bakeoff.search.builders import _shuffle_pixels
+
+    keras = import_keras()
+    order = permutation((28, 28))
+    inputs = keras.Input((28, 28, 1))
+    model = keras.Model(inputs, _shuffle_pixels(inputs, order.tolist(), keras))
+    x = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    assert np.array_equal(model.predict(x, verbose=0), shuffle_pixels(x, order))
