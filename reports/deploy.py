@@ -34,11 +34,11 @@ def sentence(family: str, formats: dict[str, dict[str, Any]]) -> str:
     parts = [f"{name}: {len(made)} of {len(formats)} formats exported and verified" + (f" ({', '.join(failed)} could not be: see the table)" if failed else "") + "."]
     floats = [f for f in FLOAT_FORMATS if f in made]
     if floats:
-        below = [f"{f} {formats[f]['agreement']:.2%}" for f in floats if formats[f]["agreement"] < AGREEMENT_GOAL]
+        below = [f"{f} {100 * formats[f]['agreement']:.2f} %" for f in floats if formats[f]["agreement"] < AGREEMENT_GOAL]
         if below:
-            parts.append(f"Below {AGREEMENT_GOAL:.1%} agreement with the Keras model: {', '.join(below)}.")
+            parts.append(f"Below {100 * AGREEMENT_GOAL:g} % agreement with the Keras model: {', '.join(below)}.")
         else:
-            parts.append(f"{' and '.join(floats)} agree with the Keras model on at least {AGREEMENT_GOAL:.1%} of test images.")
+            parts.append(f"{', '.join(floats)}: each agrees with the Keras model on at least {100 * AGREEMENT_GOAL:g} % of test images.")
     if "tflite_int8" in made and "tflite_float32" in made:
         small, big = formats["tflite_int8"], formats["tflite_float32"]
         ratio = big["size_bytes"] / small["size_bytes"]
