@@ -89,7 +89,8 @@ def measure(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y: np.nd
 
     kinds = {}
     for kind, (_, strengths, unit) in PERTURBATIONS.items():
-        kinds[kind] = {"unit": unit, "strengths": list(strengths), "accuracy": [accuracy(perturbed(x, kind, s)) for s in strengths]}
+        fitting = [s for s in strengths if kind != "occlusion" or s < min(x.shape[1:3])]  # a square inside the image
+        kinds[kind] = {"unit": unit, "strengths": fitting, "accuracy": [accuracy(perturbed(x, kind, s)) for s in fitting]}
     return {"perturbation_seed": PERTURBATION_SEED, "clean": accuracy(x), "kinds": kinds}
 
 

@@ -165,3 +165,17 @@ def test_report_opens_in_headless_chromium(tiny_run, tmp_path):
     assert all(url.startswith(("file:", "data:")) for url in requests)
     assert shot.stat().st_size > 10_000
     print(f"screenshot saved to {shot}")
+
+
+@pytest.mark.slow
+def test_every_stage_runs_on_the_offline_default_data(tmp_path):
+    """sklearn's 8x8 digits, what `bakeoff run` falls back to offline: analyses and export must fit small images."""
+    out = tmp_path / "digits"
+    argv = ["run", "--data", "digits", "--trials", "2", "--epochs", "1", "--seeds", "1", "--analyses", "full", "--out", str(out)]
+    assert main(argv) == 0
+    for family in ("ann", "cnn"):
+        found = json.loads((out / "retrain" / family / "seed-0" / "robustness.json").read_text())
+        assert found["kinds"]["occlusion"]["strengths"] == [4]
+        formats = json.loads((out / "export" / family / "exports.json").read_text())["formats"]
+        assert [name for name, row in formats.items() if "error" in row] == []
+    assert "5. Why" in (out / "report.html").read_text()

@@ -81,6 +81,14 @@ def test_measure_scores_a_real_classifier_that_breaks_under_shifts():
     assert found["kinds"]["shift"]["accuracy"][0] < 1.0
 
 
+def test_small_images_get_only_the_squares_that_fit_inside_them():
+    """sklearn's 8x8 digits, bakeoff's offline default: a 12-pixel square cannot be placed."""
+    x = np.random.default_rng(0).random((30, 8, 8, 1), dtype=np.float32)
+    found = measure(lambda images: np.eye(10)[np.zeros(len(images), int)], x, np.zeros(30, int))
+    assert found["kinds"]["occlusion"]["strengths"] == [4] and found["kinds"]["shift"]["strengths"] == [1, 2, 3, 4]
+    assert all(a == 1.0 for kind in found["kinds"].values() for a in kind["accuracy"])
+
+
 @pytest.mark.slow
 def test_analyse_seed_scores_a_saved_keras_model_once(tmp_path, small_npz):
     from bakeoff.search.backend import import_keras
