@@ -171,14 +171,14 @@ def verify(predict: runtimes.Predict, path: Path, data: Dataset, reference: np.n
     }
 
 
-def latency(predict: runtimes.Predict, x: np.ndarray) -> dict[str, float]:
-    """Median milliseconds per image at batch 1 and at batch 256, after a warm-up call of each size."""
+def latency(predict: runtimes.Predict, x: np.ndarray, calls: dict[int, int] = LATENCY_CALLS) -> dict[str, float]:
+    """Median milliseconds per image at each batch size (timed ``calls[batch]`` times, after a warm-up call)."""
     found = {}
-    for batch, calls in LATENCY_CALLS.items():
+    for batch, repeats in calls.items():
         sample = np.ascontiguousarray(x[:batch])
         predict(sample)
         times = []
-        for _ in range(calls):
+        for _ in range(repeats):
             started = time.perf_counter()
             predict(sample)
             times.append(time.perf_counter() - started)

@@ -22,6 +22,7 @@ import optuna
 from bakeoff.search import record
 from bakeoff.search.builders import build_model, count_flops
 from bakeoff.search.data import Dataset
+from bakeoff.search.export import latency
 from bakeoff.search.manifest import write_json
 from bakeoff.search.noise import retrain_epochs
 from bakeoff.search.record import retrain_dir
@@ -123,7 +124,7 @@ def _train_one(chosen: Plan, family: str, data: Dataset, x: np.ndarray, y: np.nd
         "train_seconds": round(train_seconds, 3),
         "params_count": int(model.count_params()),
         "flops": count_flops(model),
-        **_latency(model, data.x_test),
+        **latency(model.predict_on_batch, data.x_test, calls={1: 30, 256: 5}),
     }
     release_models()
     return metrics
@@ -134,18 +135,3 @@ def _save_gallery(folder: Path, data: Dataset, predictions: np.ndarray) -> None:
     wrong = np.flatnonzero(predictions != data.y_test)[:MISTAKES_KEPT]
     images = (data.x_test[wrong] * 255).round().clip(0, 255).astype(np.uint8)
     np.savez_compressed(folder / "gallery.npz", index=wrong, images=images, labels=data.y_test[wrong], predictions=predictions[wrong])
-
-
-def _latency(model, x_test: np.ndarray) -> dict[str, float]:
-    """Median milliseconds per image at batch 1 and batch 256, after a warm-up call."""
-    found = {}
-    for batch, repeats in ((1, 30), (256, 5)):
-        sample = x_test[:batch]
-        model.predict_on_batch(sample)
-        times = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            model.predict_on_batch(sample)
-            times.append(time.perf_counter() - started)
-        found[f"latency_ms_batch{batch}"] = round(1000 * float(np.median(times)) / len(sample), 4)
-    return found
