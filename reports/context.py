@@ -182,6 +182,7 @@ def _reproduce(manifest: dict[str, Any], storage_label: str, study_name: str) ->
         "versions": manifest.get("versions", {}),
         "machine": manifest.get("machine", {}),
         "seed": manifest.get("search", {}).get("seed"),
+        "backends": {stage: manifest[stage]["backend"] for stage in ("search", "retrain") if manifest.get(stage, {}).get("backend")},
         "storage": storage_label,
         "dashboard": f"optuna-dashboard {storage_label}",
         "study_names": [f"{study_name}-ann", f"{study_name}-cnn"],

@@ -7,6 +7,7 @@ mistake on the command line changes nothing already stored.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -56,10 +57,13 @@ def _prepare_out(out: Path) -> None:
 
 def search(args: argparse.Namespace) -> int:
     from bakeoff.search.data import check_source, load_dataset, resolve_source
+    from bakeoff.search.devices import visible_gpus, worker_count
     from bakeoff.spaces import get_spaces
 
     families = _families(args)
     spaces = get_spaces(args.space)
+    gpus = visible_gpus()
+    args.workers = 1 if args.engine == "kerastuner" and args.workers == "auto" else worker_count(args.workers, gpus)
     budget = _budget(args, families)
     if args.engine == "kerastuner" and (args.timeout is None or args.trials is not None or args.workers > 1):
         raise UserError("--engine kerastuner takes a --timeout budget only (no --trials, one worker)")
@@ -72,9 +76,11 @@ def search(args: argparse.Namespace) -> int:
         require_torch()
     url = storage_url(args)
     out = run_dir(args)
+    backend = _search_backend(args, url, families)
     check_source(resolve_source(args.data)[0])
     data = load_dataset(args.data, val_fraction=args.val_fraction, subset=args.subset, seed=args.seed)
     _prepare_out(out)
+    from bakeoff.search.devices import describe
     from bakeoff.search.manifest import update_manifest
     from bakeoff.search.runner import SearchPlan, run_search
     from bakeoff.search.storage import open_storage, redact
@@ -89,6 +95,7 @@ def search(args: argparse.Namespace) -> int:
         "val_fraction": args.val_fraction,
         "seed": args.seed,
         "engine": args.engine,
+        "backend": backend,
     }
     identity = {**attrs, record.VAL_SIZE: len(data.y_val)}
     # Opening checks that a resumed study was searched on the same data; the parent of --workers creates
@@ -96,9 +103,10 @@ def search(args: argparse.Namespace) -> int:
     studies = {f: open_study(storage, args.study, f, spaces[f], identity, args.seed, starts=args.starts) for f in families}
     if not is_worker():
         print(
-            f"searching {', '.join(families)} on {data.source} "
+            f"searching {', '.join(families)} with Keras on {backend} on {data.source} "
             f"({len(data.y_train)} train / {len(data.y_val)} validation images), storage {redact(url)}"
-            + (f", {args.workers} workers" if args.workers > 1 else ""),
+            + (f", {args.workers} workers" if args.workers > 1 else "")
+            + (f", {describe(args.workers, gpus)}" if gpus else ""),
             flush=True,
         )
         update_manifest(out, "search", {"storage": redact(url), "study": args.study, "data": data.summary(), **attrs}, args.argv)
@@ -106,7 +114,12 @@ def search(args: argparse.Namespace) -> int:
     if is_worker():
         return run_search(plan, studies, data.search_data())
     if args.engine == "optuna":
-        code = run_workers(_worker_argv(args, url, out, data.source), args.workers)
+        from bakeoff.search.prepared import split_options, write_prepared
+
+        prepared = write_prepared(out, data, split_options(args.subset, args.val_fraction, args.seed))
+        argv = _worker_argv(args, url, out, str(prepared.resolve()), backend)
+        del data  # workers memory-map the prepared split; the parent holds no copy through the night
+        code = run_workers(argv, args.workers, gpus)
     else:
         from bakeoff.search.runner import run_kerastuner
 
@@ -114,6 +127,30 @@ def search(args: argparse.Namespace) -> int:
     if code == 0:
         _explain_missing(studies)
     return code
+
+
+def _search_backend(args: argparse.Namespace, url: str, families: tuple[str, ...]) -> str:
+    """--backend, else $KERAS_BACKEND, else the backend a resumed study began with, else the first installed;
+    the KerasTuner engine trains on TensorFlow only."""
+    from bakeoff.search.backend import choose_backend, default_backend
+
+    requested = args.backend or os.environ.get("KERAS_BACKEND") or _stored(url, args.study, families, "backend") or default_backend()
+    if args.engine == "kerastuner" and requested != "tensorflow":
+        raise UserError(f"--engine kerastuner runs on the tensorflow backend only, not {requested}; use --engine optuna or --backend tensorflow")
+    return choose_backend(requested)
+
+
+def _stored(url: str, name: str, families: tuple[str, ...], key: str) -> Any:
+    """A study attribute of an existing study, read without creating anything (None for a new study)."""
+    from bakeoff.search.storage import file_of, open_storage
+    from bakeoff.search.studies import load_existing
+
+    path = file_of(url)
+    if path is not None and not path.exists():
+        return None
+    storage = open_storage(url, create=False)
+    found = (load_existing(storage, name, family) for family in families)
+    return next((study.user_attrs.get(key) for study in found if study is not None), None)
 
 
 def _explain_missing(studies: dict[str, Any]) -> None:
@@ -127,19 +164,14 @@ def _explain_missing(studies: dict[str, Any]) -> None:
             print(f"bakeoff: {no_complete_trial(family, [trial_record(t) for t in trials], len(studies))}", flush=True)
 
 
-def _worker_argv(args: argparse.Namespace, url: str, out: Path, source: str) -> list[str]:
-    """The ``bakeoff search`` command line a worker runs: this search's settings, spelled out, with the data
-    as resolved here (a fallback to digits is decided, and warned about, once)."""
-    argv = ["search", "--engine", args.engine, "--family", args.family, "--epochs", str(args.epochs), "--val-fraction", str(args.val_fraction),
-            "--seed", str(args.seed), "--workers", str(args.workers), "--study", args.study,
-            "--out", str(out.resolve()), "--storage", url]
-    if not args.starts:
-        argv.append("--no-starts")
-    for flag, value in (("--trials", args.trials), ("--timeout", args.timeout), ("--data", source),
-                        ("--subset", args.subset), ("--space", args.space), ("--sampler", args.sampler), ("--pruner", args.pruner)):
-        if value is not None:
-            argv += [flag, str(value)]
-    return argv
+def _worker_argv(args: argparse.Namespace, url: str, out: Path, source: str, backend: str) -> list[str]:
+    """The ``bakeoff search`` command line a worker runs: this search's options written back whole
+    (``cli.to_argv``), with what the parent resolved: the data (its prepared split), run directory, storage,
+    backend and worker count."""
+    from bakeoff.search.cli import to_argv
+
+    resolved = {"data": source, "out": out.resolve(), "storage": url, "backend": backend}
+    return to_argv("search", argparse.Namespace(**{**vars(args), **resolved}))
 
 
 def status(args: argparse.Namespace) -> int:
@@ -186,7 +218,7 @@ def retrain(args: argparse.Namespace) -> int:
         raise UserError(f"nothing to retrain: study {args.study!r} has no complete trial yet; run 'bakeoff search' first")
     data = _searched_data(args, studies)
     _prepare_out(out)
-    update_manifest(out, "retrain", {"seeds": args.seeds}, args.argv)
+    update_manifest(out, "retrain", {"seeds": args.seeds, "backend": os.environ["KERAS_BACKEND"]}, args.argv)
     for family, study in studies.items():
         retrain_family(study, family, data, out, args.seeds, log=lambda line: print(line, flush=True))
     return 0
@@ -247,18 +279,21 @@ def predict(args: argparse.Namespace) -> int:
 
 
 def _searched_data(args: argparse.Namespace, studies: dict[str, Any]):
-    """The data set the studies were searched on (checked by hash), for retraining and analyses."""
+    """The data set the studies were searched on (checked by hash; the run's prepared split when it is there),
+    for retraining and analyses; the backend they were searched with, unless --backend says otherwise."""
+    from bakeoff.search.backend import choose_backend, default_backend
     from bakeoff.search.data import load_dataset
 
     attrs = next(iter(studies.values())).user_attrs
     if "data_sha256" not in attrs:
         raise UserError(f"study {args.study!r} records no data; was it made by bakeoff search?")
-    data = load_dataset(
-        args.data or attrs.get("data_source"),
-        val_fraction=attrs.get("val_fraction", 0.1),
-        subset=attrs.get("subset"),
-        seed=attrs.get("seed", 0),
-    )
+    choose_backend(args.backend or attrs.get("backend") or default_backend())
+    from bakeoff.search.prepared import folder_for, is_prepared, split_options
+
+    options = split_options(attrs.get("subset"), attrs.get("val_fraction", 0.1), attrs.get("seed", 0))
+    prepared = folder_for(run_dir(args), attrs["data_sha256"], options)
+    source = args.data or (str(prepared) if is_prepared(prepared) else attrs.get("data_source"))
+    data = load_dataset(source, **options)
     if data.sha256 != attrs["data_sha256"]:
         raise UserError(
             f"{data.source} is not the data study {args.study!r} was searched on (sha256 differs); pass that data with --data"
@@ -300,3 +335,13 @@ def run(args: argparse.Namespace) -> int:
                 break
     report(argparse.Namespace(**{**vars(args), "output": None}))
     return code
+
+
+def spaces_show(args: argparse.Namespace) -> int:
+    import json
+
+    from bakeoff.spaces import get_spaces
+
+    space = get_spaces(args.space)[args.family]
+    print(json.dumps(space.get_config(), indent=2) if args.json else space.describe())
+    return 0

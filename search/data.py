@@ -1,6 +1,6 @@
 """Load, validate and split image-classification data, before anything is written or trained.
 
-Sources: ``mnist`` / ``fashion_mnist`` (Keras download, cached), ``digits`` (scikit-learn, offline), an ``.npz``
+Sources: ``mnist`` / ``fashion_mnist`` (downloaded into Keras' cache, ``search/downloads.py``), ``digits`` (scikit-learn, offline), an ``.npz``
 in the Keras layout, or a directory of the four IDX files. The test split is kept apart: the search only ever
 sees ``Dataset.search_data()``, a type without the test split; the test arrays are read by the final
 evaluation alone.
@@ -8,10 +8,8 @@ evaluation alone.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
-import io
 import os
 import sys
 import zipfile
@@ -128,9 +126,14 @@ def load_dataset(
     seed: int = 0,
     warn=lambda line: print(line, file=sys.stderr),
 ) -> Dataset:
-    """Load, validate, scale and split; the split depends only on the data, ``seed`` and ``subset``."""
+    """Load, validate, scale and split; the split depends only on the data, ``seed`` and ``subset``. A folder
+    prepared by ``search/prepared.py`` is memory-mapped as it is (it was validated when it was written)."""
     source, named = resolve_source(data)
     check_source(source)
+    from bakeoff.search.prepared import is_prepared, read_prepared, split_options
+
+    if is_prepared(Path(source).expanduser()):
+        return read_prepared(Path(source).expanduser(), split_options(subset, val_fraction, seed))
     raw, info = _load_raw(source, named, warn)
     if info.get("source"):
         source = info.pop("source")
@@ -149,11 +152,12 @@ def _load_raw(source: str, named: bool, warn) -> tuple[dict[str, np.ndarray], di
     if source == "digits":
         return _load_digits(), {}
     if source in KERAS_SETS:
+        from bakeoff.search.downloads import DownloadError, load
+
         try:
-            return _load_keras(source), {}
-        except Exception as exc:  # no internet, proxy, corrupt cache: all end the same way
-            # Keras says "URL fetch failure on <url>: None -- <cause>": the cause is what helps.
-            reason = first_line(exc, 1000).rsplit(" -- ", 1)[-1][:160]
+            return load(source), {}
+        except (DownloadError, OSError, ValueError, EOFError) as exc:  # offline, proxy, corrupt cache: all end alike
+            reason = first_line(exc, 160)
             if named:
                 raise UserError(f"could not download {source} ({reason}); {_HINT}") from None
             warn(f"bakeoff: warning: MNIST download failed ({reason}); using scikit-learn's digits; {_HINT}")
@@ -173,21 +177,6 @@ def _load_digits() -> dict[str, np.ndarray]:
     x_train, x_test, y_train, y_test = train_test_split(
         images, digits.target, test_size=0.2, stratify=digits.target, random_state=0
     )
-    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-
-
-def _load_keras(name: str) -> dict[str, np.ndarray]:
-    """Keras' download, with its "Downloading data from ..." lines shown only if the download worked.
-
-    Offline, they would stand in front of bakeoff's one-line fallback warning and say the opposite.
-    """
-    from bakeoff.search.backend import import_keras
-
-    keras = import_keras()
-    said = io.StringIO()
-    with contextlib.redirect_stdout(said):
-        (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
-    sys.stdout.write(said.getvalue())
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST = "manifest.json"
-_PACKAGES = ("bakeoff", "tensorflow", "tensorflow-cpu", "keras", "optuna", "keras-tuner", "numpy", "scikit-learn", "scipy")
+_PACKAGES = ("bakeoff", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "torch", "keras", "optuna", "keras-tuner", "numpy", "scikit-learn", "scipy")
 
 
 def versions() -> dict[str, str]:

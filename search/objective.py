@@ -98,7 +98,9 @@ class Objective:
         release_models()
         from bakeoff.search.backend import import_keras
 
-        import_keras().utils.set_random_seed(self.seed * 100_003 + trial.number)
+        keras = import_keras()
+        trial.set_user_attr(record.BACKEND, keras.backend.backend())
+        keras.utils.set_random_seed(self.seed * 100_003 + trial.number)
         data = self.data
         steps = int(np.ceil(len(data.x_train) / config["batch_size"])) * self.epochs
         try:

@@ -30,6 +30,7 @@ SECONDS = "trial_seconds"  # seconds charged to the budget, written when the tri
 ALIVE_AT = "alive_at"  # unix time of the trial's last sign of life (epochs and batch polls), for recovery
 WORKER = "worker"  # host:pid:start-ticks of the process running it
 ENGINE = "engine"
+BACKEND = "backend"  # the Keras backend that trained the trial: tensorflow, jax or torch
 FIT_SECONDS = "fit_seconds"  # the fit alone, without building and compiling the model
 PROJECTED_FIT_SECONDS = "projected_fit_seconds"  # the first projection of the fit, for the epochs it trained
 MEAN_EPOCH_SECONDS = "seconds_per_epoch"  # the mean epoch as it ran, compiling included

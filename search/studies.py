@@ -17,8 +17,10 @@ from bakeoff.search.record import START, study_name
 from bakeoff.search.strategy import pruner_for, sampler_for
 from bakeoff.spaces import STARTS, Space
 
-#: Study attributes that must match on resume (the validation set depends on all of them).
-DATA_KEYS = ("data_sha256", "subset", "val_fraction", "seed", "engine")
+#: Study attributes that must match on resume: the validation set depends on the data ones, and trials trained
+#: by another engine or Keras backend are neither timed nor seeded alike (bench/backends.py: 2-5x speed
+#: differences), so a time budget and a time to target would mix incomparable seconds.
+DATA_KEYS = ("data_sha256", "subset", "val_fraction", "seed", "engine", "backend")
 SPACE = "space"
 
 
@@ -93,6 +95,6 @@ def _check_same_data(study: optuna.Study, attrs: dict[str, Any]) -> None:
         if key in stored and stored[key] != attrs.get(key):
             raise UserError(
                 f"study {study.study_name!r} was searched with {key}={stored[key]!r}, not {attrs.get(key)!r}: "
-                "re-run with the same --data/--subset/--seed/--engine, or start a new --study"
+                "re-run with the same --data/--subset/--seed/--engine/--backend, or start a new --study"
             )
 

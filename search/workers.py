@@ -4,7 +4,7 @@ TensorFlow.
 The parent creates the studies first (so workers never race to create them or to enqueue the starting trials),
 then starts the workers with the same command line and the CPU cores split between them, forwards SIGINT
 and SIGTERM, replaces a worker that recycled itself (its memory grew past ``RECYCLE_MB``), and exits with
-the worst worker's code. With ``--workers 1`` there is one worker, for the same memory bound overnight. Workers on other machines are started by hand with
+the worst worker's code. On a GPU machine each worker is pinned to a GPU (``devices``). With ``--workers 1`` there is one worker, for the same memory bound overnight. Workers on other machines are started by hand with
 the same command and ``--storage postgresql://…``: they need no parent.
 """
 
@@ -17,6 +17,7 @@ import sys
 import time
 from typing import Sequence
 
+from bakeoff.search.devices import device_env
 from bakeoff.search.durations import format_duration
 
 WORKER_ENV = "BAKEOFF_WORKER_INDEX"
@@ -44,10 +45,11 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def run_workers(argv: Sequence[str], workers: int) -> int:
-    """Run ``workers`` worker processes to the end, starting a fresh one whenever a worker recycles itself."""
+def run_workers(argv: Sequence[str], workers: int, gpus: Sequence[str] = ()) -> int:
+    """Run ``workers`` worker processes to the end, starting a fresh one whenever a worker recycles itself;
+    with GPUs, each worker is pinned to one (``devices.device_env``)."""
     started = time.time()
-    children = [_start(argv, index, workers) for index in range(workers)]
+    children = [_start(argv, index, workers, gpus) for index in range(workers)]
     codes: list[int | None] = [None] * workers
     received: list[int] = []
 
@@ -64,7 +66,7 @@ def run_workers(argv: Sequence[str], workers: int) -> int:
                 if codes[index] is not None or child.poll() is None:
                     continue
                 if child.returncode == RECYCLE and not received:
-                    children[index] = _start(argv, index, workers)
+                    children[index] = _start(argv, index, workers, gpus)
                 else:
                     codes[index] = _exit_code(child.returncode)
             time.sleep(POLL_SECONDS)
@@ -79,11 +81,18 @@ def run_workers(argv: Sequence[str], workers: int) -> int:
     return code
 
 
-def _start(argv: Sequence[str], index: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, WORKER_ENV: str(index), WORKERS_ENV: str(workers)}
+def worker_env(index: int, workers: int, gpus: Sequence[str] = ()) -> dict[str, str]:
+    """What worker ``index`` gets on top of the parent's environment: its index, its GPU and memory settings,
+    and its share of the CPU cores when there are several workers."""
+    env = {WORKER_ENV: str(index), WORKERS_ENV: str(workers), **device_env(index, workers, list(gpus))}
     if workers > 1:  # share the cores instead of every worker claiming all of them
         threads = str(threads_per_worker(workers))
         env.update(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS=threads)
+    return env
+
+
+def _start(argv: Sequence[str], index: int, workers: int, gpus: Sequence[str]) -> subprocess.Popen:
+    env = {**os.environ, **worker_env(index, workers, gpus)}
     return subprocess.Popen([sys.executable, "-m", "bakeoff.search", *argv], env=env, preexec_fn=_stop_with_parent)
 
 

@@ -24,6 +24,13 @@ def template(tmp_path_factory):
     storage = f"sqlite:///{run}/study.db"
     for family in ("ann", "cnn"):
         fake_study(storage, "k", family, 5)
+    from bakeoff.search.data import load_dataset
+
+    digits = load_dataset("digits")  # a study of digits searched on JAX: resuming it on TensorFlow is refused
+    for family in ("ann", "cnn"):
+        study = fake_study(storage, "j", family, 3)
+        for key, value in {"data_sha256": digits.sha256, "subset": None, "val_fraction": 0.1, "seed": 0, "engine": "optuna", "backend": "jax"}.items():
+            study.set_user_attr(key, value)
     failed = optuna.create_study(storage=storage, study_name="failed-ann", direction="maximize")
     failed.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
     files = root / "files"
@@ -76,6 +83,10 @@ CASES = [
     (["search", "--data", "digits", "--sampler", "bayes"], "argument --sampler: invalid choice: 'bayes'"),
     (["search", "--data", "digits", "--pruner", "asha"], "argument --pruner: invalid choice: 'asha'"),
     (["search", "--data", "digits", "--engine", "kerastuner", "--timeout", "1m", "--pruner", "none"], "--engine kerastuner runs Hyperband"),
+    (["search", "--data", "digits", "--engine", "kerastuner", "--timeout", "1m", "--backend", "jax"], "runs on the tensorflow backend only, not jax"),
+    (["search", "--data", "digits", "--backend", "theano"], "argument --backend: invalid choice: 'theano'"),
+    (["search", "--data", "digits", "--study", "j", "--backend", "tensorflow"], "was searched with backend='jax', not 'tensorflow'"),
+    (["search", "--data", "digits", "--workers", "many"], "'many' is not a whole number"),
     (["search", "--data", "digits", "--space", "{files}/syntax.toml"], "not valid TOML"),
     (["search", "--data", "digits", "--space", "{files}/unknown.toml"], "unknown parameter 'width'"),
     (["search", "--data", "digits", "--space", "{files}/lowhigh.toml"], "above high"),
@@ -93,7 +104,7 @@ CASES = [
     (["analyse", "--analyses", "all"], "argument --analyses: invalid choice: 'all'"),
     (["report", "--study", "nope"], "no study named 'nope'"),
     (["report", "--output", "{files}/a-file/report.html"], "cannot write"),
-    (["status", "--study", "nope"], "studies here: failed, k"),
+    (["status", "--study", "nope"], "studies here: failed, j, k"),
     (["spaces", "show", "cnn", "--space", "{files}/syntax.toml"], "not valid TOML"),
     (["frobnicate"], "invalid choice"),
 ]

@@ -45,7 +45,7 @@ def test_samplers_are_seeded_and_move_on_with_the_study():
 
 def test_workers_receive_the_sampler_and_pruner(tmp_path):
     args = build_parser().parse_args(["search", "--data", "digits", "--sampler", "random", "--pruner", "none"])
-    argv = _worker_argv(args, "sqlite:///x.db", tmp_path, "digits")
+    argv = _worker_argv(args, "sqlite:///x.db", tmp_path, "digits", "tensorflow")
     assert argv[argv.index("--sampler") + 1] == "random" and argv[argv.index("--pruner") + 1] == "none"
-    default = _worker_argv(build_parser().parse_args(["search"]), "sqlite:///x.db", tmp_path, "digits")
+    default = _worker_argv(build_parser().parse_args(["search"]), "sqlite:///x.db", tmp_path, "digits", "tensorflow")
     assert "--sampler" not in default and "--pruner" not in default

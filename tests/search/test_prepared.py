@@ -1,0 +1,64 @@
+"""The split prepared once by the search parent: written whole or not at all, memory-mapped by workers and by
+the later stages, and opened only with the split options it was made with."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+
+import numpy as np
+import pytest
+
+from bakeoff.search.cli import main
+from bakeoff.search.data import load_dataset
+from bakeoff.search.errors import UserError
+from bakeoff.search.prepared import ARRAYS, MARKER, folder_for, is_prepared, split_options, write_prepared
+
+
+def test_a_prepared_split_reads_back_equal_and_memory_mapped(small_npz, tmp_path):
+    options = split_options(500, 0.2, 3)
+    data = load_dataset(str(small_npz), **options)
+    folder = write_prepared(tmp_path, data, options)
+    assert folder == folder_for(tmp_path, data.sha256, options) and is_prepared(folder)
+    again = load_dataset(str(folder), **options)
+    for name in ARRAYS:
+        assert isinstance(getattr(again, name), np.memmap) and np.array_equal(getattr(again, name), getattr(data, name))
+    assert (again.source, again.sha256, again.class_names, again.info) == (data.source, data.sha256, data.class_names, data.info)
+    assert write_prepared(tmp_path, data, options) == folder  # written once
+
+
+def test_a_prepared_split_opened_with_other_split_options_is_refused(small_npz, tmp_path):
+    options = split_options(None, 0.1, 0)
+    folder = write_prepared(tmp_path, load_dataset(str(small_npz), **options), options)
+    with pytest.raises(UserError, match="prepared with .*'seed': 0.*not .*'seed': 1"):
+        load_dataset(str(folder), **split_options(None, 0.1, 1))
+
+
+def test_a_half_written_folder_is_not_a_prepared_split(small_npz, tmp_path):
+    options = split_options(None, 0.1, 0)
+    folder = write_prepared(tmp_path, load_dataset(str(small_npz), **options), options)
+    (folder / MARKER).unlink()  # what a kill before the rename would leave, were it not built aside
+    assert not is_prepared(folder)
+
+
+def test_workers_are_pointed_at_the_prepared_split(tmp_path):
+    from bakeoff.search.commands import _worker_argv
+
+    args = argparse.Namespace(family="ann", trials=2, timeout=None, epochs=1, data="mnist.npz", subset=None, val_fraction=0.1, seed=0,
+                              space=None, engine="optuna", sampler=None, pruner=None, starts=True, workers=1, backend=None,
+                              study="s", out=tmp_path, storage=None)
+    argv = _worker_argv(args, "sqlite:///x.db", tmp_path, str(tmp_path / "prepared" / "abc"), "tensorflow")
+    assert argv[argv.index("--data") + 1] == str(tmp_path / "prepared" / "abc")
+    assert argv[argv.index("--backend") + 1] == "tensorflow" and argv[argv.index("--storage") + 1] == "sqlite:///x.db"
+
+
+@pytest.mark.slow
+def test_retraining_reads_the_runs_prepared_split_when_the_source_is_gone(small_npz, tmp_path):
+    source = tmp_path / "mine.npz"
+    shutil.copy(small_npz, source)
+    out = tmp_path / "run"
+    assert main(["search", "--data", str(source), "--family", "ann", "--trials", "1", "--epochs", "1", "--out", str(out), "--study", "p"]) == 0
+    assert len(list((out / "prepared").iterdir())) == 1
+    source.unlink()  # retraining must not need it: the split it was searched on is in the run directory
+    assert main(["retrain", "--out", str(out), "--study", "p", "--seeds", "1"]) == 0
+    assert (out / "retrain" / "ann" / "seed-0" / "metrics.json").is_file()

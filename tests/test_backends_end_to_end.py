@@ -1,0 +1,66 @@
+"""A whole run (search -> retrain -> analyses -> export -> report) with Keras on JAX, in a fresh process: Keras
+fixes its backend when first imported, and the tests' own process already runs TensorFlow."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import optuna
+import pytest
+
+from bakeoff.search.cli import main
+
+
+@pytest.fixture(scope="module")
+def jax_run(tmp_path_factory, small_npz):
+    out = tmp_path_factory.mktemp("jax") / "run"
+    argv = [sys.executable, "-m", "bakeoff.search", "run", "--backend", "jax", "--data", str(small_npz), "--trials", "2",
+            "--epochs", "2", "--seeds", "1", "--out", str(out), "--study", "j"]
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return out, done.stdout
+
+
+@pytest.mark.slow
+def test_a_jax_run_trains_every_stage_on_jax_and_records_it(jax_run):
+    out, stdout = jax_run
+    assert "with Keras on jax" in stdout
+    storage = f"sqlite:///{out}/study.db"
+    for family in ("ann", "cnn"):
+        study = optuna.load_study(study_name=f"j-{family}", storage=storage)
+        assert study.user_attrs["backend"] == "jax"
+        complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        assert complete and all(t.user_attrs["backend"] == "jax" for t in study.trials)
+        metrics = json.loads((out / "retrain" / family / "seed-0" / "metrics.json").read_text())
+        assert 0.0 < metrics["test_accuracy"] <= 1.0
+        assert (out / "retrain" / family / "seed-0" / "robustness.json").is_file()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["search"]["backend"] == "jax" and manifest["retrain"]["backend"] == "jax" and "jax" in manifest["versions"]
+    html = (out / "report.html").read_text()
+    assert "search: jax, retrain: jax" in html and "CNN" in html
+
+
+@pytest.mark.slow
+def test_a_jax_run_exports_what_it_can_and_says_why_for_the_rest(jax_run):
+    out, _ = jax_run
+    for family in ("ann", "cnn"):
+        formats = json.loads((out / "export" / family / "exports.json").read_text())["formats"]
+        assert "error" not in formats["keras"] and formats["keras"]["agreement"] == 1.0
+        for name, row in formats.items():
+            assert "error" in row or row["agreement"] >= 0.99, (family, name, row)
+
+
+@pytest.mark.slow
+def test_resuming_a_jax_study_on_tensorflow_is_refused_and_changes_nothing(jax_run, small_npz, capsys):
+    out, _ = jax_run
+    database = out / "study.db"
+    before = database.read_bytes()
+    argv = ["search", "--backend", "tensorflow", "--data", str(small_npz), "--out", str(out), "--study", "j", "--trials", "3"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "was searched with backend='jax', not 'tensorflow'" in err[0]
+    assert database.read_bytes() == before
