@@ -1,16 +1,22 @@
-"""How a model is compiled for speed on this machine: the per-family defaults bench/trial_throughput.py chose.
+"""How a model is compiled for speed on this machine: per backend and family, the settings the benchmarks chose.
 
-On the 2-core AMD EPYC (AVX-512 BF16, no AMX) the benchmark measured, against plain fp32 ``model.fit``:
-running many steps per ``tf.function`` call (``steps_per_execution``) helps both families, since small
-models spend much of a step in Python and dispatch; XLA helps dense networks and slows convolutions;
-bfloat16 mixed precision helps convolutions where the CPU computes bf16 natively, unless the network has
-batch normalisation: Keras normalises in float32, and the casts around every normalisation cost about what
-bf16 saves (with bf16, without/with augmentation: the seed CNN ran 1.24x/1.43x as fast, the batch-normalised
-recipe CNN 0.79x/0.90x, the heavier mid-size CNN 1.03x/1.12x; short searches mostly train the lighter kind).
-The Keras backend stays TensorFlow (bench/backends.py): JAX trains the seed ANN 1.9x faster but augmented models
-and convnets 4-5x slower, and the winners of the searches use augmentation. Each lever can be switched off with
-an environment variable for comparison (BAKEOFF_STEPS_PER_EXECUTION=1, BAKEOFF_XLA=0, BAKEOFF_BF16=0;
-BAKEOFF_XLA=1 compiles with XLA however few steps a trial plans).
+TensorFlow (bench/trial_throughput.py; 2-core AMD EPYC with AVX-512 BF16 and Intel Xeon with AMX): running many
+steps per ``tf.function`` call (``steps_per_execution``) helps both families, since small models spend much of a
+step in Python and dispatch; XLA helps dense networks and slows convolutions, and pays back its compiling only
+over ``XLA_MIN_STEPS``; bfloat16 mixed precision helps convolutions where the CPU computes bf16 natively, unless
+the network has batch normalisation (Keras normalises in float32, and the casts cost about what bf16 saves).
+
+JAX and PyTorch (bench/backends.py, Intel Xeon with AMX, one lever at a time against Keras' defaults): JAX always
+compiles with XLA; 32 steps per call sped up networks without augmentation (seed ANN 1.65x, seed CNN 1.04x) and
+slowed augmented ones (recipe ANN 0.89x, recipe CNN 0.95x); bf16 slowed its convnets (0.88x both). PyTorch takes
+one step per call only (Keras refuses more); ``torch.compile`` made the seed ANN's epochs 2.9x faster after 66 s
+of compiling, more than a short trial trains, so it stays off; bf16 sped up its convnets (1.05x, 1.17x). On CPUs
+TensorFlow stays the default backend: JAX trained the seed ANN about 3x faster, but augmented models and convnets,
+what the searches' winners are, 3-8x slower; PyTorch was slower on every model.
+
+On a GPU the CPU's bf16 rule does not apply: trials train in float32 there until a measurement on a GPU chooses.
+Each lever can be switched off with an environment variable for comparison (BAKEOFF_STEPS_PER_EXECUTION=1,
+BAKEOFF_XLA=0, BAKEOFF_BF16=0; BAKEOFF_XLA=1 compiles with XLA however few steps a trial plans).
 """
 
 from __future__ import annotations
@@ -47,13 +53,28 @@ def cpu_has_bf16() -> bool:
     return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
 
 
-def default_speed(family: str, config: dict, total_steps: int | None = None) -> Speed:
-    """XLA only for dense networks without augmentation (the random image layers do not compile with it) that
-    will train at least ``XLA_MIN_STEPS`` steps (None: long enough); bf16 only for convnets without batch
-    normalisation."""
-    steps = int(os.environ.get("BAKEOFF_STEPS_PER_EXECUTION", STEPS_PER_EXECUTION))
+@lru_cache(maxsize=1)
+def _on_gpu() -> bool:
+    from bakeoff.search.backend import trains_on_gpu
+
+    return trains_on_gpu()
+
+
+def default_speed(family: str, config: dict, total_steps: int | None = None, backend: str | None = None, gpu: bool | None = None) -> Speed:
+    """The settings of one trial on ``backend`` (default: this process's Keras backend) and device (default:
+    asked of the backend). XLA only on TensorFlow, for dense networks without augmentation (the random image
+    layers do not compile with it) that will train at least ``XLA_MIN_STEPS`` steps (None: long enough)."""
+    backend = backend or os.environ.get("KERAS_BACKEND", "tensorflow")
+    augment, batch_norm = bool(config.get("augment")), bool(config.get("batch_norm"))
+    steps = max(1, int(os.environ.get("BAKEOFF_STEPS_PER_EXECUTION", STEPS_PER_EXECUTION)))
+    bf16_wanted = os.environ.get("BAKEOFF_BF16", "1") != "0" and family == "cnn" and not batch_norm and cpu_has_bf16()
+    if bf16_wanted and (_on_gpu() if gpu is None else gpu):
+        bf16_wanted = False
+    if backend == "jax":
+        return Speed(steps_per_execution=1 if augment else steps, bf16=False)
+    if backend == "torch":
+        return Speed(steps_per_execution=1, jit_compile=False, bf16=bf16_wanted)
     setting = os.environ.get("BAKEOFF_XLA")  # "0": never, "1": whatever the steps (for benchmarks)
     long_enough = setting == "1" or total_steps is None or total_steps >= XLA_MIN_STEPS
-    xla = setting != "0" and family == "ann" and not config.get("augment") and long_enough
-    bf16 = os.environ.get("BAKEOFF_BF16", "1") != "0" and family == "cnn" and not config.get("batch_norm") and cpu_has_bf16()
-    return Speed(steps_per_execution=max(1, steps), jit_compile=True if xla else "auto", bf16=bf16)
+    xla = setting != "0" and family == "ann" and not augment and long_enough
+    return Speed(steps_per_execution=steps, jit_compile=True if xla else "auto", bf16=bf16_wanted)

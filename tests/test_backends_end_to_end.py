@@ -14,34 +14,44 @@ import pytest
 from bakeoff.search.cli import main
 
 
+def whole_run(backend: str, out, data) -> str:
+    """``bakeoff run`` on ``backend`` in a fresh process; its standard output."""
+    argv = [sys.executable, "-m", "bakeoff.search", "run", "--backend", backend, "--data", str(data), "--trials", "2",
+            "--epochs", "2", "--seeds", "1", "--out", str(out), "--study", "j"]
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1800)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def check_trained_and_recorded(out, stdout: str, backend: str) -> None:
+    assert f"with Keras on {backend}" in stdout
+    storage = f"sqlite:///{out}/study.db"
+    for family in ("ann", "cnn"):
+        study = optuna.load_study(study_name=f"j-{family}", storage=storage)
+        assert study.user_attrs["backend"] == backend
+        complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        assert complete and all(t.user_attrs["backend"] == backend for t in study.trials)
+        metrics = json.loads((out / "retrain" / family / "seed-0" / "metrics.json").read_text())
+        assert 0.0 < metrics["test_accuracy"] <= 1.0
+        assert (out / "retrain" / family / "seed-0" / "robustness.json").is_file()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["search"]["backend"] == backend and manifest["retrain"]["backend"] == backend
+    html = (out / "report.html").read_text()
+    assert f"search: {backend}, retrain: {backend}" in html and "CNN" in html
+
+
 @pytest.fixture(scope="module")
 def jax_run(tmp_path_factory, small_npz):
     out = tmp_path_factory.mktemp("jax") / "run"
-    argv = [sys.executable, "-m", "bakeoff.search", "run", "--backend", "jax", "--data", str(small_npz), "--trials", "2",
-            "--epochs", "2", "--seeds", "1", "--out", str(out), "--study", "j"]
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    return out, done.stdout
+    return out, whole_run("jax", out, small_npz)
 
 
 @pytest.mark.slow
 def test_a_jax_run_trains_every_stage_on_jax_and_records_it(jax_run):
     out, stdout = jax_run
-    assert "with Keras on jax" in stdout
-    storage = f"sqlite:///{out}/study.db"
-    for family in ("ann", "cnn"):
-        study = optuna.load_study(study_name=f"j-{family}", storage=storage)
-        assert study.user_attrs["backend"] == "jax"
-        complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-        assert complete and all(t.user_attrs["backend"] == "jax" for t in study.trials)
-        metrics = json.loads((out / "retrain" / family / "seed-0" / "metrics.json").read_text())
-        assert 0.0 < metrics["test_accuracy"] <= 1.0
-        assert (out / "retrain" / family / "seed-0" / "robustness.json").is_file()
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["search"]["backend"] == "jax" and manifest["retrain"]["backend"] == "jax" and "jax" in manifest["versions"]
-    html = (out / "report.html").read_text()
-    assert "search: jax, retrain: jax" in html and "CNN" in html
+    check_trained_and_recorded(out, stdout, "jax")
+    assert "jax" in json.loads((out / "manifest.json").read_text())["versions"]
 
 
 @pytest.mark.slow
@@ -64,3 +74,11 @@ def test_resuming_a_jax_study_on_tensorflow_is_refused_and_changes_nothing(jax_r
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "was searched with backend='jax', not 'tensorflow'" in err[0]
     assert database.read_bytes() == before
+
+
+@pytest.mark.torch
+def test_a_pytorch_run_trains_every_stage_on_pytorch_and_records_it(tmp_path, small_npz):
+    """Deselected by default (``pytest -m torch`` runs it): PyPI has only PyTorch's CUDA build for Linux, several
+    GB, so the test extra does not install it; the CPU build comes from PyTorch's own index."""
+    out = tmp_path / "run"
+    check_trained_and_recorded(out, whole_run("torch", out, small_npz), "torch")

@@ -1,6 +1,6 @@
 """Speed settings per trial: XLA only where the measured compile cost pays back (bench/fixed_cost.py)."""
 
-from bakeoff.search.speed import XLA_MIN_STEPS, default_speed
+from bakeoff.search.speed import XLA_MIN_STEPS, cpu_has_bf16, default_speed
 
 DENSE = {"augment": False, "batch_norm": False}
 
@@ -19,3 +19,26 @@ def test_the_environment_forces_xla_either_way(monkeypatch):
     assert default_speed("ann", DENSE, total_steps=10).jit_compile is True
     monkeypatch.setenv("BAKEOFF_XLA", "0")
     assert default_speed("ann", DENSE, total_steps=10**6).jit_compile == "auto"
+
+
+def test_jax_takes_many_steps_per_call_only_without_augmentation_and_never_bf16(monkeypatch):
+    monkeypatch.delenv("BAKEOFF_STEPS_PER_EXECUTION", raising=False)
+    conv = {"augment": False, "batch_norm": False}
+    assert default_speed("ann", DENSE, backend="jax", gpu=False).steps_per_execution == 32
+    assert default_speed("ann", {**DENSE, "augment": True}, backend="jax", gpu=False).steps_per_execution == 1
+    assert default_speed("cnn", conv, backend="jax", gpu=False).bf16 is False
+    assert default_speed("ann", DENSE, total_steps=10**6, backend="jax", gpu=False).jit_compile == "auto"  # JAX always jits
+
+
+def test_pytorch_takes_one_step_per_call_and_no_compile(monkeypatch):
+    monkeypatch.delenv("BAKEOFF_BF16", raising=False)
+    speed = default_speed("ann", DENSE, total_steps=10**6, backend="torch", gpu=False)
+    assert speed.steps_per_execution == 1 and speed.jit_compile is False  # Keras refuses more steps on PyTorch
+    assert default_speed("cnn", DENSE, backend="torch", gpu=False).bf16 == cpu_has_bf16()
+
+
+def test_the_cpus_bf16_rule_is_not_applied_on_a_gpu(monkeypatch):
+    monkeypatch.delenv("BAKEOFF_BF16", raising=False)
+    for backend in ("tensorflow", "torch"):
+        assert default_speed("cnn", DENSE, backend=backend, gpu=True).bf16 is False
+        assert default_speed("cnn", DENSE, backend=backend, gpu=False).bf16 == cpu_has_bf16()
