@@ -101,3 +101,20 @@ def trains_on_gpu() -> bool:
     import torch
 
     return bool(torch.cuda.is_available())
+
+
+def gpu_name() -> str:
+    """The name of the GPU this process trains on, as its backend reports it (the key of measured choices)."""
+    name = import_keras().backend.backend()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU") if gpus else "none"
+    if name == "jax":
+        import jax
+
+        return jax.devices()[0].device_kind
+    import torch
+
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else "none"

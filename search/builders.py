@@ -23,7 +23,7 @@ def build_model(
     keras = import_keras()
     speed = speed or default_speed(family, config, total_steps)
     previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("mixed_bfloat16" if speed.bf16 else "float32")
+    keras.mixed_precision.set_global_policy(speed.policy)
     try:
         return _build(config, family, input_shape, num_classes, total_steps, speed, keras)
     finally:

@@ -113,10 +113,10 @@ def search(args: argparse.Namespace) -> int:
     plan = SearchPlan(families, spaces, budget, args.epochs, args.seed, sampler, pruner)
     if is_worker():
         return run_search(plan, studies, data.search_data())
-    if args.engine == "optuna":
-        from bakeoff.search.prepared import split_options, write_prepared
+    from bakeoff.search.prepared import split_options, write_prepared
 
-        prepared = write_prepared(out, data, split_options(args.subset, args.val_fraction, args.seed))
+    prepared = write_prepared(out, data, split_options(args.subset, args.val_fraction, args.seed))
+    if args.engine == "optuna":
         argv = _worker_argv(args, url, out, str(prepared.resolve()), backend)
         del data  # workers memory-map the prepared split; the parent holds no copy through the night
         code = run_workers(argv, args.workers, gpus)
@@ -218,9 +218,19 @@ def retrain(args: argparse.Namespace) -> int:
         raise UserError(f"nothing to retrain: study {args.study!r} has no complete trial yet; run 'bakeoff search' first")
     data = _searched_data(args, studies)
     _prepare_out(out)
-    update_manifest(out, "retrain", {"seeds": args.seeds, "backend": os.environ["KERAS_BACKEND"]}, args.argv)
+    from bakeoff.search.devices import visible_gpus
+    from bakeoff.search.workers import is_worker, my_share, run_workers
+
+    gpus = visible_gpus()
+    if not is_worker():
+        update_manifest(out, "retrain", {"seeds": args.seeds, "backend": os.environ["KERAS_BACKEND"]}, args.argv)
+        if len(gpus) > 1 and args.seeds > 1:  # one process per GPU, each retraining its share of the seeds
+            from bakeoff.search.cli import to_argv
+
+            argv = to_argv("retrain", argparse.Namespace(**{**vars(args), "backend": os.environ["KERAS_BACKEND"]}))
+            return run_workers(argv, min(len(gpus), args.seeds), gpus, what="retraining")
     for family, study in studies.items():
-        retrain_family(study, family, data, out, args.seeds, log=lambda line: print(line, flush=True))
+        retrain_family(study, family, data, out, args.seeds, log=lambda line: print(line, flush=True), share=my_share())
     return 0
 
 
@@ -292,7 +302,7 @@ def _searched_data(args: argparse.Namespace, studies: dict[str, Any]):
 
     options = split_options(attrs.get("subset"), attrs.get("val_fraction", 0.1), attrs.get("seed", 0))
     prepared = folder_for(run_dir(args), attrs["data_sha256"], options)
-    source = args.data or (str(prepared) if is_prepared(prepared) else attrs.get("data_source"))
+    source = str(prepared) if is_prepared(prepared) else args.data or attrs.get("data_source")  # same hash either way
     data = load_dataset(source, **options)
     if data.sha256 != attrs["data_sha256"]:
         raise UserError(
@@ -329,9 +339,11 @@ def run(args: argparse.Namespace) -> int:
     if code == 0:
         for stage in (retrain, analyse, *([export] if args.export else [])):
             try:
-                stage(args)
+                code = stage(args)
             except UserError as exc:  # e.g. every trial failed: the report still shows the search
                 print(f"bakeoff: {stage.__name__} skipped: {exc}", file=sys.stderr)
+                break
+            if code:  # a stopped or failed retraining on GPUs: the report shows what exists
                 break
     report(argparse.Namespace(**{**vars(args), "output": None}))
     return code

@@ -11,6 +11,7 @@ has changed since (the search was extended), in which case that seed is trained 
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,8 +55,9 @@ def plan(study: optuna.Study, n_val: int) -> Plan | None:
     return Plan(best.number, best.value, record.config_of(best), epochs, schedule_epochs)
 
 
-def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, seeds: int, log=print) -> list[Path]:
-    """Train the missing seeds of ``family``'s best trial; returns the folders of every finished seed."""
+def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, seeds: int, log=print, share: tuple[int, int] = (0, 1)) -> list[Path]:
+    """Train the missing seeds of ``family``'s best trial; returns the folders of every finished seed. With
+    ``share`` (index, count), only the seeds ``index, index + count, ...``: one process per GPU each takes its own."""
     chosen = plan(study, len(data.y_val))
     if chosen is None:
         log(f"[{family}] no complete trial yet: nothing to retrain")
@@ -63,7 +65,7 @@ def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, s
     x = np.concatenate([data.x_train, data.x_val])
     y = np.concatenate([data.y_train, data.y_val])
     folders = []
-    for seed in range(seeds):
+    for seed in range(share[0], seeds, share[1]):
         folder = retrain_dir(out, family, seed)
         if _done(folder, chosen.trial):
             log(f"[{family}] seed {seed}: already retrained from trial {chosen.trial}, skipped")
@@ -72,7 +74,8 @@ def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, s
         (folder / record.ROBUSTNESS_FILE).unlink(missing_ok=True)  # measured on the model this seed replaces
         started = time.perf_counter()
         metrics = _train_one(chosen, family, data, x, y, seed, folder)
-        metrics.update(trial=chosen.trial, val_accuracy=chosen.val_accuracy, config=chosen.config, family=family, seed=seed)
+        metrics.update(trial=chosen.trial, val_accuracy=chosen.val_accuracy, config=chosen.config, family=family, seed=seed,
+                       backend=os.environ.get("KERAS_BACKEND"), cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
         write_json(folder / "metrics.json", metrics)
         log(
             f"[{family}] seed {seed}: test accuracy {metrics['test_accuracy']:.4f} after {chosen.epochs} epochs "

@@ -14,7 +14,8 @@ of compiling, more than a short trial trains, so it stays off; bf16 sped up its 
 TensorFlow stays the default backend: JAX trained the seed ANN about 3x faster, but augmented models and convnets,
 what the searches' winners are, 3-8x slower; PyTorch was slower on every model.
 
-On a GPU the CPU's bf16 rule does not apply: trials train in float32 there until a measurement on a GPU chooses.
+On a GPU the CPU's bf16 rule does not apply: the precision is measured on the GPU itself (``precision.py``); the
+other levers keep their CPU choices there until a GPU benchmark says otherwise.
 Each lever can be switched off with an environment variable for comparison (BAKEOFF_STEPS_PER_EXECUTION=1,
 BAKEOFF_XLA=0, BAKEOFF_BF16=0; BAKEOFF_XLA=1 compiles with XLA however few steps a trial plans).
 """
@@ -37,6 +38,11 @@ class Speed:
     steps_per_execution: int = 1
     jit_compile: bool | str = "auto"
     bf16: bool = False
+    float16: bool = False  # mixed float16 with loss scaling: GPUs only, when measured faster (precision.py)
+
+    @property
+    def policy(self) -> str:
+        return "mixed_bfloat16" if self.bf16 else "mixed_float16" if self.float16 else "float32"
 
 
 PLAIN = Speed()
@@ -67,9 +73,14 @@ def default_speed(family: str, config: dict, total_steps: int | None = None, bac
     backend = backend or os.environ.get("KERAS_BACKEND", "tensorflow")
     augment, batch_norm = bool(config.get("augment")), bool(config.get("batch_norm"))
     steps = max(1, int(os.environ.get("BAKEOFF_STEPS_PER_EXECUTION", STEPS_PER_EXECUTION)))
+    if _on_gpu() if gpu is None else gpu:
+        from bakeoff.search.precision import gpu_policy
+
+        policy = gpu_policy() if os.environ.get("BAKEOFF_BF16", "1") != "0" else "float32"
+        spe = 1 if backend == "torch" or (backend == "jax" and augment) else steps
+        return Speed(steps_per_execution=spe, jit_compile=False if backend == "torch" else "auto",
+                     bf16=policy == "mixed_bfloat16", float16=policy == "mixed_float16")
     bf16_wanted = os.environ.get("BAKEOFF_BF16", "1") != "0" and family == "cnn" and not batch_norm and cpu_has_bf16()
-    if bf16_wanted and (_on_gpu() if gpu is None else gpu):
-        bf16_wanted = False
     if backend == "jax":
         return Speed(steps_per_execution=1 if augment else steps, bf16=False)
     if backend == "torch":

@@ -41,13 +41,18 @@ def worker_label() -> str:
     return ""
 
 
+def my_share() -> tuple[int, int]:
+    """(index, count) of this worker among its siblings; (0, 1) outside a worker."""
+    return (int(os.environ[WORKER_ENV]), int(os.environ.get(WORKERS_ENV, "1"))) if is_worker() else (0, 1)
+
+
 def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def run_workers(argv: Sequence[str], workers: int, gpus: Sequence[str] = ()) -> int:
-    """Run ``workers`` worker processes to the end, starting a fresh one whenever a worker recycles itself;
-    with GPUs, each worker is pinned to one (``devices.device_env``)."""
+def run_workers(argv: Sequence[str], workers: int, gpus: Sequence[str] = (), what: str = "search") -> int:
+    """Run ``workers`` worker processes of ``bakeoff ARGV`` to the end, starting a fresh one whenever a worker
+    recycles itself; with GPUs, each worker is pinned to one (``devices.device_env``)."""
     started = time.time()
     children = [_start(argv, index, workers, gpus) for index in range(workers)]
     codes: list[int | None] = [None] * workers
@@ -77,7 +82,7 @@ def run_workers(argv: Sequence[str], workers: int, gpus: Sequence[str] = ()) -> 
         return 128 + received[0]
     code = max(c for c in codes if c is not None)
     if code == 0:
-        print(f"search finished in {format_duration(time.time() - started)}", flush=True)
+        print(f"{what} finished in {format_duration(time.time() - started)}", flush=True)
     return code
 
 

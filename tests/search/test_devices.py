@@ -89,3 +89,24 @@ def test_a_cpu_machine_gets_no_device_settings_but_splits_its_cores():
 def test_a_gpu_worker_gets_its_device_and_its_share_of_the_cores():
     env = worker_env(1, 2, ["0", "1"])
     assert env["CUDA_VISIBLE_DEVICES"] == "1" and "OMP_NUM_THREADS" in env
+
+
+@pytest.mark.slow
+def test_retraining_seeds_run_one_process_per_gpu(small_npz, tmp_path, monkeypatch, capsys):
+    """Two GPUs, faked with CUDA_VISIBLE_DEVICES on this CPU machine (TensorFlow's CPU build ignores it): each of
+    two retraining processes is pinned to one GPU and trains its own seed."""
+    import json
+
+    from bakeoff.search.cli import main
+
+    out = tmp_path / "run"
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # no GPU while searching: one worker
+    assert main(["search", "--data", str(small_npz), "--family", "ann", "--trials", "1", "--epochs", "1", "--out", str(out), "--study", "g"]) == 0
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    assert main(["retrain", "--out", str(out), "--study", "g", "--seeds", "3"]) == 0
+    assert "retraining finished in" in capsys.readouterr().out
+    found = {seed: json.loads((out / "retrain" / "ann" / f"seed-{seed}" / "metrics.json").read_text()) for seed in range(3)}
+    assert {seed: m["cuda_visible_devices"] for seed, m in found.items()} == {0: "0", 1: "1", 2: "0"}
+    assert all(m["backend"] == "tensorflow" and 0 < m["test_accuracy"] <= 1 for m in found.values())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert sum(c["argv"].startswith("bakeoff retrain") for c in manifest["commands"]) == 1  # the children add no command

@@ -38,7 +38,10 @@ def test_pytorch_takes_one_step_per_call_and_no_compile(monkeypatch):
 
 
 def test_the_cpus_bf16_rule_is_not_applied_on_a_gpu(monkeypatch):
+    from bakeoff.search import precision
+
     monkeypatch.delenv("BAKEOFF_BF16", raising=False)
+    monkeypatch.setattr(precision, "gpu_policy", lambda: "float32")  # what a GPU measured (tests/search/test_precision.py)
     for backend in ("tensorflow", "torch"):
         assert default_speed("cnn", DENSE, backend=backend, gpu=True).bf16 is False
         assert default_speed("cnn", DENSE, backend=backend, gpu=False).bf16 == cpu_has_bf16()
