@@ -5,7 +5,8 @@ that trains the same model on the same data with several compile settings: ``pla
 per call, the backend's own jit default, float32), then one lever changed at a time: ``spe32`` (32 steps per
 call), ``bf16`` (mixed bfloat16, convnets, only where the CPU computes bf16 natively), ``jit`` (XLA for
 TensorFlow, ``torch.compile`` for PyTorch; JAX always jits) and ``bakeoff`` (what ``search.speed.default_speed``
-gives on that backend). Speed is the median images per second of the epochs after the first; the first epoch's
+gives on that backend; on a GPU also mixed bfloat16 and float16 for every model, and the rows name the GPU).
+Speed is the median images per second of the epochs after the first; the first epoch's
 extra seconds (tracing and compiling) are reported apart. From them: seconds per epoch and trials per hour of a
 15-epoch trial on the 54,000 training images of full MNIST (15 steady epochs plus the first-epoch extra). The
 backends alternate in each repetition so machine noise hits them alike. A backend not installed is skipped with
@@ -40,12 +41,14 @@ BACKENDS = ("tensorflow", "jax", "torch")
 FULL_TRAIN, TRIAL_EPOCHS = 54_000, 15
 
 
-def settings(backend: str, family: str, config: dict) -> dict:
+def settings(backend: str, family: str, config: dict, gpu: bool) -> dict:
     from bakeoff.search.speed import PLAIN, cpu_has_bf16, default_speed
 
     chosen = {"plain": PLAIN, "spe32": dataclasses.replace(PLAIN, steps_per_execution=32)}
-    if family == "cnn" and cpu_has_bf16() and not config.get("batch_norm"):
+    if gpu or (family == "cnn" and cpu_has_bf16() and not config.get("batch_norm")):
         chosen["bf16"] = dataclasses.replace(PLAIN, bf16=True)
+    if gpu:
+        chosen["float16"] = dataclasses.replace(PLAIN, float16=True)
     if backend in ("tensorflow", "torch") and family == "ann" and not config.get("augment"):
         chosen["jit"] = dataclasses.replace(PLAIN, jit_compile=True)
     chosen["bakeoff"] = default_speed(family, config)
@@ -54,16 +57,18 @@ def settings(backend: str, family: str, config: dict) -> dict:
 
 def child(name: str, train: int, epochs: int) -> None:
     """Runs under one backend; prints one JSON line: per setting, steady images/s, first-epoch extra, accuracy."""
-    from bakeoff.search.backend import import_keras
+    from bakeoff.search.backend import gpu_name, import_keras, trains_on_gpu
     from bakeoff.search.data import load_dataset
 
     from common import train_like_a_trial
 
     keras = import_keras()
+    gpu = trains_on_gpu()
     family, config = ROWS[name]
     data = load_dataset(mnist_path(), subset=round(train / 0.9), val_fraction=0.1, seed=0)
     found = {}
-    for label, speed in settings(keras.backend.backend(), family, config).items():
+    found["device"] = f"GPU {gpu_name()}" if gpu else "CPU"
+    for label, speed in settings(keras.backend.backend(), family, config, gpu).items():
         try:
             _, result = train_like_a_trial(family, config, data, epochs, speed)
         except Exception as exc:  # e.g. torch.compile without a working compiler: recorded, not fatal
@@ -89,8 +94,8 @@ def summarise(results: list[dict]) -> dict:
     """Median over repetitions per setting, with the derived seconds per full-MNIST epoch and trials per hour."""
     if any("error" in r and len(r) == 1 for r in results):
         return next(r for r in results if "error" in r)
-    row = {}
-    for label in results[0]:
+    row: dict = {"device": results[0].get("device")}
+    for label in (key for key in results[0] if key != "device"):
         runs = [r[label] for r in results]
         if any("error" in run for run in runs):
             row[label] = next(run for run in runs if "error" in run)
