@@ -18,6 +18,7 @@ already there (same protocol, candidate and seed) is skipped: the protocol can b
 
     python bench/search_quality.py [--candidates default random kerastuner ...] [--repeats 5] [--ann-minutes 2]
         [--cnn-minutes 3.5] [--subset 20000] [--epochs 5] [--ann-targets 0.965 0.975] [--cnn-targets 0.96 0.975]
+    python bench/search_quality.py --table default      # the README table of what is recorded
 
 Sized from a pilot without starts (bench/results/search_quality-pilot-no-starts.json: 2.5 minutes a family gave
 the CNN five trials, all inside TPE's start-up, so TPE and random search were the same run): the CNN gets 3.5
@@ -147,6 +148,25 @@ def describe(family: str, rows: dict) -> str:
     return "\n".join(lines)
 
 
+def table(summary: dict, targets: dict, default: str = "default") -> str:
+    """The README's table: per family and candidate, mean ± std at each budget fraction, hits and median times."""
+    head = " | ".join(f"best at {f:.0%}" for f in FRACTIONS)
+    lines = [f"| family | candidate | n | {head} | trials | pruned | time to targets (hits/n, median s, vs KerasTuner) |",
+             "| --- | --- | --- | " + " | ".join("---" for _ in FRACTIONS) + " | --- | --- | --- |"]
+    for family in FAMILIES:
+        for name, row in summary[family].items():
+            spread = (lambda sd: f" ± {100 * sd:.2f}") if row["repeats"] > 1 else (lambda sd: "")  # no spread from one run
+            cells = " | ".join(f"{100 * m:.2f}{spread(sd)}" for m, sd in zip(row["anytime_mean"], row["anytime_std"]))
+            hits = "; ".join(
+                f"{100 * float(t):.1f} %: {v['hits']}/{row['repeats']}"
+                + (f", {v['median_seconds_of_hits']} s" if v["median_seconds_of_hits"] is not None else "")
+                + (f", {v['time_vs_kerastuner']}×" if v["time_vs_kerastuner"] is not None and name != "kerastuner" else "")
+                for t, v in row["targets"].items())
+            label = f"**{name}** (chosen)" if name == default else name
+            lines.append(f"| {family.upper()} | {label} | {row['repeats']} | {cells} | {row['trials_mean']} | {row['pruned_share_mean']:.0%} | {hits} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=list(CANDIDATES))
@@ -158,6 +178,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--ann-targets", type=float, nargs=2, default=[0.965, 0.975])
     parser.add_argument("--cnn-targets", type=float, nargs=2, default=[0.96, 0.975])
+    parser.add_argument("--table", metavar="CANDIDATE", help="print the README table of the recorded runs, CANDIDATE marked as chosen, and exit")
     parser.add_argument("--starts", action=argparse.BooleanOptionalAction, default=False,
                         help="queue the seed notebook and recipe first (default: no: at these budgets they decide the result)")
     args = parser.parse_args()
@@ -165,6 +186,8 @@ def main() -> None:
                 "targets": {"ann": args.ann_targets, "cnn": args.cnn_targets}}
     path = RESULTS / "search_quality.json"
     earlier = json.loads(path.read_text()) if path.exists() else {}
+    if args.table:
+        return print(table(earlier["summary"], earlier["protocol"]["targets"], args.table))
     runs = earlier.get("runs", []) if earlier.get("protocol") == protocol else []
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     cpu = machine()["cpu"]
