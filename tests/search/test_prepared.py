@@ -62,3 +62,16 @@ def test_retraining_reads_the_runs_prepared_split_when_the_source_is_gone(small_
     source.unlink()  # retraining must not need it: the split it was searched on is in the run directory
     assert main(["retrain", "--out", str(out), "--study", "p", "--seeds", "1"]) == 0
     assert (out / "retrain" / "ann" / "seed-0" / "metrics.json").is_file()
+
+
+@pytest.mark.slow
+def test_the_search_parent_loads_no_training_backend(small_npz, tmp_path):
+    """The parent validates the data and runs the workers; only the workers import Keras and its backend."""
+    import subprocess
+    import sys
+
+    argv = ["search", "--data", str(small_npz), "--family", "ann", "--trials", "1", "--epochs", "1", "--out", str(tmp_path / "run")]
+    probe = (f"import sys\nfrom bakeoff.search.cli import main\ncode = main({argv!r})\n"
+             "print('PARENT', code, *[name in sys.modules for name in ('keras', 'tensorflow', 'jax', 'torch')])")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.rsplit("PARENT ", 1)[1].split() == ["0", "False", "False", "False", "False"], done.stdout + done.stderr
