@@ -17,7 +17,7 @@ from bakeoff.search.cli import main
 def whole_run(backend: str, out, data) -> str:
     """``bakeoff run`` on ``backend`` in a fresh process; its standard output."""
     argv = [sys.executable, "-m", "bakeoff.search", "run", "--backend", backend, "--data", str(data), "--trials", "2",
-            "--epochs", "2", "--seeds", "1", "--out", str(out), "--study", "j"]
+            "--epochs", "1", "--seeds", "1", "--out", str(out), "--study", "j"]
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1800)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
