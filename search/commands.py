@@ -192,7 +192,7 @@ def _format_status(s: dict[str, Any]) -> str:
     lines = [
         f"{s['study_name']}: {counts.get('COMPLETE', 0)} complete, {counts.get('PRUNED', 0)} pruned, "
         f"{counts.get('FAIL', 0)} failed, {counts.get('RUNNING', 0)} running, {counts.get('WAITING', 0)} waiting; "
-        f"trial time {format_duration(s['seconds'])}"
+        f"trial time {format_duration(s['seconds'])}" + (f"; Keras on {s['attrs']['backend']}" if s["attrs"].get("backend") else "")
     ]
     if s["outcomes"]:
         lines.append("  outcomes: " + ", ".join(f"{n} {o}" for o, n in sorted(s["outcomes"].items())))

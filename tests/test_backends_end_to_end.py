@@ -48,10 +48,12 @@ def jax_run(tmp_path_factory, small_npz):
 
 
 @pytest.mark.slow
-def test_a_jax_run_trains_every_stage_on_jax_and_records_it(jax_run):
+def test_a_jax_run_trains_every_stage_on_jax_and_records_it(jax_run, capsys):
     out, stdout = jax_run
     check_trained_and_recorded(out, stdout, "jax")
     assert "jax" in json.loads((out / "manifest.json").read_text())["versions"]
+    assert main(["status", "--out", str(out), "--study", "j"]) == 0
+    assert capsys.readouterr().out.count("; Keras on jax") == 2
 
 
 @pytest.mark.slow
