@@ -17,6 +17,7 @@ import importlib.util
 import os
 import sys
 import tempfile
+from functools import lru_cache
 from types import ModuleType
 
 from bakeoff.search.errors import UserError
@@ -86,6 +87,7 @@ def _import_silently() -> ModuleType:
     return keras
 
 
+@lru_cache(maxsize=1)
 def trains_on_gpu() -> bool:
     """Whether Keras' backend in this process computes on a GPU (asked of the backend itself: a machine with a
     GPU may still train on its CPU, e.g. with tensorflow-cpu)."""

@@ -58,11 +58,12 @@ def _prepare_out(out: Path) -> None:
 def search(args: argparse.Namespace) -> int:
     from bakeoff.search.data import check_source, load_dataset, resolve_source
     from bakeoff.search.devices import visible_gpus, worker_count
+    from bakeoff.search.workers import is_worker
     from bakeoff.spaces import get_spaces
 
     families = _families(args)
     spaces = get_spaces(args.space)
-    gpus = visible_gpus()
+    gpus = [] if is_worker() else visible_gpus()  # a worker is already pinned and told how many there are
     args.workers = 1 if args.engine == "kerastuner" and args.workers == "auto" else worker_count(args.workers, gpus)
     budget = _budget(args, families)
     if args.engine == "kerastuner" and (args.timeout is None or args.trials is not None or args.workers > 1):
@@ -85,7 +86,7 @@ def search(args: argparse.Namespace) -> int:
     from bakeoff.search.runner import SearchPlan, run_search
     from bakeoff.search.storage import open_storage, redact
     from bakeoff.search.studies import open_study
-    from bakeoff.search.workers import is_worker, run_workers
+    from bakeoff.search.workers import run_workers
 
     storage = open_storage(url, create=True)
     attrs = {
@@ -221,8 +222,8 @@ def retrain(args: argparse.Namespace) -> int:
     from bakeoff.search.devices import visible_gpus
     from bakeoff.search.workers import is_worker, my_share, run_workers
 
-    gpus = visible_gpus()
     if not is_worker():
+        gpus = visible_gpus()
         update_manifest(out, "retrain", {"seeds": args.seeds, "backend": os.environ["KERAS_BACKEND"]}, args.argv)
         if len(gpus) > 1 and args.seeds > 1:  # one process per GPU, each retraining its share of the seeds
             from bakeoff.search.cli import to_argv

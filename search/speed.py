@@ -59,13 +59,6 @@ def cpu_has_bf16() -> bool:
     return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
 
 
-@lru_cache(maxsize=1)
-def _on_gpu() -> bool:
-    from bakeoff.search.backend import trains_on_gpu
-
-    return trains_on_gpu()
-
-
 def default_speed(family: str, config: dict, total_steps: int | None = None, backend: str | None = None, gpu: bool | None = None) -> Speed:
     """The settings of one trial on ``backend`` (default: this process's Keras backend) and device (default:
     asked of the backend). XLA only on TensorFlow, for dense networks without augmentation (the random image
@@ -73,7 +66,9 @@ def default_speed(family: str, config: dict, total_steps: int | None = None, bac
     backend = backend or os.environ.get("KERAS_BACKEND", "tensorflow")
     augment, batch_norm = bool(config.get("augment")), bool(config.get("batch_norm"))
     steps = max(1, int(os.environ.get("BAKEOFF_STEPS_PER_EXECUTION", STEPS_PER_EXECUTION)))
-    if _on_gpu() if gpu is None else gpu:
+    from bakeoff.search.backend import trains_on_gpu
+
+    if trains_on_gpu() if gpu is None else gpu:
         from bakeoff.search.precision import gpu_policy
 
         policy = gpu_policy() if os.environ.get("BAKEOFF_BF16", "1") != "0" else "float32"
