@@ -88,35 +88,24 @@ def _import_silently() -> ModuleType:
 
 
 @lru_cache(maxsize=1)
+def gpu_name() -> str | None:
+    """The GPU Keras' backend computes on in this process, as the backend names it (the key of measured
+    choices), or None on the CPU. Asked of the backend itself: a machine with a GPU may still train on its CPU,
+    e.g. with tensorflow-cpu."""
+    name = import_keras().backend.backend()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        return tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0]).get("device_name", "GPU") if gpus else None
+    if name == "jax":
+        import jax
+
+        return jax.devices()[0].device_kind if jax.default_backend() == "gpu" else None
+    import torch
+
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else None
+
+
 def trains_on_gpu() -> bool:
-    """Whether Keras' backend in this process computes on a GPU (asked of the backend itself: a machine with a
-    GPU may still train on its CPU, e.g. with tensorflow-cpu)."""
-    name = import_keras().backend.backend()
-    if name == "tensorflow":
-        import tensorflow as tf
-
-        return bool(tf.config.list_logical_devices("GPU"))
-    if name == "jax":
-        import jax
-
-        return jax.default_backend() == "gpu"
-    import torch
-
-    return bool(torch.cuda.is_available())
-
-
-def gpu_name() -> str:
-    """The name of the GPU this process trains on, as its backend reports it (the key of measured choices)."""
-    name = import_keras().backend.backend()
-    if name == "tensorflow":
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU") if gpus else "none"
-    if name == "jax":
-        import jax
-
-        return jax.devices()[0].device_kind
-    import torch
-
-    return torch.cuda.get_device_name() if torch.cuda.is_available() else "none"
+    return gpu_name() is not None
