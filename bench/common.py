@@ -29,6 +29,13 @@ def record(name: str, result: dict) -> Path:
     return path
 
 
+def commit() -> str:
+    """The short commit the benchmark runs from: results of different code are told apart."""
+    import subprocess
+
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+
+
 def machine() -> dict:
     """CPU model, cores and CPU flags that decide speed settings: every figure names its machine."""
     from bakeoff.search.manifest import machine as described

@@ -44,7 +44,7 @@ import optuna
 from bakeoff.search import record as trial_record
 from bakeoff.search.record import Outcome
 
-from common import RESULTS, ROOT, machine, mnist_path, record
+from common import RESULTS, commit, machine, mnist_path, record
 
 FAMILIES = ("ann", "cnn")
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
@@ -126,23 +126,32 @@ def summarise(runs: list[dict], family: str, targets: list[float]) -> dict:
             "targets": {},
         }
         for target in targets:
-            hit = [m["hits"][str(target)] for m in mine if m["hits"][str(target)] is not None]
-            row["targets"][str(target)] = {"hits": len(hit), "median_seconds_of_hits": round(float(np.median(hit)), 1) if hit else None}
+            times = [m["hits"][str(target)] for m in mine]
+            row["targets"][str(target)] = {"hits": sum(t is not None for t in times), "median_seconds": censored_median(times)}
         rows[name] = row
-    for name, row in rows.items():  # time against KerasTuner: only where both hit in at least half the repetitions
+    for name, row in rows.items():  # time against KerasTuner: only where both medians are reached
         anchor = rows.get("kerastuner")
         for target, mine in row["targets"].items():
-            theirs = anchor["targets"][target] if anchor else None
-            both = theirs and all(x["hits"] >= math.ceil(n / 2) for x, n in ((mine, row["repeats"]), (theirs, anchor["repeats"])))
-            mine["time_vs_kerastuner"] = round(mine["median_seconds_of_hits"] / theirs["median_seconds_of_hits"], 3) if both else None
+            theirs = anchor["targets"][target]["median_seconds"] if anchor else None
+            both = mine["median_seconds"] is not None and theirs is not None
+            mine["time_vs_kerastuner"] = round(mine["median_seconds"] / theirs, 3) if both else None
     return rows
+
+
+def censored_median(times: list[float | None]) -> float | None:
+    """Median time to a target over repetitions, a miss (None) counting as "later than the budget": defined only
+    when more than half the repetitions hit (the Kaplan-Meier median, every miss being censored at the budget's
+    end, after every hit). None where the median was not reached: a miss never stands in for a time."""
+    ordered = sorted(math.inf if t is None else t for t in times)
+    middle = (ordered[(len(ordered) - 1) // 2] + ordered[len(ordered) // 2]) / 2
+    return round(middle, 1) if math.isfinite(middle) else None
 
 
 def describe(family: str, rows: dict) -> str:
     lines = [f"{family}: best validation accuracy at {', '.join(f'{f:.0%}' for f in FRACTIONS)} of the budget (mean ± std)"]
     for name, row in rows.items():
         curve = " ".join(f"{m:.4f}±{s:.4f}" for m, s in zip(row["anytime_mean"], row["anytime_std"]))
-        targets = "; ".join(f"{t}: {v['hits']}/{row['repeats']} hit, median {v['median_seconds_of_hits']} s, x{v['time_vs_kerastuner']} KT"
+        targets = "; ".join(f"{t}: {v['hits']}/{row['repeats']} hit, median {v['median_seconds']} s, x{v['time_vs_kerastuner']} KT"
                             for t, v in row["targets"].items())
         lines.append(f"  {name:<17} n={row['repeats']} {curve} | trials {row['trials_mean']} pruned {row['pruned_share_mean']:.0%} | {targets}")
     return "\n".join(lines)
@@ -151,7 +160,7 @@ def describe(family: str, rows: dict) -> str:
 def table(summary: dict, targets: dict, default: str = "default") -> str:
     """The README's table: per family and candidate, mean ± std at each budget fraction, hits and median times."""
     head = " | ".join(f"best at {f:.0%}" for f in FRACTIONS)
-    lines = [f"| family | candidate | n | {head} | trials | pruned | time to targets (hits/n, median s, vs KerasTuner) |",
+    lines = [f"| family | candidate | n | {head} | trials | pruned | time to targets (hits/n, median over repetitions, vs KerasTuner) |",
              "| --- | --- | --- | " + " | ".join("---" for _ in FRACTIONS) + " | --- | --- | --- |"]
     for family in FAMILIES:
         for name, row in summary[family].items():
@@ -159,7 +168,7 @@ def table(summary: dict, targets: dict, default: str = "default") -> str:
             cells = " | ".join(f"{100 * m:.2f}{spread(sd)}" for m, sd in zip(row["anytime_mean"], row["anytime_std"]))
             hits = "; ".join(
                 f"{100 * float(t):.1f} %: {v['hits']}/{row['repeats']}"
-                + (f", {v['median_seconds_of_hits']} s" if v["median_seconds_of_hits"] is not None else "")
+                + (f", median {v['median_seconds']} s" if v["median_seconds"] is not None else ", median not reached")
                 + (f", {v['time_vs_kerastuner']}×" if v["time_vs_kerastuner"] is not None and name != "kerastuner" else "")
                 for t, v in row["targets"].items())
             label = f"**{name}** (chosen)" if name == default else name
@@ -187,9 +196,10 @@ def main() -> None:
     path = RESULTS / "search_quality.json"
     earlier = json.loads(path.read_text()) if path.exists() else {}
     if args.table:
-        return print(table(earlier["summary"], earlier["protocol"]["targets"], args.table))
+        targets = earlier["protocol"]["targets"]
+        return print(table({f: summarise(earlier["runs"], f, targets[f]) for f in FAMILIES}, targets, args.table))
     runs = earlier.get("runs", []) if earlier.get("protocol") == protocol else []
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    code = commit()
     cpu = machine()["cpu"]
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(max(args.repeats, args.other_repeats)):
@@ -198,7 +208,7 @@ def main() -> None:
                 if seed >= wanted or any(r["candidate"] == name and r["seed"] == seed for r in runs):
                     continue
                 result = run_candidate(name, seed, args, Path(tmp))
-                runs.append({"candidate": name, "seed": seed, "commit": commit, "machine": cpu, **result})
+                runs.append({"candidate": name, "seed": seed, "commit": code, "machine": cpu, **result})
                 print(name, seed, {f: result[f]["anytime"] for f in FAMILIES}, flush=True)
                 summary = {f: summarise(runs, f, protocol["targets"][f]) for f in FAMILIES}
                 record("search_quality", {"protocol": protocol, "summary": summary, "runs": runs})
