@@ -1,5 +1,7 @@
-"""A whole run (search -> retrain -> analyses -> export -> report) with Keras on JAX, in a fresh process: Keras
-fixes its backend when first imported, and the tests' own process already runs TensorFlow."""
+"""A whole run (search -> retrain -> export -> report) with Keras on JAX, in a fresh process: Keras fixes its
+backend when first imported, and the tests' own process already runs TensorFlow. One trial per family (the seed
+notebook's) and no analyses keep it short: the analyses only predict with the retrained model, which the
+TensorFlow runs check, and the export here predicts with it on JAX."""
 
 from __future__ import annotations
 
@@ -16,8 +18,8 @@ from bakeoff.search.cli import main
 
 def whole_run(backend: str, out, data) -> str:
     """``bakeoff run`` on ``backend`` in a fresh process; its standard output."""
-    argv = [sys.executable, "-m", "bakeoff.search", "run", "--backend", backend, "--data", str(data), "--trials", "2",
-            "--epochs", "1", "--seeds", "1", "--out", str(out), "--study", "j"]
+    argv = [sys.executable, "-m", "bakeoff.search", "run", "--backend", backend, "--data", str(data), "--trials", "1",
+            "--epochs", "1", "--seeds", "1", "--analyses", "none", "--out", str(out), "--study", "j"]
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1800)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
@@ -31,10 +33,10 @@ def check_trained_and_recorded(out, stdout: str, backend: str) -> None:
         study = optuna.load_study(study_name=f"j-{family}", storage=storage)
         assert study.user_attrs["backend"] == backend
         complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-        assert complete and all(t.user_attrs["backend"] == backend for t in study.trials)
+        ran = [t for t in study.trials if t.state != optuna.trial.TrialState.WAITING]  # with --trials 1 the recipe stays queued
+        assert complete and all(t.user_attrs["backend"] == backend for t in ran)
         metrics = json.loads((out / "retrain" / family / "seed-0" / "metrics.json").read_text())
         assert 0.0 < metrics["test_accuracy"] <= 1.0
-        assert (out / "retrain" / family / "seed-0" / "robustness.json").is_file()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["search"]["backend"] == backend and manifest["retrain"]["backend"] == backend
     html = (out / "report.html").read_text()

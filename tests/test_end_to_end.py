@@ -15,7 +15,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, small_npz):
     out = tmp_path_factory.mktemp("e2e") / "run"
-    argv = ["run", "--data", str(small_npz), "--trials", "2", "--epochs", "2", "--seeds", "2", "--analyses", "full", "--out", str(out), "--study", "e2e"]
+    argv = ["run", "--data", str(small_npz), "--trials", "2", "--epochs", "1", "--seeds", "2", "--analyses", "full", "--out", str(out), "--study", "e2e"]
     assert main(argv) == 0
     return out
 

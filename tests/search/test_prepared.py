@@ -52,26 +52,33 @@ def test_workers_are_pointed_at_the_prepared_split(tmp_path):
     assert argv[argv.index("--backend") + 1] == "tensorflow" and argv[argv.index("--storage") + 1] == "sqlite:///x.db"
 
 
-@pytest.mark.slow
-def test_retraining_reads_the_runs_prepared_split_when_the_source_is_gone(small_npz, tmp_path):
-    source = tmp_path / "mine.npz"
-    shutil.copy(small_npz, source)
-    out = tmp_path / "run"
-    assert main(["search", "--data", str(source), "--family", "ann", "--trials", "1", "--epochs", "1", "--out", str(out), "--study", "p"]) == 0
-    assert len(list((out / "prepared").iterdir())) == 1
-    source.unlink()  # retraining must not need it: the split it was searched on is in the run directory
-    assert main(["retrain", "--out", str(out), "--study", "p", "--seeds", "1"]) == 0
-    assert (out / "retrain" / "ann" / "seed-0" / "metrics.json").is_file()
-
-
-@pytest.mark.slow
-def test_the_search_parent_loads_no_training_backend(small_npz, tmp_path):
-    """The parent validates the data and runs the workers; only the workers import Keras and its backend."""
+@pytest.fixture(scope="module")
+def searched(small_npz, tmp_path_factory):
+    """One real search parent in a fresh process, on a copy of the data; its output folder and what it reported."""
     import subprocess
     import sys
 
-    argv = ["search", "--data", str(small_npz), "--family", "ann", "--trials", "1", "--epochs", "1", "--out", str(tmp_path / "run")]
+    source = tmp_path_factory.mktemp("prepared") / "mine.npz"
+    shutil.copy(small_npz, source)
+    out = source.parent / "run"
+    argv = ["search", "--data", str(source), "--family", "ann", "--trials", "1", "--epochs", "1", "--out", str(out), "--study", "p"]
     probe = (f"import sys\nfrom bakeoff.search.cli import main\ncode = main({argv!r})\n"
              "print('PARENT', code, *[name in sys.modules for name in ('keras', 'tensorflow', 'jax', 'torch')])")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.rsplit("PARENT ", 1)[1].split() == ["0", "False", "False", "False", "False"], done.stdout + done.stderr
+    return source, out, done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_the_search_parent_loads_no_training_backend(searched):
+    """The parent validates the data and runs the workers; only the workers import Keras and its backend."""
+    _, _, printed = searched
+    assert printed.rsplit("PARENT ", 1)[1].split()[:5] == ["0", "False", "False", "False", "False"], printed
+
+
+@pytest.mark.slow
+def test_retraining_reads_the_runs_prepared_split_when_the_source_is_gone(searched):
+    source, out, _ = searched
+    assert len(list((out / "prepared").iterdir())) == 1
+    source.unlink(missing_ok=True)  # retraining must not need it: the split it was searched on is in the run directory
+    assert main(["retrain", "--out", str(out), "--study", "p", "--seeds", "1"]) == 0
+    assert (out / "retrain" / "ann" / "seed-0" / "metrics.json").is_file()
