@@ -35,7 +35,7 @@ from bakeoff.reports.collect import load_retrained
 from bakeoff.search import record as trial_record
 from bakeoff.search.durations import parse_duration
 
-from common import RESULTS, commit, machine, mnist_path, record
+from common import RESULTS, commit, machine, mnist_path, record, rss_mb
 
 GOALS = {"ann": 0.992, "cnn": 0.996}
 NOTEBOOK_TEST = {"ann": 0.9794, "cnn": 0.9909}
@@ -71,11 +71,9 @@ def run_traced(argv: list[str]) -> list[tuple[float, float]]:
     child = subprocess.Popen(argv)
     samples = []
     while child.poll() is None:
-        try:
-            line = next(s for s in Path(f"/proc/{child.pid}/status").read_text().splitlines() if s.startswith("VmRSS"))
-            samples.append((round(time.perf_counter() - started, 1), round(int(line.split()[1]) / 1024, 1)))
-        except (OSError, StopIteration):
-            pass
+        mb = rss_mb(child.pid)
+        if mb > 0:
+            samples.append((round(time.perf_counter() - started, 1), round(mb, 1)))
         time.sleep(SAMPLE_SECONDS)
     if child.returncode != 0:
         raise SystemExit(f"bench: {' '.join(argv)} exited with {child.returncode}")

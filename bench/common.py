@@ -36,6 +36,15 @@ def commit() -> str:
     return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB, 0.0 once it has gone (or before /proc shows it)."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return next(int(line.split()[1]) for line in handle if line.startswith("VmRSS")) / 1024
+    except (OSError, StopIteration):
+        return 0.0
+
+
 def machine() -> dict:
     """CPU model, cores and CPU flags that decide speed settings: every figure names its machine."""
     from bakeoff.search.manifest import machine as described

@@ -32,16 +32,8 @@ from bakeoff.search.strategy import sampler_for
 from bakeoff.search.training import current_rss_mb
 from bakeoff.spaces import DEFAULT_SPACES
 
-from common import mnist_path, record
+from common import mnist_path, record, rss_mb
 from kill_resume import small_data
-
-
-def rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            return next(int(line.split()[1]) for line in handle if line.startswith("VmRSS")) / 1024
-    except (OSError, StopIteration):
-        return 0.0
 
 
 def children(pid: int) -> list[int]:

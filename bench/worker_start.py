@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import mnist_path, record
+from common import mnist_path, record, rss_mb
 
 
 def search_argv(data: str, out: Path, trials: int) -> list[str]:
@@ -49,11 +49,9 @@ def parent_memory(pythonpath: str | None, out: Path) -> dict:
     child = subprocess.Popen(search_argv(mnist_path(), out, 3), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     samples = []
     while child.poll() is None:
-        try:
-            line = next(s for s in Path(f"/proc/{child.pid}/status").read_text().splitlines() if s.startswith("VmRSS"))
-            samples.append(int(line.split()[1]) / 1024)
-        except (OSError, StopIteration):
-            pass
+        mb = rss_mb(child.pid)
+        if mb > 0:
+            samples.append(mb)
         time.sleep(0.2)
     if child.returncode != 0:
         raise SystemExit(f"search failed: {child.stderr.read().decode()[-500:]}")

@@ -96,8 +96,8 @@ def gpu_name() -> str | None:
     if name == "tensorflow":
         import tensorflow as tf
 
-        gpus = tf.config.list_logical_devices("GPU")
-        return tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0]).get("device_name", "GPU") if gpus else None
+        gpus = tf.config.list_physical_devices("GPU")
+        return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU") if gpus else None
     if name == "jax":
         import jax
 
@@ -108,4 +108,5 @@ def gpu_name() -> str | None:
 
 
 def trains_on_gpu() -> bool:
+    """Whether this process's Keras backend computes on a GPU (the speed settings differ there)."""
     return gpu_name() is not None
