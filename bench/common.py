@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import platform
 import sys
 from datetime import datetime, timezone
@@ -100,3 +101,12 @@ def one_search_trial(family: str, config: dict, data, epochs: int, cap: float):
     objective = Objective(family, DEFAULT_SPACES[family], data.search_data(), epochs=epochs, seed=0, max_seconds=cap)
     study.optimize(objective, n_trials=1)
     return study.trials[0], objective
+
+
+def censored_median(times: list[float | None]) -> float | None:
+    """Median time to a target over repetitions, a miss (None) counting as "later than the budget": defined only
+    when more than half the repetitions hit (the Kaplan-Meier median, every miss being censored at the budget's
+    end, after every hit). None where the median was not reached: a miss never stands in for a time."""
+    ordered = sorted(math.inf if t is None else t for t in times)
+    middle = (ordered[(len(ordered) - 1) // 2] + ordered[len(ordered) // 2]) / 2
+    return round(middle, 1) if math.isfinite(middle) else None

@@ -4,9 +4,10 @@ Each repetition runs ``bakeoff search --engine optuna`` and ``--engine kerastune
 subset, split, seed and time budget per family. Both engines begin with the same two queued starts (the seed
 notebook and the recipe, trained by the same objective) and both are charged the same way: the sum of their
 trials' times (``search.record.seconds``). Reported per family and engine: best validation accuracy at the end
-(mean ± sample std), and time to target as censored data: hits out of repetitions, the median trial time of
-the hits, and which trial reached the target (number and start label). A ratio of median times is given only
-when both engines reached the target in at least half of the repetitions.
+(mean ± sample std), and time to target as censored data: hits out of repetitions, the censored median
+time over repetitions (a miss counts as later than the budget, so the median exists only when more than half
+hit), and which trial reached the target (number and start label). A ratio of median times is given only where
+both medians exist.
 
     python bench/engines.py [--minutes 2] [--repeats 5] [--subset 10000] [--epochs 6] [--targets 0.96 0.98]
 """
@@ -14,7 +15,6 @@ when both engines reached the target in at least half of the repetitions.
 from __future__ import annotations
 
 import argparse
-import math
 import subprocess
 import sys
 import tempfile
@@ -27,7 +27,7 @@ import optuna
 from bakeoff.search import record as trial_record
 from bakeoff.search.record import best_trial
 
-from common import mnist_path, record
+from common import censored_median, mnist_path, record
 
 FAMILIES = ("ann", "cnn")
 ENGINES = ("optuna", "kerastuner")
@@ -62,36 +62,39 @@ def run_engine(engine: str, seed: int, args, root: Path) -> dict:
     return {"wall_seconds": round(wall, 1), **found}
 
 
-def summarise(runs: list[dict], family: str, target: float, repeats: int) -> dict:
+def summarise(runs: list[dict], family: str, target: float) -> dict:
     row: dict = {"target": target}
     for engine in ENGINES:
         mine = [r[family] for r in runs if r["engine"] == engine]
         bests = [m["best"] or 0.0 for m in mine]
         hits = [m["hit"] for m in mine if m["hit"]]
+        times = [m["hit"]["seconds"] if m["hit"] else None for m in mine]
         row[engine] = {
             "best_mean": round(float(np.mean(bests)), 5),
             "best_std": round(float(np.std(bests, ddof=1)), 5) if len(bests) > 1 else 0.0,
             "hits": len(hits),
             "repeats": len(mine),
-            "median_seconds_of_hits": round(float(np.median([h["seconds"] for h in hits])), 1) if hits else None,
+            "median_seconds": censored_median(times),
             "hit_by": [f"#{h['trial']} ({h['start']})" for h in hits],
             "trials_mean": round(float(np.mean([m["trials"] for m in mine])), 1),
         }
-    half = math.ceil(repeats / 2)
-    both = all(row[e]["hits"] >= half for e in ENGINES)
-    row["time_ratio"] = round(row["optuna"]["median_seconds_of_hits"] / row["kerastuner"]["median_seconds_of_hits"], 3) if both else None
+    both = all(row[e]["median_seconds"] is not None for e in ENGINES)
+    row["time_ratio"] = round(row["optuna"]["median_seconds"] / row["kerastuner"]["median_seconds"], 3) if both else None
     row["best_difference_pp"] = round(100 * (row["optuna"]["best_mean"] - row["kerastuner"]["best_mean"]), 2)
     return row
 
 
 def describe(family: str, row: dict) -> str:
+    def median(engine: dict) -> str:
+        return "median not reached" if engine["median_seconds"] is None else f"median {engine['median_seconds']} s"
+
     o, k = row["optuna"], row["kerastuner"]
     ratio = (f"ratio of medians {row['time_ratio']}" if row["time_ratio"] is not None
-             else "no ratio: an engine reached the target in fewer than half of the repetitions")
+             else "no ratio: an engine reached the target in at most half of the repetitions")
     return (f"{family}: best val acc optuna {o['best_mean']:.4f} ± {o['best_std']:.4f} vs kerastuner "
             f"{k['best_mean']:.4f} ± {k['best_std']:.4f} ({row['best_difference_pp']:+.2f} pp); "
-            f"{row['target']:.1%} reached by optuna {o['hits']}/{o['repeats']} (median {o['median_seconds_of_hits']} s, by "
-            f"{', '.join(o['hit_by']) or '-'}), kerastuner {k['hits']}/{k['repeats']} (median {k['median_seconds_of_hits']} s, by "
+            f"{row['target']:.1%} reached by optuna {o['hits']}/{o['repeats']} ({median(o)}, by "
+            f"{', '.join(o['hit_by']) or '-'}), kerastuner {k['hits']}/{k['repeats']} ({median(k)}, by "
             f"{', '.join(k['hit_by']) or '-'}); {ratio}")
 
 
@@ -110,7 +113,7 @@ def main() -> None:
                 result = run_engine(engine, seed, args, Path(tmp))
                 runs.append({"engine": engine, "seed": seed, **result})
                 print(engine, seed, result, flush=True)
-    summary = {family: summarise(runs, family, target, args.repeats) for family, target in zip(FAMILIES, args.targets)}
+    summary = {family: summarise(runs, family, target) for family, target in zip(FAMILIES, args.targets)}
     for family, row in summary.items():
         print(describe(family, row))
     record("engines", {"minutes_per_family": args.minutes, "subset": args.subset, "epochs": args.epochs,

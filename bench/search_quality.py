@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -44,7 +43,7 @@ import optuna
 from bakeoff.search import record as trial_record
 from bakeoff.search.record import Outcome
 
-from common import RESULTS, commit, machine, mnist_path, record
+from common import RESULTS, censored_median, commit, machine, mnist_path, record
 
 FAMILIES = ("ann", "cnn")
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
@@ -136,15 +135,6 @@ def summarise(runs: list[dict], family: str, targets: list[float]) -> dict:
             both = mine["median_seconds"] is not None and theirs is not None
             mine["time_vs_kerastuner"] = round(mine["median_seconds"] / theirs, 3) if both else None
     return rows
-
-
-def censored_median(times: list[float | None]) -> float | None:
-    """Median time to a target over repetitions, a miss (None) counting as "later than the budget": defined only
-    when more than half the repetitions hit (the Kaplan-Meier median, every miss being censored at the budget's
-    end, after every hit). None where the median was not reached: a miss never stands in for a time."""
-    ordered = sorted(math.inf if t is None else t for t in times)
-    middle = (ordered[(len(ordered) - 1) // 2] + ordered[len(ordered) // 2]) / 2
-    return round(middle, 1) if math.isfinite(middle) else None
 
 
 def describe(family: str, rows: dict) -> str:
