@@ -80,13 +80,11 @@ def snapshot(study: optuna.Study) -> optuna.Study:
 def load_retrained(out: Path, family: str) -> list[dict[str, Any]]:
     """Every finished retraining of ``family``: metrics, history and test predictions, by seed."""
     runs = []
-    base = out / record.RETRAIN_DIR / family
-    for folder in sorted(base.glob("seed-*"), key=lambda p: int(p.name.split("-")[1]) if p.name.split("-")[1].isdigit() else 0):
-        metrics_file = folder / "metrics.json"
+    for folder, metrics in record.retrained(out, family):
         predictions_file = folder / "predictions.npz"
-        if not (metrics_file.exists() and predictions_file.exists()):
+        if not predictions_file.exists():
             continue
-        run = json.loads(metrics_file.read_text())
+        run = dict(metrics)
         history_file = folder / "history.json"
         run["history"] = json.loads(history_file.read_text()) if history_file.exists() else {}
         with np.load(predictions_file) as npz:
@@ -95,9 +93,19 @@ def load_retrained(out: Path, family: str) -> list[dict[str, Any]]:
             run["labels"] = npz["labels"]
         robustness_file = folder / record.ROBUSTNESS_FILE
         run["robustness"] = json.loads(robustness_file.read_text()) if robustness_file.exists() else None
+        run["mistakes"] = _mistakes(folder)
         run["folder"] = str(folder)
         runs.append(run)
     return runs
+
+
+def _mistakes(folder: Path) -> dict[int, tuple[np.ndarray, int, int]]:
+    """The stored misclassified test images (search/retrain.py keeps them): test index -> (image, true, predicted)."""
+    path = folder / "gallery.npz"
+    if not path.exists():
+        return {}
+    with np.load(path) as npz:
+        return {int(i): (image, int(t), int(p)) for i, image, t, p in zip(npz["index"], npz["images"], npz["labels"], npz["predictions"])}
 
 
 def load_exports(out: Path) -> dict[str, dict[str, Any]]:

@@ -124,7 +124,7 @@ def _retrained_section(retrained: dict[str, list[dict[str, Any]]], labels: list[
         precision, recall, f1, support = precision_recall_fscore_support(
             first["labels"], first["predictions"], labels=classes, zero_division=0
         )
-        gallery = _gallery(Path(first["folder"]), labels, family)
+        gallery = _gallery(first.get("mistakes", {}), labels, family)
         section["families"][family] = {
             "runs": [{k: r.get(k) for k in ("seed", "test_accuracy", "epochs", "train_seconds", "trial")} for r in runs],
             "confusion": figures.confusion(matrix, labels, f"{family.upper()}: summed over {len(runs)} seed(s)"),
@@ -139,18 +139,14 @@ def _retrained_section(retrained: dict[str, list[dict[str, Any]]], labels: list[
     return section
 
 
-def _gallery(folder: Path, labels: list[str], family: str) -> str | None:
-    path = folder / "gallery.npz"
-    if not path.exists():
+def _gallery(mistakes: dict[int, tuple[np.ndarray, int, int]], labels: list[str], family: str) -> str | None:
+    if not mistakes:
         return None
-    with np.load(path) as npz:
-        if len(npz["index"]) == 0:
-            return None
-        shown = slice(0, GALLERY_SIZE)
-        return figures.gallery(
-            npz["images"][shown], [labels[i] for i in npz["labels"][shown]], [labels[i] for i in npz["predictions"][shown]],
-            f"{family.upper()}: misclassified test images (true→predicted)",
-        )
+    images, true, predicted = zip(*list(mistakes.values())[:GALLERY_SIZE])
+    return figures.gallery(
+        np.stack(images), [labels[t] for t in true], [labels[p] for p in predicted],
+        f"{family.upper()}: misclassified test images (true→predicted)",
+    )
 
 
 def _cost_section(summaries: dict[str, dict[str, Any]], retrained: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:

@@ -5,7 +5,6 @@ figure and one sentence computed from its numbers. They explain the verdict and 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -102,7 +101,7 @@ def _gallery(runs: dict[str, list[dict[str, Any]]], found: dict[str, Any], label
     by_seed = {f: {r["seed"]: r for r in rs} for f, rs in runs.items()}
     shown = {}
     for right, wrong in (("cnn", "ann"), ("ann", "cnn")):
-        mistakes = _mistakes(Path(by_seed[wrong][pair["seed"]]["folder"]))
+        mistakes = by_seed[wrong][pair["seed"]].get("mistakes", {})
         chosen = [i for i in pair[f"{right}_only"] if i in mistakes][:GALLERY_SIZE]
         if not chosen:
             shown[f"{right}_only"] = None
@@ -113,11 +112,3 @@ def _gallery(runs: dict[str, list[dict[str, Any]]], found: dict[str, Any], label
             f"right by the {right.upper()} only (true→{wrong.upper()}'s prediction)",
         )
     return shown
-
-
-def _mistakes(folder: Path) -> dict[int, tuple[np.ndarray, int, int]]:
-    path = folder / "gallery.npz"
-    if not path.exists():
-        return {}
-    with np.load(path) as npz:
-        return {int(i): (image, int(t), int(p)) for i, image, t, p in zip(npz["index"], npz["images"], npz["labels"], npz["predictions"])}

@@ -85,7 +85,7 @@ FORMATS: dict[str, tuple[str, Callable[..., None]]] = {
 
 def export_family(out: Path, family: str, data: Dataset, log=print) -> dict[str, Any] | None:
     """Export and verify ``family``'s first retrained seed; None when it has none. Skips work already done."""
-    seeds = _retrained(out, family)
+    seeds = [{**metrics, "folder": str(folder)} for folder, metrics in record.retrained(out, family) if (folder / "model.keras").exists()]
     if not seeds:
         log(f"[{family}] no retrained model: nothing to export")
         return None
@@ -208,15 +208,6 @@ def model_card(family: str, source: dict[str, Any], seeds: list[dict[str, Any]],
         "output": "probabilities over the classes below, in that order",
         "classes": list(data.class_names),
     }
-
-
-def _retrained(out: Path, family: str) -> list[dict[str, Any]]:
-    runs = []
-    for folder in sorted((out / record.RETRAIN_DIR / family).glob("seed-*")):
-        metrics = _read(folder / "metrics.json")
-        if metrics and (folder / "model.keras").exists():
-            runs.append({**metrics, "folder": str(folder)})
-    return sorted(runs, key=lambda r: r.get("seed", 0))
 
 
 def _read(path: Path) -> dict[str, Any] | None:

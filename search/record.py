@@ -9,6 +9,7 @@ library are imported: no TensorFlow on this path.
 from __future__ import annotations
 
 import enum
+import json
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -157,7 +158,23 @@ EXPORT_DIR = "export"
 #: Results of the analyses that retrain (search/retraining_analyses.py), per family.
 ANALYSES_DIR = "analyses"
 EXPORTS_FILE = "exports.json"
+#: Written last in a retrained seed's folder (search/retrain.py): the seed is finished once it exists.
+METRICS_FILE = "metrics.json"
 
 
 def retrain_dir(out: Path, family: str, seed: int) -> Path:
     return out / RETRAIN_DIR / family / f"seed-{seed}"
+
+
+def retrained(out: Path, family: str) -> list[tuple[Path, dict[str, Any]]]:
+    """Each finished retraining of ``family`` in seed order: its folder and what its metrics file says.
+
+    Unreadable metrics count as unfinished (a seed killed while writing them is retrained again)."""
+    found = []
+    for folder in (out / RETRAIN_DIR / family).glob("seed-*"):
+        try:
+            metrics = json.loads((folder / METRICS_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        found.append((folder, metrics))
+    return sorted(found, key=lambda pair: pair[1].get("seed", 0))

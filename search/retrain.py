@@ -76,7 +76,7 @@ def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, s
         metrics = _train_one(chosen, family, data, x, y, seed, folder)
         metrics.update(trial=chosen.trial, val_accuracy=chosen.val_accuracy, config=chosen.config, family=family, seed=seed,
                        backend=os.environ.get("KERAS_BACKEND"), cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
-        write_json(folder / "metrics.json", metrics)
+        write_json(folder / record.METRICS_FILE, metrics)
         log(
             f"[{family}] seed {seed}: test accuracy {metrics['test_accuracy']:.4f} after {chosen.epochs} epochs "
             f"({time.perf_counter() - started:.0f}s)"
@@ -87,7 +87,7 @@ def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, s
 
 def _done(folder: Path, trial_number: int) -> bool:
     try:
-        return json.loads((folder / "metrics.json").read_text()).get("trial") == trial_number
+        return json.loads((folder / record.METRICS_FILE).read_text()).get("trial") == trial_number
     except (OSError, ValueError):
         return False
 

@@ -138,3 +138,15 @@ def test_models_retrained_from_an_older_best_trial_are_called_out_of_date(tmp_pa
     assert code == 0
     assert f"Out of date: the CNN study&#39;s best trial is now #{best['cnn']}" in html
     assert f"retrained CNN models come from trial #{old}" in html and "Out of date: the ANN" not in html
+
+
+def test_retrained_seeds_are_read_in_seed_order_and_a_half_written_one_is_left_out(tmp_path):
+    from bakeoff.reports.collect import load_retrained
+
+    fake_retrained(tmp_path, "cnn", 12, accuracy=0.95)
+    (record.retrain_dir(tmp_path, "cnn", 5) / record.METRICS_FILE).write_text('{"test_accur')  # killed while writing
+    runs = load_retrained(tmp_path, "cnn")
+    assert [r["seed"] for r in runs] == [0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11]  # seed-10 after seed-9, not after seed-1
+    wrong = np.flatnonzero(runs[0]["predictions"] != runs[0]["labels"])
+    assert 0 < len(runs[0]["mistakes"]) <= len(wrong) and set(runs[0]["mistakes"]) <= set(wrong.tolist())
+    assert [metrics["seed"] for _, metrics in record.retrained(tmp_path, "cnn")] == [r["seed"] for r in runs]
