@@ -112,28 +112,33 @@ def run_candidate(name: str, seed: int, args, root: Path) -> dict:
 
 
 def summarise(runs: list[dict], family: str, targets: list[float]) -> dict:
+    """Per candidate: the anytime curve's mean and std, trials, share pruned, hits and censored median times. Each is
+    set against KerasTuner's runs at the candidate's own seeds (a 3-repetition candidate meets KerasTuner's
+    seeds 0-2, not all five): the end as paired differences in pp, time to target as a ratio of medians."""
     rows: dict = {}
+    anchor = {r["seed"]: r[family] for r in runs if r["candidate"] == "kerastuner"}
     for name in dict.fromkeys(r["candidate"] for r in runs):
-        mine = [r[family] for r in runs if r["candidate"] == name]
-        curves = np.array([m["anytime"] for m in mine])
+        mine = {r["seed"]: r[family] for r in runs if r["candidate"] == name}
+        curves = np.array([m["anytime"] for m in mine.values()])
         row = {
             "repeats": len(mine),
             "anytime_mean": [round(float(v), 5) for v in curves.mean(axis=0)],
             "anytime_std": [round(float(v), 5) for v in (curves.std(axis=0, ddof=1) if len(mine) > 1 else 0 * curves[0])],
-            "trials_mean": round(float(np.mean([m["trials"] for m in mine])), 1),
-            "pruned_share_mean": round(float(np.mean([m["pruned_share"] or 0.0 for m in mine])), 3),
+            "trials_mean": round(float(np.mean([m["trials"] for m in mine.values()])), 1),
+            "pruned_share_mean": round(float(np.mean([m["pruned_share"] or 0.0 for m in mine.values()])), 3),
             "targets": {},
         }
+        paired = [seed for seed in mine if seed in anchor]
+        gaps = [100 * (mine[seed]["anytime"][-1] - anchor[seed]["anytime"][-1]) for seed in paired]
+        row["end_vs_kerastuner_pp"] = {"mean": round(float(np.mean(gaps)), 2), "std": round(float(np.std(gaps, ddof=1)), 2) if len(gaps) > 1 else 0.0,
+                                       "seeds": len(gaps)} if gaps and name != "kerastuner" else None
         for target in targets:
-            times = [m["hits"][str(target)] for m in mine]
-            row["targets"][str(target)] = {"hits": sum(t is not None for t in times), "median_seconds": censored_median(times)}
+            times = [m["hits"][str(target)] for m in mine.values()]
+            median = censored_median(times)
+            theirs = censored_median([anchor[seed]["hits"][str(target)] for seed in paired]) if paired else None
+            ratio = round(median / theirs, 3) if median is not None and theirs is not None and name != "kerastuner" else None
+            row["targets"][str(target)] = {"hits": sum(t is not None for t in times), "median_seconds": median, "time_vs_kerastuner": ratio}
         rows[name] = row
-    for name, row in rows.items():  # time against KerasTuner: only where both medians are reached
-        anchor = rows.get("kerastuner")
-        for target, mine in row["targets"].items():
-            theirs = anchor["targets"][target]["median_seconds"] if anchor else None
-            both = mine["median_seconds"] is not None and theirs is not None
-            mine["time_vs_kerastuner"] = round(mine["median_seconds"] / theirs, 3) if both else None
     return rows
 
 
@@ -150,8 +155,8 @@ def describe(family: str, rows: dict) -> str:
 def table(summary: dict, targets: dict, default: str = "default") -> str:
     """The README's table: per family and candidate, mean ± std at each budget fraction, hits and median times."""
     head = " | ".join(f"best at {f:.0%}" for f in FRACTIONS)
-    lines = [f"| family | candidate | n | {head} | trials | pruned | time to targets (hits/n, median over repetitions, vs KerasTuner) |",
-             "| --- | --- | --- | " + " | ".join("---" for _ in FRACTIONS) + " | --- | --- | --- |"]
+    lines = [f"| family | candidate | n | {head} | end − KerasTuner, same seeds (pp) | trials | pruned | time to targets (hits/n, median over repetitions, vs KerasTuner at the same seeds) |",
+             "| --- | --- | --- | " + " | ".join("---" for _ in FRACTIONS) + " | --- | --- | --- | --- |"]
     for family in FAMILIES:
         for name, row in summary[family].items():
             spread = (lambda sd: f" ± {100 * sd:.2f}") if row["repeats"] > 1 else (lambda sd: "")  # no spread from one run
@@ -159,10 +164,12 @@ def table(summary: dict, targets: dict, default: str = "default") -> str:
             hits = "; ".join(
                 f"{100 * float(t):.1f} %: {v['hits']}/{row['repeats']}"
                 + (f", median {v['median_seconds']} s" if v["median_seconds"] is not None else ", median not reached")
-                + (f", {v['time_vs_kerastuner']}×" if v["time_vs_kerastuner"] is not None and name != "kerastuner" else "")
+                + (f", {v['time_vs_kerastuner']}×" if v["time_vs_kerastuner"] is not None else "")
                 for t, v in row["targets"].items())
+            gap = row.get("end_vs_kerastuner_pp")
+            gap = "" if gap is None else f"{gap['mean']:+.2f}" + (f" ± {gap['std']:.2f}" if gap["seeds"] > 1 else "")
             label = f"**{name}** (chosen)" if name == default else name
-            lines.append(f"| {family.upper()} | {label} | {row['repeats']} | {cells} | {row['trials_mean']} | {row['pruned_share_mean']:.0%} | {hits} |")
+            lines.append(f"| {family.upper()} | {label} | {row['repeats']} | {cells} | {gap} | {row['trials_mean']} | {row['pruned_share_mean']:.0%} | {hits} |")
     return "\n".join(lines)
 
 
