@@ -6,6 +6,7 @@ fitted to their cap, and the projection error: for every trial that trained all 
 the first projection of its fit time (made a few seconds in) against the fit time it really took.
 
     python bench/short_budgets.py [--minutes 2 5 15] [--subsets 10000 0] [--seeds 1]
+    python bench/short_budgets.py --table        # the README table of every recorded run
 
 ``--subsets 0`` is full MNIST. Results: bench/results/short_budgets.json.
 """
@@ -80,7 +81,10 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, nargs="+", default=[2, 5, 15], help="trial time per family")
     parser.add_argument("--subsets", type=int, nargs="+", default=[10000, 0], help="training images; 0 = full MNIST")
     parser.add_argument("--seeds", type=int, default=1, help="retraining seeds per family")
+    parser.add_argument("--table", action="store_true", help="print the README table of the recorded runs and exit")
     args = parser.parse_args()
+    if args.table:
+        return print(table(_earlier_rows()))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     rows = _earlier_rows()
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,6 +96,22 @@ def main() -> None:
                 rows = [r for r in rows if [r[k] for k in key] != [row[k] for k in key]] + [row]
                 print({k: v for k, v in row.items() if k != "projection_errors"}, flush=True)
                 record("short_budgets", {"rows": rows})  # after every run: a long sweep keeps what finished
+
+
+def table(rows: list[dict]) -> str:
+    """The README's table: one line per recorded run, in budget and data order, every attempt with its commit."""
+    lines = ["| per family | images | commit | seeds | answer | verdict | complete trials ANN / CNN | best validation ANN / CNN | projection error (median, trials) | wall |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for row in sorted(rows, key=lambda r: (r["minutes_per_family"], r["subset"] == "full")):
+        verdict = (row["verdict"] or "none").split(":")[0].replace("&lt;", "<")
+        complete = " / ".join(f"{row[f]['complete']} of {row[f]['trials']}" for f in FAMILIES)
+        best = " / ".join("-" if row[f]["best_val"] is None else f"{100 * row[f]['best_val']:.2f} % ({row[f]['best_start']})" for f in FAMILIES)
+        error = row["median_abs_projection_error"]
+        error = "-" if error is None else f"{100 * error:.1f} % ({len(row.get('projection_errors', []))})"
+        images = "full MNIST" if row["subset"] == "full" else f"{row['subset']:,}"
+        lines.append(f"| {row['minutes_per_family']:g} min | {images} | {row['commit']} | {row['seeds']} | {'yes' if row['answer'] else 'no'} | "
+                     f"{verdict} | {complete} | {best} | {error} | {row['wall_seconds'] / 60:.1f} min |")
+    return "\n".join(lines)
 
 
 def _earlier_rows() -> list[dict]:
