@@ -14,6 +14,7 @@ the first projection of its fit time (made a few seconds in) against the fit tim
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import subprocess
@@ -28,7 +29,7 @@ from optuna.trial import TrialState
 
 from bakeoff.search import record as trial_record
 
-from common import RESULTS, ROOT, machine, mnist_path, record
+from common import RESULTS, commit, machine, mnist_path, record
 
 FAMILIES = ("ann", "cnn")
 
@@ -85,12 +86,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.table:
         return print(table(_earlier_rows()))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    code = commit()
     rows = _earlier_rows()
     with tempfile.TemporaryDirectory() as tmp:
         for subset in args.subsets:
             for minutes in args.minutes:
-                row = {"commit": commit, "machine": machine()["cpu"], "seeds": args.seeds,
+                row = {"commit": code, "machine": machine()["cpu"], "seeds": args.seeds,
                        **one_run(minutes, subset, args.seeds, Path(tmp))}
                 key = ("minutes_per_family", "subset", "commit")
                 rows = [r for r in rows if [r[k] for k in key] != [row[k] for k in key]] + [row]
@@ -103,7 +104,7 @@ def table(rows: list[dict]) -> str:
     lines = ["| per family | images | commit | seeds | answer | verdict | complete trials ANN / CNN | best validation ANN / CNN | projection error (median, trials) | wall |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in sorted(rows, key=lambda r: (r["minutes_per_family"], r["subset"] == "full")):
-        verdict = (row["verdict"] or "none").split(":")[0].replace("&lt;", "<")
+        verdict = html.unescape(row["verdict"] or "none").split(":")[0]
         complete = " / ".join(f"{row[f]['complete']} of {row[f]['trials']}" for f in FAMILIES)
         best = " / ".join("-" if row[f]["best_val"] is None else f"{100 * row[f]['best_val']:.2f} % ({row[f]['best_start']})" for f in FAMILIES)
         error = row["median_abs_projection_error"]

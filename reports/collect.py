@@ -101,7 +101,7 @@ def load_retrained(out: Path, family: str) -> list[dict[str, Any]]:
 
 def _mistakes(folder: Path) -> dict[int, tuple[np.ndarray, int, int]]:
     """The stored misclassified test images (search/retrain.py keeps them): test index -> (image, true, predicted)."""
-    path = folder / "gallery.npz"
+    path = folder / record.GALLERY_FILE
     if not path.exists():
         return {}
     with np.load(path) as npz:

@@ -160,6 +160,8 @@ ANALYSES_DIR = "analyses"
 EXPORTS_FILE = "exports.json"
 #: Written last in a retrained seed's folder (search/retrain.py): the seed is finished once it exists.
 METRICS_FILE = "metrics.json"
+#: Beside it, the test images the seed got wrong (search/retrain.py keeps them, the report shows them).
+GALLERY_FILE = "gallery.npz"
 
 
 def retrain_dir(out: Path, family: str, seed: int) -> Path:

@@ -137,4 +137,4 @@ def _save_gallery(folder: Path, data: Dataset, predictions: np.ndarray) -> None:
     """The misclassified test images (up to ``MISTAKES_KEPT``), stored so the report can show them without the data."""
     wrong = np.flatnonzero(predictions != data.y_test)[:MISTAKES_KEPT]
     images = (data.x_test[wrong] * 255).round().clip(0, 255).astype(np.uint8)
-    np.savez_compressed(folder / "gallery.npz", index=wrong, images=images, labels=data.y_test[wrong], predictions=predictions[wrong])
+    np.savez_compressed(folder / record.GALLERY_FILE, index=wrong, images=images, labels=data.y_test[wrong], predictions=predictions[wrong])
