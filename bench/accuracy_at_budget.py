@@ -3,8 +3,10 @@
 One hour of search for both families together (30 minutes each), then the default retraining (3 seeds on
 train+validation) and the report; retraining time is reported on top. Each ``--seed`` is one search: run
 three (0, 1, 2) to see the spread between searches, not only between retrain seeds. Every attempt is kept in
-``bench/results/accuracy_at_budget.json`` with its commit and machine, never only the best; re-running a seed
-of the same commit replaces that attempt (the run itself resumes: nothing finished is redone).
+``bench/results/accuracy_at_budget.json`` with its commit and machine, never only the best. Attempts are grouped
+by the commit of the code that decides accuracy (``SEARCH_CODE``), so a commit that only adds results or prose
+does not split the searches of one code; re-running a seed of the same search code replaces that attempt (the
+run itself resumes: nothing finished is redone, and the attempt says it was resumed).
 
 The baseline measured in the same run is the seed notebook's model, which every study runs as its first trial:
 its validation accuracy beside the best trial's. The notebook's own test figures (ANN 97.94 %, CNN 99.09 %)
@@ -35,11 +37,19 @@ from bakeoff.reports.collect import load_retrained
 from bakeoff.search import record as trial_record
 from bakeoff.search.durations import parse_duration
 
-from common import RESULTS, commit, machine, mnist_path, record, rss_mb
+from common import RESULTS, ROOT, commit, machine, mnist_path, record, rss_mb
 
 GOALS = {"ann": 0.992, "cnn": 0.996}
 NOTEBOOK_TEST = {"ann": 0.9794, "cnn": 0.9909}
 SAMPLE_SECONDS = 10.0
+#: What decides a search's accuracy: the search and the spaces, and the pinned dependencies.
+SEARCH_CODE = ("search", "spaces", "pyproject.toml")
+
+
+def search_code(at: str) -> str:
+    """The last commit at or before ``at`` that changed ``SEARCH_CODE``."""
+    log = subprocess.run(["git", "log", "-1", "--format=%h", at, "--", *SEARCH_CODE], capture_output=True, text=True, cwd=ROOT)
+    return log.stdout.strip() or at
 
 
 def family_result(out: Path, family: str) -> dict:
@@ -97,20 +107,22 @@ def search_memory(samples: list[tuple[float, float]], search_seconds: float) -> 
 
 
 def summary_table(attempts: list[dict]) -> str:
-    """One row per attempt and family; then mean ± std over searches for each commit."""
+    """One row per attempt and family; then mean ± std over the searches of each search code."""
     lines = ["| search seed | commit | family | best validation | test (mean ± std over retrain seeds) | goal met |", "|---|---|---|---|---|---|"]
     for attempt in attempts:
+        seed = f"{attempt['seed']} (resumed: wall and memory of the resumed part only)" if attempt.get("resumed") else attempt["seed"]
         for family in GOALS:
             row = attempt[family]
             spread = f" ± {100 * row['test_accuracy_std']:.2f}" if row["test_accuracy_std"] is not None else " (one seed)"
-            lines.append(f"| {attempt['seed']} | {attempt['commit']} | {family.upper()} | {row['best_val_accuracy']:.2%} | "
+            lines.append(f"| {seed} | {attempt['commit']} | {family.upper()} | {row['best_val_accuracy']:.2%} | "
                          f"{row['test_accuracy_mean']:.2%}{spread} | {row['goal_met']} |")
-    for code in dict.fromkeys(a["commit"] for a in attempts):
-        mine = [a for a in attempts if a["commit"] == code]
+    for code in dict.fromkeys(search_code(a["commit"]) for a in attempts):
+        mine = [a for a in attempts if search_code(a["commit"]) == code]
         for family in GOALS:
             means = [a[family]["test_accuracy_mean"] for a in mine]
             spread = f" ± {100 * statistics.stdev(means):.2f} between searches" if len(means) > 1 else ""
-            lines.append(f"{code} {family.upper()}: {len(means)} search(es), test {statistics.mean(means):.2%}{spread}")
+            lines.append(f"search code {code} {family.upper()}: {len(means)} search(es) (seeds {', '.join(str(a['seed']) for a in mine)}), "
+                         f"test {statistics.mean(means):.2%}{spread}")
     return "\n".join(lines)
 
 
@@ -129,9 +141,10 @@ def main() -> None:
     argv = [sys.executable, "-m", "bakeoff.search", "run", "--data", mnist_path(), "--timeout", args.timeout,
             "--seed", str(args.seed), "--out", str(out), "--study", "bakeoff"]
     print(" ".join(argv), flush=True)
+    code, resumed = commit(), (out / "study.db").exists()  # the code as it was when the run began
     started = time.perf_counter()
     samples = run_traced(argv)
-    attempt = {"seed": args.seed, "commit": commit(), "cpu": machine()["cpu"], "timeout": args.timeout,
+    attempt = {"seed": args.seed, "commit": code, "resumed": resumed, "cpu": machine()["cpu"], "timeout": args.timeout,
                "wall_seconds": round(time.perf_counter() - started, 1),
                "parent_memory": search_memory(samples, parse_duration(args.timeout))}
     for family in GOALS:
@@ -143,7 +156,8 @@ def main() -> None:
     memory = attempt["parent_memory"]
     print(f"parent memory while searching: {memory['first_window_median_mb']} MB (first {memory['window_seconds']:.0f} s) -> "
           f"{memory['last_window_median_mb']} MB (last), peak {memory['peak_mb']} MB", flush=True)
-    attempts = [a for a in attempts if (a["seed"], a["commit"]) != (args.seed, attempt["commit"])] + [attempt]
+    same = (args.seed, search_code(code))
+    attempts = [a for a in attempts if (a["seed"], search_code(a["commit"])) != same] + [attempt]
     record("accuracy_at_budget", {"goals": GOALS, "attempts": attempts})
     print(summary_table(attempts))
 
