@@ -116,8 +116,9 @@ def summary_table(attempts: list[dict]) -> str:
             spread = f" ± {100 * row['test_accuracy_std']:.2f}" if row["test_accuracy_std"] is not None else " (one seed)"
             lines.append(f"| {seed} | {attempt['commit']} | {family.upper()} | {row['best_val_accuracy']:.2%} | "
                          f"{row['test_accuracy_mean']:.2%}{spread} | {row['goal_met']} |")
-    for code in dict.fromkeys(search_code(a["commit"]) for a in attempts):
-        mine = [a for a in attempts if search_code(a["commit"]) == code]
+    codes = [search_code(a["commit"]) for a in attempts]  # one git call per attempt
+    for code in dict.fromkeys(codes):
+        mine = [a for a, its in zip(attempts, codes) if its == code]
         for family in GOALS:
             means = [a[family]["test_accuracy_mean"] for a in mine]
             spread = f" ± {100 * statistics.stdev(means):.2f} between searches" if len(means) > 1 else ""
