@@ -108,14 +108,19 @@ def search_memory(samples: list[tuple[float, float]], search_seconds: float) -> 
 
 def summary_table(attempts: list[dict]) -> str:
     """One row per attempt and family; then mean ± std over the searches of each search code."""
-    lines = ["| search seed | commit | family | best validation | test (mean ± std over retrain seeds) | goal met |", "|---|---|---|---|---|---|"]
+    lines = ["| search seed | commit | family | best validation (trial, start) | test (mean ± std over retrain seeds) | goal met | "
+             "parent memory while searching |", "|---|---|---|---|---|---|---|"]
     for attempt in attempts:
-        seed = f"{attempt['seed']} (resumed: wall and memory of the resumed part only)" if attempt.get("resumed") else attempt["seed"]
+        seed = f"{attempt['seed']} (resumed: wall of the resumed part only)" if attempt.get("resumed") else attempt["seed"]
+        memory = attempt["parent_memory"]
+        memory = (f"{memory['first_window_median_mb']:.0f} -> {memory['last_window_median_mb']:.0f} MB, peak {memory['peak_mb']:.0f}"
+                  if memory else "not measured (resumed)")
         for family in GOALS:
             row = attempt[family]
             spread = f" ± {100 * row['test_accuracy_std']:.2f}" if row["test_accuracy_std"] is not None else " (one seed)"
-            lines.append(f"| {seed} | {attempt['commit']} | {family.upper()} | {row['best_val_accuracy']:.2%} | "
-                         f"{row['test_accuracy_mean']:.2%}{spread} | {row['goal_met']} |")
+            lines.append(f"| {seed} | {attempt['commit']} | {family.upper()} | {row['best_val_accuracy']:.2%} "
+                         f"(#{row['best_trial']}, {row['best_start'] or 'sampled'}) | {row['test_accuracy_mean']:.2%}{spread} | "
+                         f"{row['goal_met']} | {memory} |")
     codes = [search_code(a["commit"]) for a in attempts]  # one git call per attempt
     for code in dict.fromkeys(codes):
         mine = [a for a, its in zip(attempts, codes) if its == code]
@@ -147,7 +152,8 @@ def main() -> None:
     samples = run_traced(argv)
     attempt = {"seed": args.seed, "commit": code, "resumed": resumed, "cpu": machine()["cpu"], "timeout": args.timeout,
                "wall_seconds": round(time.perf_counter() - started, 1),
-               "parent_memory": search_memory(samples, parse_duration(args.timeout))}
+               # a resumed run may search for less than the budget (or not at all): its trace would be retraining's
+               "parent_memory": None if resumed else search_memory(samples, parse_duration(args.timeout))}
     for family in GOALS:
         row = attempt[family] = family_result(out, family)
         print(f"{family}: test {row['test_accuracy_mean']:.2%} ± {row['test_accuracy_std']} over {len(row['test_accuracy_per_seed'])} "
@@ -155,8 +161,11 @@ def main() -> None:
               f"(trial {row['best_trial']}, start={row['best_start']}) vs seed notebook {row['seed_notebook_val_accuracy']}; "
               f"trials {row['trials']}", flush=True)
     memory = attempt["parent_memory"]
-    print(f"parent memory while searching: {memory['first_window_median_mb']} MB (first {memory['window_seconds']:.0f} s) -> "
-          f"{memory['last_window_median_mb']} MB (last), peak {memory['peak_mb']} MB", flush=True)
+    if memory is None:
+        print("parent memory while searching: not measured (a resumed run does not search the whole budget)", flush=True)
+    else:
+        print(f"parent memory while searching: {memory['first_window_median_mb']} MB (first {memory['window_seconds']:.0f} s) -> "
+              f"{memory['last_window_median_mb']} MB (last), peak {memory['peak_mb']} MB", flush=True)
     same = (args.seed, search_code(code))
     attempts = [a for a in attempts if (a["seed"], search_code(a["commit"])) != same] + [attempt]
     record("accuracy_at_budget", {"goals": GOALS, "attempts": attempts})

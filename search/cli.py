@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 from bakeoff.search.backend import BACKENDS
 from bakeoff.search.durations import DEFAULT_TIMEOUT
-from bakeoff.search.errors import UserError
+from bakeoff.search.errors import Stopped, UserError, on_signals, raise_stopped
 from bakeoff.search.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, PRUNERS, SAMPLERS
 from bakeoff.spaces import FAMILIES, SpaceError
 
@@ -229,10 +229,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             build_parser().print_help()
             return 2
         args.argv = argv
-        return _dispatch(args)
+        with on_signals(raise_stopped):
+            return _dispatch(args)
     except (UserError, SpaceError) as exc:
         print(f"bakeoff: error: {exc}", file=sys.stderr)
         return 2
+    except Stopped as stop:
+        print(f"bakeoff: stopped by {stop}; everything finished is kept; re-run the same command to resume", file=sys.stderr)
+        return 128 + stop.signum
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.search import record
-from bakeoff.search.errors import UserError
+from bakeoff.search.errors import Stopped, UserError
 from bakeoff.spaces import FAMILIES
 
 
@@ -335,8 +335,9 @@ def report(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """search -> retrain -> analyse -> export -> report; an interrupted search still gets a report of what exists."""
-    code = search(args)
+    """search -> retrain -> analyse -> export -> report; a search or a stage stopped by a signal still gets a
+    report of what exists, and then exits 128 + the signal's number."""
+    code, stopped = search(args), None
     if code == 0:
         for stage in (retrain, analyse, *([export] if args.export else [])):
             try:
@@ -344,9 +345,14 @@ def run(args: argparse.Namespace) -> int:
             except UserError as exc:  # e.g. every trial failed: the report still shows the search
                 print(f"bakeoff: {stage.__name__} skipped: {exc}", file=sys.stderr)
                 break
+            except Stopped as exc:
+                stopped = exc
+                break
             if code:  # a stopped or failed retraining on GPUs: the report shows what exists
                 break
     report(argparse.Namespace(**{**vars(args), "output": None}))
+    if stopped:
+        raise stopped
     return code
 
 

@@ -169,14 +169,16 @@ def retrain_dir(out: Path, family: str, seed: int) -> Path:
 
 
 def retrained(out: Path, family: str) -> list[tuple[Path, dict[str, Any]]]:
-    """Each finished retraining of ``family`` in seed order: its folder and what its metrics file says.
-
-    Unreadable metrics count as unfinished (a seed killed while writing them is retrained again)."""
-    found = []
-    for folder in (out / RETRAIN_DIR / family).glob("seed-*"):
-        try:
-            metrics = json.loads((folder / METRICS_FILE).read_text())
-        except (OSError, ValueError):
-            continue
-        found.append((folder, metrics))
+    """Each finished retraining of ``family`` in seed order: its folder and what its metrics file says."""
+    found = [(folder, metrics_of(folder)) for folder in (out / RETRAIN_DIR / family).glob("seed-*")]
+    found = [(folder, metrics) for folder, metrics in found if metrics is not None]
     return sorted(found, key=lambda pair: pair[1].get("seed", 0))
+
+
+def metrics_of(folder: Path) -> dict[str, Any] | None:
+    """What a retrained seed's metrics file says; None if unfinished or unreadable (a seed killed while writing
+    its files has none, or half of one, and is retrained again)."""
+    try:
+        return json.loads((folder / METRICS_FILE).read_text())
+    except (OSError, ValueError):
+        return None

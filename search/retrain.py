@@ -10,7 +10,6 @@ has changed since (the search was extended), in which case that seed is trained 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -86,10 +85,8 @@ def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, s
 
 
 def _done(folder: Path, trial_number: int) -> bool:
-    try:
-        return json.loads((folder / record.METRICS_FILE).read_text()).get("trial") == trial_number
-    except (OSError, ValueError):
-        return False
+    """Retrained already, from the trial that is still the best (a better trial since means train again)."""
+    return (record.metrics_of(folder) or {}).get("trial") == trial_number
 
 
 def train_and_predict(chosen: Plan, family: str, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, num_classes: int, seed: int):

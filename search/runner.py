@@ -22,6 +22,7 @@ from bakeoff.search import record
 from bakeoff.search.budget import TRIAL_SHARE, Budget
 from bakeoff.search.data import SearchData
 from bakeoff.search.durations import format_duration
+from bakeoff.search.errors import on_signals
 from bakeoff.search.objective import Interrupted, Objective, StopRequest
 from bakeoff.search.storage import fail_stale, recover_dead_trials, requeue
 from bakeoff.search.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, pruner_for, sampler_for
@@ -50,7 +51,7 @@ def run_search(plan: SearchPlan, studies: dict[str, optuna.Study], data: SearchD
     _recover(studies, out)
     started = time.time()
     baseline_rss: float | None = None
-    with _signals_to(stop):
+    with on_signals(lambda num, _frame: stop.request(signal.Signals(num).name)):
         while not stop.requested:
             family = _next_family(studies, plan.budget)
             if family is None:
@@ -202,20 +203,3 @@ def _last_value(trial: FrozenTrial) -> str:
     if trial.intermediate_values:
         return f"val_acc {trial.intermediate_values[max(trial.intermediate_values)]:.4f}"
     return "val_acc   -   "
-
-
-class _signals_to:
-    """Turn SIGINT/SIGTERM into a stop request while searching; restore the old handlers after."""
-
-    def __init__(self, stop: StopRequest) -> None:
-        self.stop, self.saved = stop, {}
-
-    def __enter__(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self.saved[sig] = signal.signal(sig, lambda num, _frame: self.stop.request(signal.Signals(num).name))
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self.saved.items():
-            signal.signal(sig, handler)

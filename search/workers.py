@@ -19,6 +19,7 @@ from typing import Sequence
 
 from bakeoff.search.devices import device_env
 from bakeoff.search.durations import format_duration
+from bakeoff.search.errors import on_signals
 
 WORKER_ENV = "BAKEOFF_WORKER_INDEX"
 WORKERS_ENV = "BAKEOFF_WORKERS"
@@ -64,8 +65,7 @@ def run_workers(argv: Sequence[str], workers: int, gpus: Sequence[str] = (), wha
             if child.poll() is None:
                 child.send_signal(signum)
 
-    saved = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with on_signals(forward):
         while any(code is None for code in codes):
             for index, child in enumerate(children):
                 if codes[index] is not None or child.poll() is None:
@@ -75,9 +75,6 @@ def run_workers(argv: Sequence[str], workers: int, gpus: Sequence[str] = (), wha
                 else:
                     codes[index] = _exit_code(child.returncode)
             time.sleep(POLL_SECONDS)
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
     if received:
         return 128 + received[0]
     code = max(c for c in codes if c is not None)

@@ -2,7 +2,11 @@
 
 import json
 import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -47,6 +51,29 @@ def test_retrain_again_skips_finished_seeds(tiny_run, capsys):
     assert main(["retrain", "--out", str(tiny_run), "--study", "e2e", "--seeds", "2"]) == 0
     assert capsys.readouterr().out.count("skipped") == 4
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_while_retraining_keeps_finished_seeds_and_still_writes_the_report(tiny_run, small_npz, tmp_path, sig, code):
+    out = tmp_path / "run"
+    shutil.copytree(tiny_run, out)
+    old_report = (out / "report.html").stat().st_mtime_ns
+    argv = ["run", "--data", str(small_npz), "--trials", "2", "--epochs", "1", "--seeds", "60", "--out", str(out), "--study", "e2e"]
+    process = subprocess.Popen([sys.executable, "-m", "bakeoff.search", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:  # the search has nothing left to do; stop once a new seed has finished retraining
+        if re.match(r"\[ann\] seed [2-9]\d*: test accuracy", line):
+            process.send_signal(sig)
+            break
+    stdout, stderr = process.communicate(timeout=180)
+    assert process.returncode == code, stderr
+    assert f"bakeoff: stopped by {sig.name}; everything finished is kept; re-run the same command to resume" in stderr.splitlines()
+    assert "Traceback" not in stderr
+    assert (out / "report.html").stat().st_mtime_ns > old_report  # the report shows what exists
+    finished = sorted(int(m.parent.name.split("-")[1]) for m in out.glob("retrain/ann/seed-*/metrics.json"))
+    assert 3 <= len(finished) < 60 and finished == list(range(len(finished)))  # in order, none lost, the stopped one not counted
+    for seed in finished:
+        assert (out / "retrain" / "ann" / f"seed-{seed}" / "model.keras").is_file()
 
 
 FORMATS = {"keras": "model.keras", "saved_model": "saved_model", "tflite_float32": "model_float32.tflite", "tflite_int8": "model_int8.tflite", "onnx": "model.onnx"}
