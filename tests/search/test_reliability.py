@@ -184,7 +184,12 @@ def test_two_processes_share_one_postgresql_study(small_npz, tmp_path, postgres)
     for family, study in studies.items():
         trials = study.get_trials()
         assert counted(trials) == 4, family
-        assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+        # Left over at most: a surplus trial's parameters, queued again (both processes started a trial when one
+        # trial of the budget was left; the later one gave way, and an extended search runs it first).
+        by_number = {t.number: t for t in trials}
+        leftover = [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+        assert all(t.state == TrialState.WAITING and outcome_of(by_number[t.system_attrs["failed_trial"]]) is Outcome.SURPLUS
+                   for t in leftover), leftover
         for start in ("seed notebook", "recipe"):  # queued once, by the process that created the study
             assert sum(1 for t in trials if t.user_attrs.get("start") == start and t.state == TrialState.COMPLETE) == 1
     workers = {t.user_attrs["worker"].split(":")[1] for s in studies.values() for t in s.get_trials()}
