@@ -17,7 +17,8 @@ from typing import Callable, Sequence
 
 from bakeoff.search.backend import BACKENDS
 from bakeoff.search.durations import DEFAULT_TIMEOUT
-from bakeoff.search.errors import Stopped, UserError, on_signals, raise_stopped
+from bakeoff.search.errors import UserError
+from bakeoff.search.signals import Stopped, on_signals, raise_stopped
 from bakeoff.search.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, PRUNERS, SAMPLERS
 from bakeoff.spaces import FAMILIES, SpaceError
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.search import record
-from bakeoff.search.errors import Stopped, UserError
+from bakeoff.search.errors import UserError
+from bakeoff.search.signals import Stopped
 from bakeoff.spaces import FAMILIES
 
 

@@ -22,8 +22,8 @@ from bakeoff.search import record
 from bakeoff.search.budget import TRIAL_SHARE, Budget
 from bakeoff.search.data import SearchData
 from bakeoff.search.durations import format_duration
-from bakeoff.search.errors import on_signals
 from bakeoff.search.objective import Interrupted, Objective, StopRequest
+from bakeoff.search.signals import on_signals
 from bakeoff.search.storage import fail_stale, recover_dead_trials, requeue
 from bakeoff.search.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, pruner_for, sampler_for
 from bakeoff.search.training import current_rss_mb

@@ -19,7 +19,7 @@ from typing import Sequence
 
 from bakeoff.search.devices import device_env
 from bakeoff.search.durations import format_duration
-from bakeoff.search.errors import on_signals
+from bakeoff.search.signals import on_signals
 
 WORKER_ENV = "BAKEOFF_WORKER_INDEX"
 WORKERS_ENV = "BAKEOFF_WORKERS"
