@@ -14,11 +14,15 @@ one line on stderr, so the import runs with fd 2 pointed at a temporary file, re
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import sys
 import tempfile
+import warnings
+from contextlib import contextmanager
 from functools import lru_cache
 from types import ModuleType
+from typing import Iterator
 
 from bakeoff.search.errors import UserError
 
@@ -65,26 +69,41 @@ def import_keras() -> ModuleType:
 
 
 def _import_silently() -> ModuleType:
+    with quiet_stderr(replay_on_error=True):
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.get_logger().setLevel("ERROR")
+    return keras
+
+
+@contextmanager
+def quiet_stderr(replay_on_error: bool = False) -> Iterator[None]:
+    """Keep third-party chatter off the console: the C++ runtimes' lines on file descriptor 2 (TensorFlow's
+    start-up, the LiteRT converter's "fully_quantize: ..."), Python warnings and library loggers (tf2onnx's
+    ERROR lines). bakeoff prints its own one line about what happened; with ``replay_on_error`` the hidden text
+    is shown when the block fails, for a traceback that needs it."""
     sys.stderr.flush()
     saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
+    previous = logging.root.manager.disable
+    with tempfile.TemporaryFile() as sink, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logging.disable(logging.CRITICAL)
         os.dup2(sink.fileno(), 2)
         try:
-            import keras
-
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow as tf
-
-                tf.get_logger().setLevel("ERROR")
+            yield
         except BaseException:
             os.dup2(saved, 2)
-            sink.seek(0)
-            sys.stderr.write(sink.read().decode(errors="replace"))
+            if replay_on_error:
+                sink.seek(0)
+                sys.stderr.write(sink.read().decode(errors="replace"))
             raise
         finally:
             os.dup2(saved, 2)
             os.close(saved)
-    return keras
+            logging.disable(previous)
 
 
 @lru_cache(maxsize=1)

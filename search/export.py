@@ -14,21 +14,25 @@ test split. The model card gives the spread over every seed.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from bakeoff.search import record, runtimes
+from bakeoff.search.backend import import_keras, quiet_stderr
 from bakeoff.search.data import Dataset
 from bakeoff.search.manifest import machine, write_json
 
 CARD = "card.json"
-#: Exports made by older code are redone: version 1 exported the trained model as it was (augmentation and all).
-VERSION = 2
+#: Exports made by older code are redone: version 1 exported the trained model as it was (augmentation and all);
+#: version 2 could not export a model with GELU to ONNX.
+VERSION = 3
 #: Training images the int8 converter calibrates its activation ranges on.
 CALIBRATION_IMAGES = 500
 #: Timed calls per batch size (after one warm-up call); the median per image is reported.
@@ -70,7 +74,32 @@ def _onnx(model, source: Path, target: Path, data: Dataset) -> None:
         import tf2onnx  # noqa: F401
     except ImportError:
         raise RuntimeError(f"ONNX export needs tf2onnx and onnx: {runtimes.EXTRA}") from None
-    model.export(str(target), format="onnx", verbose=False)
+    with _gelu_through_erf(model):
+        model.export(str(target), format="onnx", verbose=False)
+
+
+@contextmanager
+def _gelu_through_erf(model) -> Iterator[None]:
+    """GELU written as 0.5 x (1 + erf(x / sqrt 2)) while the model is traced for ONNX.
+
+    TensorFlow computes the exact GELU through ``Erfc``, which tf2onnx emits but no ONNX opset defines, so
+    ONNX Runtime refused every model with GELU; ``Erf`` is a standard ONNX op. The same function, written
+    differently: verification compares the file with the Keras model as for every format.
+    """
+    keras = import_keras()
+    gelu = keras.activations.get("gelu")
+
+    def erf_gelu(x):
+        return 0.5 * x * (1.0 + keras.ops.erf(x / math.sqrt(2.0)))
+
+    swapped = [layer for layer in model.layers if getattr(layer, "activation", None) is gelu]
+    for layer in swapped:
+        layer.activation = erf_gelu
+    try:
+        yield
+    finally:
+        for layer in swapped:
+            layer.activation = gelu
 
 
 #: name: (file or folder name, how to make it). The Keras file comes first: it is the reference.
@@ -99,7 +128,6 @@ def export_family(out: Path, family: str, data: Dataset, log=print) -> dict[str,
     if folder.exists():
         shutil.rmtree(folder)  # made from an older model
     folder.mkdir(parents=True)
-    from bakeoff.search.backend import import_keras
     from bakeoff.search.training import release_models
 
     release_models()
@@ -107,32 +135,40 @@ def export_family(out: Path, family: str, data: Dataset, log=print) -> dict[str,
     model = inference_copy(import_keras().models.load_model(model_file, compile=False), source["config"], family, data)
     model_file = folder / "inference.keras"
     model.save(model_file)
-    reference = None
-    formats = {}
-    for name, (filename, make) in FORMATS.items():
-        target = folder / filename
-        started = time.perf_counter()
-        try:
-            make(model, model_file, target, data)
-            seconds = time.perf_counter() - started
-            found = verify(runtimes.load(target), target, data, reference)
-        except Exception as exc:  # noqa: BLE001 - a converter may fail in many ways; the other formats go on
-            reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
-            formats[name] = {"file": filename, "error": reason, "detail": traceback.format_exc(limit=3)[-2000:]}
-            log(f"[{family}] {name}: not produced ({reason})")
-            continue
-        if reference is None:
-            reference = found.pop("probabilities")
-        found.pop("probabilities", None)
-        formats[name] = {"file": filename, "export_seconds": round(seconds, 2), **found}
-        log(f"[{family}] {name}: accuracy {found['accuracy']:.4f}, agreement {found['agreement']:.4%}, "
-            f"{found['size_bytes'] / 1e6:.2f} MB, {found['latency_ms_batch1']:.3f} ms/image at batch 1")
+    formats = export_model(model, model_file, folder, data, lambda line: log(f"[{family}] {line}"))
     model_file.unlink()
     release_models()
     summary = {"version": VERSION, "card": card, "formats": formats, "machine": machine()}
     write_json(folder / CARD, card)
     write_json(folder / record.EXPORTS_FILE, summary)
     return summary
+
+
+def export_model(model, model_file: Path, folder: Path, data: Dataset, log=print) -> dict[str, dict[str, Any]]:
+    """Every format of ``model`` (saved as ``model_file``) in ``folder``, each verified in its runtime against
+    the Keras file; a format that fails is recorded with its reason and the others go on."""
+    reference = None
+    formats: dict[str, dict[str, Any]] = {}
+    for name, (filename, make) in FORMATS.items():
+        target = folder / filename
+        started = time.perf_counter()
+        try:
+            with quiet_stderr():  # converters print their own lines; the outcome is logged below
+                make(model, model_file, target, data)
+            seconds = time.perf_counter() - started
+            found = verify(runtimes.load(target), target, data, reference)
+        except Exception as exc:  # noqa: BLE001 - a converter may fail in many ways; the other formats go on
+            reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
+            formats[name] = {"file": filename, "error": reason, "detail": traceback.format_exc(limit=3)[-2000:]}
+            log(f"{name}: not produced ({reason})")
+            continue
+        if reference is None:
+            reference = found.pop("probabilities")
+        found.pop("probabilities", None)
+        formats[name] = {"file": filename, "export_seconds": round(seconds, 2), **found}
+        log(f"{name}: accuracy {found['accuracy']:.4f}, agreement {found['agreement']:.4%}, "
+            f"{found['size_bytes'] / 1e6:.2f} MB, {found['latency_ms_batch1']:.3f} ms/image at batch 1")
+    return formats
 
 
 def inference_copy(trained, config: dict[str, Any], family: str, data: Dataset):

@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from bakeoff.search.backend import quiet_stderr
 from bakeoff.search.errors import UserError
 
 Predict = Callable[[np.ndarray], np.ndarray]
@@ -54,8 +55,9 @@ def _tflite(path: Path) -> Predict:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
         raise UserError(f"{path.name} needs the LiteRT interpreter: {EXTRA}") from None
-    interpreter = Interpreter(model_path=str(path), num_threads=os.cpu_count())
-    interpreter.allocate_tensors()
+    with quiet_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+        interpreter = Interpreter(model_path=str(path), num_threads=os.cpu_count())
+        interpreter.allocate_tensors()
     given, taken = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     if given["dtype"] != np.float32 or taken["dtype"] != np.float32:
         raise UserError(f"{path.name} has {given['dtype'].__name__} input or output; bakeoff's exports (and predict) use float32")
@@ -63,7 +65,8 @@ def _tflite(path: Path) -> Predict:
     def predict(x: np.ndarray) -> np.ndarray:
         if tuple(interpreter.get_input_details()[0]["shape"]) != x.shape:  # batch size changes: re-plan once
             interpreter.resize_tensor_input(given["index"], x.shape)
-            interpreter.allocate_tensors()
+            with quiet_stderr():
+                interpreter.allocate_tensors()
         interpreter.set_tensor(given["index"], x.astype(np.float32, copy=False))
         interpreter.invoke()
         return interpreter.get_tensor(taken["index"]).copy()
