@@ -194,12 +194,23 @@ def test_report_opens_in_headless_chromium(tiny_run, tmp_path):
     print(f"screenshot saved to {shot}")
 
 
+#: Every line a run prints is bakeoff's own: progress of its stages, nothing from TensorFlow, tf2onnx or LiteRT.
+OWN_LINE = re.compile(
+    r"^(\[(ann|cnn)\] |searching |search finished |robustness: |exports and model cards in |report written to |\S+/retrain/(ann|cnn)/seed-\d+: robustness )"
+)
+
+
 @pytest.mark.slow
-def test_every_stage_runs_on_the_offline_default_data(tmp_path):
-    """sklearn's 8x8 digits, what `bakeoff run` falls back to offline: analyses and export must fit small images."""
+def test_every_stage_runs_on_the_offline_default_data_and_prints_only_its_own_lines(tmp_path):
+    """sklearn's 8x8 digits, what `bakeoff run` falls back to offline: analyses and export must fit small images,
+    and the console shows bakeoff's lines only (tf2onnx's ERROR lines and the LiteRT converter's used to show)."""
     out = tmp_path / "digits"
     argv = ["run", "--data", "digits", "--trials", "2", "--epochs", "1", "--seeds", "1", "--analyses", "full", "--out", str(out)]
-    assert main(argv) == 0
+    done = subprocess.run([sys.executable, "-m", "bakeoff.search", *argv], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines and [line for line in lines if not OWN_LINE.match(line)] == []
     for family in ("ann", "cnn"):
         found = json.loads((out / "retrain" / family / "seed-0" / "robustness.json").read_text())
         assert found["kinds"]["occlusion"]["strengths"] == [4]
