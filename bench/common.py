@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import platform
+import statistics
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -104,9 +105,36 @@ def one_search_trial(family: str, config: dict, data, epochs: int, cap: float):
 
 
 def censored_median(times: list[float | None]) -> float | None:
-    """Median time to a target over repetitions, a miss (None) counting as "later than the budget": defined only
-    when more than half the repetitions hit (the Kaplan-Meier median, every miss being censored at the budget's
-    end, after every hit). None where the median was not reached: a miss never stands in for a time."""
-    ordered = sorted(math.inf if t is None else t for t in times)
-    middle = (ordered[(len(ordered) - 1) // 2] + ordered[len(ordered) // 2]) / 2
-    return round(middle, 1) if math.isfinite(middle) else None
+    """The Kaplan-Meier median time to a target over repetitions, a miss (None) censored at the budget's end.
+
+    Every miss is censored after every hit, so the survival curve falls by 1/n at each hit and the median is
+    the first time it reaches one half: the ceil(n/2)-th hit ([10, 20, 30, miss] -> 20; [10, 20, miss, miss]
+    -> 20). None when fewer repetitions hit: a miss never stands in for a time."""
+    hits = sorted(t for t in times if t is not None)
+    needed = math.ceil(len(times) / 2)
+    return round(hits[needed - 1], 1) if times and len(hits) >= needed else None
+
+
+def mean_interval(values: list[float], confidence: float = 0.95) -> dict | None:
+    """Mean, sample std and the two-sided t interval of the mean; None without values. With one value the
+    interval is unknown (None ends): one repetition shows no spread."""
+    from scipy import stats
+
+    if not values:
+        return None
+    n, mean = len(values), float(sum(values) / len(values))
+    if n == 1:
+        return {"mean": mean, "std": None, "low": None, "high": None, "n": 1}
+    std = float(statistics.stdev(values))
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
+    return {"mean": mean, "std": std, "low": mean - half, "high": mean + half, "n": n}
+
+
+def goal_verdict(interval: dict | None, goal: float, higher_is_better: bool = True) -> str:
+    """'met' only when the whole 95 % interval clears the goal; 'missed' when the whole interval falls short;
+    otherwise 'not shown' (a point estimate inside the noise decides nothing)."""
+    if interval is None or interval["low"] is None:
+        return "not shown"
+    low, high = (interval["low"], interval["high"]) if higher_is_better else (-interval["high"], -interval["low"])
+    goal = goal if higher_is_better else -goal
+    return "met" if low >= goal else "missed" if high < goal else "not shown"

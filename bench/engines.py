@@ -3,11 +3,12 @@
 Each repetition runs ``bakeoff search --engine optuna`` and ``--engine kerastuner`` on the same stratified MNIST
 subset, split, seed and time budget per family. Both engines begin with the same two queued starts (the seed
 notebook and the recipe, trained by the same objective) and both are charged the same way: the sum of their
-trials' times (``search.record.seconds``). Reported per family and engine: best validation accuracy at the end
-(mean ± sample std), and time to target as censored data: hits out of repetitions, the censored median
-time over repetitions (a miss counts as later than the budget, so the median exists only when more than half
-hit), and which trial reached the target (number and start label). A ratio of median times is given only where
-both medians exist.
+trials' times (``search.record.seconds``). Only trials the search could select count
+(``search.record.selectable_value``: complete trials; a pruned trial's last epoch is no result). Reported per
+family and engine: best validation accuracy at the end (mean ± sample std over the repetitions that had a complete
+trial), and time to target as censored data: hits out of repetitions, the Kaplan-Meier median time over
+repetitions (a miss is censored at the budget's end, so the median exists only when at least half hit), and which
+trial reached the target (number and start label). A ratio of median times is given only where both medians exist.
 
     python bench/engines.py [--minutes 2] [--repeats 5] [--subset 10000] [--epochs 6] [--targets 0.96 0.98]
 """
@@ -48,7 +49,8 @@ def run_engine(engine: str, seed: int, args, root: Path) -> dict:
         spent, hit = 0.0, None
         for t in trials:
             spent += trial_record.seconds(t)
-            if hit is None and t.value is not None and t.value >= target:
+            value = trial_record.selectable_value(t)  # a pruned trial's last epoch is no result the search could select
+            if hit is None and value is not None and value >= target:
                 hit = {"seconds": round(spent, 1), "trial": t.number, "start": t.user_attrs.get(trial_record.START) or "sampled"}
         best = best_trial(trials)
         found[family] = {
@@ -66,12 +68,13 @@ def summarise(runs: list[dict], family: str, target: float) -> dict:
     row: dict = {"target": target}
     for engine in ENGINES:
         mine = [r[family] for r in runs if r["engine"] == engine]
-        bests = [m["best"] or 0.0 for m in mine]
+        bests = [m["best"] for m in mine if m["best"] is not None]  # a search with no complete trial has no best, not 0 %
         hits = [m["hit"] for m in mine if m["hit"]]
         times = [m["hit"]["seconds"] if m["hit"] else None for m in mine]
         row[engine] = {
-            "best_mean": round(float(np.mean(bests)), 5),
-            "best_std": round(float(np.std(bests, ddof=1)), 5) if len(bests) > 1 else 0.0,
+            "best_mean": round(float(np.mean(bests)), 5) if bests else None,
+            "best_std": round(float(np.std(bests, ddof=1)), 5) if len(bests) > 1 else None,
+            "with_complete": len(bests),
             "hits": len(hits),
             "repeats": len(mine),
             "median_seconds": censored_median(times),
@@ -80,7 +83,8 @@ def summarise(runs: list[dict], family: str, target: float) -> dict:
         }
     both = all(row[e]["median_seconds"] is not None for e in ENGINES)
     row["time_ratio"] = round(row["optuna"]["median_seconds"] / row["kerastuner"]["median_seconds"], 3) if both else None
-    row["best_difference_pp"] = round(100 * (row["optuna"]["best_mean"] - row["kerastuner"]["best_mean"]), 2)
+    means = [row[e]["best_mean"] for e in ENGINES]
+    row["best_difference_pp"] = round(100 * (means[0] - means[1]), 2) if None not in means else None
     return row
 
 
@@ -88,11 +92,18 @@ def describe(family: str, row: dict) -> str:
     def median(engine: dict) -> str:
         return "median not reached" if engine["median_seconds"] is None else f"median {engine['median_seconds']} s"
 
+    def best(engine: dict) -> str:
+        if engine["best_mean"] is None:
+            return "no complete trial"
+        spread = f" ± {engine['best_std']:.4f}" if engine["best_std"] is not None else ""
+        some = f" ({engine['with_complete']}/{engine['repeats']} with a complete trial)" if engine["with_complete"] < engine["repeats"] else ""
+        return f"{engine['best_mean']:.4f}{spread}{some}"
+
     o, k = row["optuna"], row["kerastuner"]
+    difference = "" if row["best_difference_pp"] is None else f" ({row['best_difference_pp']:+.2f} pp)"
     ratio = (f"ratio of medians {row['time_ratio']}" if row["time_ratio"] is not None
              else "no ratio: an engine reached the target in at most half of the repetitions")
-    return (f"{family}: best val acc optuna {o['best_mean']:.4f} ± {o['best_std']:.4f} vs kerastuner "
-            f"{k['best_mean']:.4f} ± {k['best_std']:.4f} ({row['best_difference_pp']:+.2f} pp); "
+    return (f"{family}: best val acc optuna {best(o)} vs kerastuner {best(k)}{difference}; "
             f"{row['target']:.1%} reached by optuna {o['hits']}/{o['repeats']} ({median(o)}, by "
             f"{', '.join(o['hit_by']) or '-'}), kerastuner {k['hits']}/{k['repeats']} ({median(k)}, by "
             f"{', '.join(k['hit_by']) or '-'}); {ratio}")

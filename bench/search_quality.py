@@ -7,11 +7,17 @@ The starting points are none (``--no-starts``) unless ``--starts``: with the see
 a first pass (bench/results/search_quality-with-starts.json, 2.5 minutes per family) gave every candidate, KerasTuner
 and random search included, the recipe's 98.2 % as its ANN best: the starts decided the result, not the search. Per run and family: the best validation accuracy at fractions of the budget (an
 anytime curve), time to two targets as censored data (hit or not; the charged seconds when hit), trials run and
-the share pruned.
+the share pruned. Only trials the search could select count (``search.record.selectable_value``): a pruned
+trial's last epoch is not a result, and a repetition with no complete trial by a fraction has no best there (it
+is counted as such, never averaged in as 0 %).
 
 The summary gives, per family and candidate, mean ± sample std over repetitions of the best at each fraction,
-hits out of repetitions and the median time of the hits per target. A ratio of median times against KerasTuner
-is given only when both reached the target in at least half of the repetitions.
+hits out of repetitions and the Kaplan-Meier median time per target (misses censored at the budget's end). A
+ratio of median times against KerasTuner is given only when both reached the target in at least half of the
+repetitions; the end against KerasTuner at the same seeds comes with its 95 % t interval.
+
+Results before the counting rule above (they counted pruned trials' last epochs) are kept, withdrawn, in
+bench/results/*-withdrawn-counted-pruned.json.
 
 Runs are appended to bench/results/search_quality.json as they finish, with their commit and machine, and a run
 already there (same protocol, candidate and seed) is skipped: the protocol can be spread over sessions.
@@ -43,7 +49,7 @@ import optuna
 from bakeoff.search import record as trial_record
 from bakeoff.search.record import Outcome
 
-from common import RESULTS, censored_median, commit, machine, mnist_path, record
+from common import RESULTS, censored_median, commit, machine, mean_interval, mnist_path, record
 
 FAMILIES = ("ann", "cnn")
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
@@ -67,23 +73,25 @@ ANCHORS = ("default", "kerastuner", "random")
 def trace(trials: list, budget: float, targets: list[float]) -> dict:
     """One family's search, in charged seconds: best so far at budget fractions, time to targets, outcomes."""
     trials = sorted((t for t in trials if t.state.is_finished()), key=lambda t: t.datetime_complete)
-    spent, best, curve, hits = 0.0, 0.0, [], {str(target): None for target in targets}
+    spent, best, curve, hits = 0.0, None, [], {str(target): None for target in targets}
     points = []
     for t in trials:
         spent += trial_record.seconds(t)
-        if t.value is not None:
-            best = max(best, t.value)
+        value = trial_record.selectable_value(t)  # a pruned trial's last epoch is no result the search could select
+        if value is not None:
+            best = value if best is None else max(best, value)
+            for target in targets:
+                if hits[str(target)] is None and value >= target:
+                    hits[str(target)] = round(spent, 1)
         points.append((spent, best))
-        for target in targets:
-            if hits[str(target)] is None and t.value is not None and t.value >= target:
-                hits[str(target)] = round(spent, 1)
-    for fraction in FRACTIONS:
-        curve.append(round(max([b for s, b in points if s <= fraction * budget * 1.02] or [0.0]), 5))
+    for fraction in FRACTIONS:  # None: nothing selectable by then, which is no accuracy of 0 %
+        reached = [b for s, b in points if s <= fraction * budget * 1.02 and b is not None]
+        curve.append(round(max(reached), 5) if reached else None)
     outcomes = [trial_record.outcome_of(t) for t in trials]
     counted = [o for o in outcomes if o.counts]
     return {
         "anytime": curve,
-        "best": round(best, 5),
+        "best": None if best is None else round(best, 5),
         "hits": hits,
         "trials": len(counted),
         "pruned_share": round(sum(o == Outcome.PRUNED for o in counted) / len(counted), 3) if counted else None,
@@ -119,19 +127,21 @@ def summarise(runs: list[dict], family: str, targets: list[float]) -> dict:
     anchor = {r["seed"]: r[family] for r in runs if r["candidate"] == "kerastuner"}
     for name in dict.fromkeys(r["candidate"] for r in runs):
         mine = {r["seed"]: r[family] for r in runs if r["candidate"] == name}
-        curves = np.array([m["anytime"] for m in mine.values()])
+        at = [[m["anytime"][k] for m in mine.values() if m["anytime"][k] is not None] for k in range(len(FRACTIONS))]
         row = {
             "repeats": len(mine),
-            "anytime_mean": [round(float(v), 5) for v in curves.mean(axis=0)],
-            "anytime_std": [round(float(v), 5) for v in (curves.std(axis=0, ddof=1) if len(mine) > 1 else 0 * curves[0])],
+            # mean over the repetitions that had a selectable trial by then; "reached" says how many
+            "anytime_mean": [round(float(np.mean(v)), 5) if v else None for v in at],
+            "anytime_std": [round(float(np.std(v, ddof=1)), 5) if len(v) > 1 else None for v in at],
+            "anytime_reached": [len(v) for v in at],
             "trials_mean": round(float(np.mean([m["trials"] for m in mine.values()])), 1),
             "pruned_share_mean": round(float(np.mean([m["pruned_share"] or 0.0 for m in mine.values()])), 3),
             "targets": {},
         }
         paired = [seed for seed in mine if seed in anchor]
-        gaps = [100 * (mine[seed]["anytime"][-1] - anchor[seed]["anytime"][-1]) for seed in paired]
-        row["end_vs_kerastuner_pp"] = {"mean": round(float(np.mean(gaps)), 2), "std": round(float(np.std(gaps, ddof=1)), 2) if len(gaps) > 1 else 0.0,
-                                       "seeds": len(gaps)} if gaps and name != "kerastuner" else None
+        ends = [seed for seed in paired if mine[seed]["anytime"][-1] is not None and anchor[seed]["anytime"][-1] is not None]
+        gaps = [100 * (mine[seed]["anytime"][-1] - anchor[seed]["anytime"][-1]) for seed in ends]
+        row["end_vs_kerastuner_pp"] = mean_interval(gaps) if gaps and name != "kerastuner" else None
         for target in targets:
             times = [m["hits"][str(target)] for m in mine.values()]
             median = censored_median(times)
@@ -145,7 +155,7 @@ def summarise(runs: list[dict], family: str, targets: list[float]) -> dict:
 def describe(family: str, rows: dict) -> str:
     lines = [f"{family}: best validation accuracy at {', '.join(f'{f:.0%}' for f in FRACTIONS)} of the budget (mean ± std)"]
     for name, row in rows.items():
-        curve = " ".join(f"{m:.4f}±{s:.4f}" for m, s in zip(row["anytime_mean"], row["anytime_std"]))
+        curve = " ".join(_cell(row, k, scale=1, digits=4) for k in range(len(FRACTIONS)))
         targets = "; ".join(f"{t}: {v['hits']}/{row['repeats']} hit, median {v['median_seconds']} s, x{v['time_vs_kerastuner']} KT"
                             for t, v in row["targets"].items())
         lines.append(f"  {name:<17} n={row['repeats']} {curve} | trials {row['trials_mean']} pruned {row['pruned_share_mean']:.0%} | {targets}")
@@ -159,18 +169,28 @@ def table(summary: dict, targets: dict, default: str = "default") -> str:
              "| --- | --- | --- | " + " | ".join("---" for _ in FRACTIONS) + " | --- | --- | --- | --- |"]
     for family in FAMILIES:
         for name, row in summary[family].items():
-            spread = (lambda sd: f" ± {100 * sd:.2f}") if row["repeats"] > 1 else (lambda sd: "")  # no spread from one run
-            cells = " | ".join(f"{100 * m:.2f}{spread(sd)}" for m, sd in zip(row["anytime_mean"], row["anytime_std"]))
+            cells = " | ".join(_cell(row, k) for k in range(len(FRACTIONS)))
             hits = "; ".join(
                 f"{100 * float(t):.1f} %: {v['hits']}/{row['repeats']}"
                 + (f", median {v['median_seconds']} s" if v["median_seconds"] is not None else ", median not reached")
                 + (f", {v['time_vs_kerastuner']}×" if v["time_vs_kerastuner"] is not None else "")
                 for t, v in row["targets"].items())
             gap = row.get("end_vs_kerastuner_pp")
-            gap = "" if gap is None else f"{gap['mean']:+.2f}" + (f" ± {gap['std']:.2f}" if gap["seeds"] > 1 else "")
+            gap = "" if gap is None else f"{gap['mean']:+.2f}" + (
+                f" (95 % interval {gap['low']:+.2f} to {gap['high']:+.2f}, n = {gap['n']})" if gap["low"] is not None else " (one pair)")
             label = f"**{name}** (chosen)" if name == default else name
             lines.append(f"| {family.upper()} | {label} | {row['repeats']} | {cells} | {gap} | {row['trials_mean']} | {row['pruned_share_mean']:.0%} | {hits} |")
     return "\n".join(lines)
+
+
+def _cell(row: dict, k: int, scale: float = 100, digits: int = 2) -> str:
+    """Best so far at budget fraction k: mean ± std over the repetitions that had a selectable trial by then,
+    and how many did when not all (a repetition with none is no accuracy of 0 %)."""
+    mean, std, reached = row["anytime_mean"][k], row["anytime_std"][k], row["anytime_reached"][k]
+    if mean is None:
+        return f"none complete (0/{row['repeats']})"
+    text = f"{scale * mean:.{digits}f}" + (f" ± {scale * std:.{digits}f}" if std is not None else "")
+    return text + (f" ({reached}/{row['repeats']} had a complete trial)" if reached < row["repeats"] else "")
 
 
 def main() -> None:
@@ -188,7 +208,7 @@ def main() -> None:
     parser.add_argument("--starts", action=argparse.BooleanOptionalAction, default=False,
                         help="queue the seed notebook and recipe first (default: no: at these budgets they decide the result)")
     args = parser.parse_args()
-    protocol = {"subset": args.subset, "minutes": {"ann": args.ann_minutes, "cnn": args.cnn_minutes}, "epochs": args.epochs, "starts": args.starts,
+    protocol = {"counting": "selectable trials only", "subset": args.subset, "minutes": {"ann": args.ann_minutes, "cnn": args.cnn_minutes}, "epochs": args.epochs, "starts": args.starts,
                 "targets": {"ann": args.ann_targets, "cnn": args.cnn_targets}}
     path = RESULTS / "search_quality.json"
     earlier = json.loads(path.read_text()) if path.exists() else {}

@@ -132,9 +132,19 @@ def now() -> float:
     return round(time.time(), 3)
 
 
+def selectable_value(trial: FrozenTrial) -> float | None:
+    """The validation accuracy the search could select this trial by; None for any trial it could not.
+
+    Only a COMPLETE trial counts, for every engine: Optuna stores a pruned trial's last reported epoch as its
+    ``value`` and the KerasTuner engine stores none for a cut trial, so code that read ``value`` of every
+    finished trial counted results the search never selects ("best so far", "time to target").
+    """
+    return trial.value if trial.state == TrialState.COMPLETE and trial.value is not None else None
+
+
 def best_trial(trials: Iterable[FrozenTrial]) -> FrozenTrial | None:
-    """The best COMPLETE trial by validation accuracy, the earliest on ties: the one retraining uses."""
-    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    """The best selectable trial by validation accuracy, the earliest on ties: the one retraining uses."""
+    complete = [t for t in trials if selectable_value(t) is not None]
     return max(complete, key=lambda t: (t.value, -t.number)) if complete else None
 
 

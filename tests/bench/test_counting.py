@@ -1,0 +1,80 @@
+"""What the search benchmarks count: only trials the search could select, misses as censored data, goals on intervals."""
+
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from optuna.trial import TrialState, create_trial
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+from common import censored_median, goal_verdict, mean_interval  # noqa: E402
+
+from bakeoff.search import record  # noqa: E402
+from bakeoff.search.record import Outcome  # noqa: E402
+
+START = datetime(2026, 1, 1)
+
+
+def _trial(number: int, outcome: Outcome, value: float | None, seconds: float, ended: float):
+    trial = create_trial(state=outcome.state, value=value if outcome.state != TrialState.FAIL else None,
+                         user_attrs={record.OUTCOME: outcome.value, record.SECONDS: seconds},
+                         intermediate_values={0: value} if value is not None else {})
+    trial.number = number
+    trial.datetime_start = START + timedelta(seconds=ended - seconds)
+    trial.datetime_complete = START + timedelta(seconds=ended)
+    return trial
+
+
+def test_a_pruned_trial_with_a_high_last_epoch_is_neither_best_nor_a_hit():
+    import search_quality
+
+    trials = [_trial(0, Outcome.PRUNED, 0.99, 30, 30), _trial(1, Outcome.COMPLETE, 0.90, 30, 60)]
+    assert record.selectable_value(trials[0]) is None and record.selectable_value(trials[1]) == 0.90
+    assert record.best_trial(trials).number == 1
+    found = search_quality.trace(trials, budget=120, targets=[0.95, 0.85])
+    assert found["best"] == 0.90
+    assert found["hits"] == {"0.95": None, "0.85": 60.0}  # the pruned 0.99 at 30 s is no hit
+
+
+def test_no_complete_trial_by_a_budget_fraction_is_no_accuracy_not_zero():
+    import search_quality
+
+    trials = [_trial(0, Outcome.PRUNED, 0.97, 40, 40), _trial(1, Outcome.COMPLETE, 0.95, 40, 80)]
+    found = search_quality.trace(trials, budget=80, targets=[0.9])
+    assert found["anytime"][0] is None  # at 25 % (20 s) nothing had completed
+    assert found["anytime"][-1] == 0.95
+    runs = [{"candidate": "default", "seed": s, "ann": {**found, "anytime": curve}}
+            for s, curve in enumerate(([None, 0.9, 0.95, 0.95], [0.5, 0.9, 0.95, 0.97]))]
+    row = search_quality.summarise(runs, "ann", [0.9])["default"]
+    assert row["anytime_mean"][0] == 0.5 and row["anytime_reached"][0] == 1  # one search had a result, not 0.25
+    assert "1/2 had a complete trial" in search_quality._cell(row, 0)
+
+
+def test_engines_count_only_selectable_trials_and_leave_a_search_without_one_out_of_the_mean():
+    import engines
+
+    runs = [{"engine": e, "seed": s, "ann": {"best": b, "hit": None, "trials": 3}}
+            for e, s, b in (("optuna", 0, 0.97), ("optuna", 1, None), ("kerastuner", 0, 0.96), ("kerastuner", 1, 0.95))]
+    row = engines.summarise(runs, "ann", 0.99)
+    assert row["optuna"]["best_mean"] == 0.97 and row["optuna"]["with_complete"] == 1 and row["optuna"]["best_std"] is None
+    assert "(1/2 with a complete trial)" in engines.describe("ann", row)
+
+
+@pytest.mark.parametrize(("times", "median"), [
+    ([10, 20, 30, None], 20), ([10, 20, None, None], 20), ([10, None, None], None), ([30, 10, 20], 20), ([5], 5), ([None], None),
+    ([10, 20, 30, 40], 20), ([40, None, 10, 30, 20], 30),
+])
+def test_the_censored_median_is_kaplan_meiers(times, median):
+    assert censored_median(times) == median
+
+
+def test_a_goal_is_met_only_when_the_whole_interval_clears_it():
+    assert goal_verdict(mean_interval([0.3, 0.5, 0.4, 0.6, 0.5]), 0.1) == "met"
+    # the search-quality CNN: +2.18 ± 5.06 pp over 5 pairs, 2 of them negative, against a goal of +0.1 pp
+    inside = mean_interval([7.5, -1.0, 9.0, -2.5, -2.1])
+    assert inside["low"] < 0.1 < inside["high"] and goal_verdict(inside, 0.1) == "not shown"
+    assert goal_verdict(mean_interval([-0.5, -0.4, -0.6]), 0.1) == "missed"
+    assert goal_verdict(mean_interval([0.9]), 0.1) == "not shown"  # one repetition shows no spread
+    assert goal_verdict(mean_interval([0.4, 0.5, 0.45]), 0.6, higher_is_better=False) == "met"  # a time ratio under 0.6
