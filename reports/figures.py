@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import warnings
 from typing import Any, Callable, Sequence
 
@@ -157,9 +158,10 @@ def robustness(summaries: dict[str, dict[str, Any]]) -> str:
                 continue
             x = [0, *row["strengths"]]
             mean = 100 * np.array([summary["clean"]["mean"], *row["mean"]])
-            std = 100 * np.array([summary["clean"]["std"], *row["std"]])
             ax.plot(x, mean, marker="o", markersize=3, color=COLORS[family], label=family.upper())
-            ax.fill_between(x, mean - std, mean + std, color=COLORS[family], alpha=0.2)
+            if row["std"] is not None and summary["clean"]["std"] is not None:  # one seed: no band, not a band of 0
+                std = 100 * np.array([summary["clean"]["std"], *row["std"]])
+                ax.fill_between(x, mean - std, mean + std, color=COLORS[family], alpha=0.2)
         unit = next(iter(summaries.values()))["kinds"][kind]["unit"]
         ax.set(title=kind, xlabel=unit)
         ax.grid(alpha=0.3)
@@ -198,7 +200,7 @@ def data_efficiency(curves: dict[str, dict[str, Any]]) -> str:
     figure, ax = plt.subplots(figsize=(5, 3.2))
     for family, curve in curves.items():
         points = curve["points"]
-        ax.errorbar([100 * p["fraction"] for p in points], [100 * p["mean"] for p in points], yerr=[100 * p["std"] for p in points],
+        ax.errorbar([100 * p["fraction"] for p in points], [100 * p["mean"] for p in points], yerr=[math.nan if p["std"] is None else 100 * p["std"] for p in points],
                     marker="o", markersize=4, capsize=3, color=COLORS[family], label=family.upper())
     ax.set_xscale("log")
     ax.set(xlabel="share of the training images (%)", ylabel="test accuracy (%)")

@@ -7,6 +7,8 @@ from typing import Any
 
 import jinja2
 
+from bakeoff.reports.stats import mean_pm
+
 TEMPLATE = "report.html.j2"
 
 
@@ -21,8 +23,16 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["pct"] = lambda v, digits=2: "—" if v is None else f"{100 * v:.{digits}f} %"
+    env.filters["pm"] = _pm
     env.filters["num"] = lambda v, digits=4: "—" if v is None else f"{v:.{digits}g}" if isinstance(v, float) else f"{v:,}"
     return env
+
+
+def _pm(spread: dict[str, Any] | None, digits: int = 2, scale: float = 100.0, unit: str = " %") -> str:
+    """A spread over seeds as "mean ± std", or "mean (one seed, no spread)": one seed is no spread of 0."""
+    if spread is None:
+        return "—"
+    return mean_pm(spread, lambda v: f"{scale * v:.{digits}f}{unit}")
 
 
 def render(context: dict[str, Any]) -> str:

@@ -1,26 +1,122 @@
-"""The numbers behind the verdict: spread over seeds, the exact McNemar test, Pareto fronts."""
+"""The numbers behind the report's sentences: spread over seeds, the exact McNemar test, bootstrap intervals of a
+difference between the families on the same test images, how to print them, Pareto fronts.
+
+Every comparative word in the report ("higher", "closer", "grows") rests on ``interval`` or McNemar: a
+difference whose 95 % interval holds zero gets no direction, and the numbers printed beside a direction are
+printed with enough digits to differ (``digits_apart``).
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from functools import lru_cache
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy.stats import binomtest
 
 
-def spread(values: Sequence[float]) -> dict[str, float]:
-    """Mean, sample standard deviation (0 for one value), min, max and count."""
+def spread(values: Sequence[float]) -> dict[str, float | None]:
+    """Mean, sample standard deviation, min, max and count. One value has no spread: its std is None (unknown),
+    which is not a spread of 0."""
     array = np.asarray(values, dtype=float)
     if array.size == 0:
-        return {"n": 0, "mean": math.nan, "std": math.nan, "min": math.nan, "max": math.nan}
+        return {"n": 0, "mean": math.nan, "std": None, "min": math.nan, "max": math.nan}
     return {
         "n": int(array.size),
         "mean": float(array.mean()),
-        "std": float(array.std(ddof=1)) if array.size > 1 else 0.0,
+        "std": float(array.std(ddof=1)) if array.size > 1 else None,
         "min": float(array.min()),
         "max": float(array.max()),
     }
+
+
+def mean_pm(s: dict, show: Callable[[float], str]) -> str:
+    """"mean ± std" in ``show``'s format, or the mean and "one seed, no spread" when there is one value."""
+    if s["std"] is None:
+        return f"{show(s['mean'])} (one seed, no spread)"
+    return f"{show(s['mean'])} ± {show(s['std'])}"
+
+
+def format_p(p: float, alpha: float = 0.05) -> str:
+    """A p-value in two significant digits, more where two would put it on the other side of ``alpha``
+    (0.0498 is not "0.05", 0.0501 is not "0.05" either)."""
+    for digits in range(2, 8):
+        text = f"{p:.{digits}g}"
+        if (float(text) < alpha) == (p < alpha) and not (float(text) == alpha and p != alpha):
+            return text
+    return repr(p)
+
+
+def digits_apart(a: float, b: float, digits: int, most: int = 6) -> int:
+    """The fewest decimals, from ``digits`` up, at which ``a`` and ``b`` print differently: numbers printed beside
+    a direction must show it."""
+    for d in range(digits, most + 1):
+        if f"{a:.{d}f}" != f"{b:.{d}f}":
+            return d
+    return most
+
+
+BOOTSTRAP_SAMPLES = 1000
+CONFIDENCE = 0.95
+
+#: A model's statistic under bootstrap weights: (resamples x images) counts -> one value per resample.
+Statistic = Callable[[np.ndarray], np.ndarray]
+
+
+def accuracy_statistic(correct: np.ndarray) -> Statistic:
+    c = np.asarray(correct, dtype=np.float32)
+    return lambda weights: weights @ c / c.size
+
+
+def ece_statistic(probabilities: np.ndarray, labels: np.ndarray, bins: int) -> Statistic:
+    """Expected calibration error (as ``calibration.calibration``) under bootstrap weights."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    confidence = probabilities.max(axis=1)
+    gap = (probabilities.argmax(axis=1) == np.asarray(labels)) - confidence
+    index = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
+    by_bin = np.zeros((len(gap), bins), dtype=np.float32)
+    by_bin[np.arange(len(gap)), index] = gap
+    return lambda weights: np.abs(weights @ by_bin).sum(axis=1) / len(gap)
+
+
+def interval(groups: dict[str, list[Statistic]], combine: Callable[[dict[str, np.ndarray]], np.ndarray], n: int,
+             observed: float, seed: int = 0) -> dict[str, float]:
+    """A percentile bootstrap interval of ``combine`` over groups of models scored on the same ``n`` images.
+
+    Each resample draws the images (the same draw for every model: the comparison stays paired) and, within
+    each group, the seeds, so the interval holds both the test set's noise and the seeds' (with one seed, only
+    the images'). ``combine`` turns each group's mean over its resampled seeds into the quantity of interest,
+    e.g. the CNN's mean accuracy less the ANN's.
+    """
+    weights = _weights(n, seed)
+    rng = np.random.default_rng([seed, 1])
+    means = {}
+    for name, models in groups.items():
+        scores = np.stack([statistic(weights) for statistic in models])  # seeds x resamples
+        chosen = rng.integers(len(models), size=(BOOTSTRAP_SAMPLES, len(models)))
+        means[name] = scores[chosen, np.arange(BOOTSTRAP_SAMPLES)[:, None]].mean(axis=1)
+    values = combine(means)
+    tail = 100 * (1 - CONFIDENCE) / 2
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return {"difference": float(observed), "low": float(low), "high": float(high)}
+
+
+@lru_cache(maxsize=2)
+def _weights(n: int, seed: int) -> np.ndarray:
+    """Bootstrap draws of ``n`` images as counts (resamples x images), drawn once per report."""
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n, np.full(n, 1.0 / n), size=BOOTSTRAP_SAMPLES).astype(np.float32)
+
+
+def sign(found: dict[str, float]) -> int:
+    """+1 when the whole interval lies above zero, -1 when below, 0 when it holds zero (no direction)."""
+    return 1 if found["low"] > 0 else -1 if found["high"] < 0 else 0
+
+
+def pp_interval(found: dict[str, float]) -> str:
+    """The interval in percentage points, for the sentence beside it."""
+    return f"95 % interval {100 * found['low']:+.2f} to {100 * found['high']:+.2f} pp"
 
 
 def mcnemar_exact(correct_a: np.ndarray, correct_b: np.ndarray) -> dict[str, float]:

@@ -3,7 +3,8 @@
 Plain data in, plain data out (retraining records as ``collect.load_retrained`` returns them), so every branch
 is tested without a study or a figure. Models are paired by retraining seed id; only seeds both families have
 are compared. A family wins only when every pair favours it and every pair's exact McNemar p is below
-``ALPHA``; otherwise the sentence says there is no significant difference and which way the means lean.
+``ALPHA``; otherwise the sentence says there is no significant difference, and a lean of the means only where
+a bootstrap interval over test images and seeds excludes no difference (``stats.interval``).
 """
 
 from __future__ import annotations
@@ -62,16 +63,18 @@ def compare(retrained: dict[str, list[dict[str, Any]]]) -> dict[str, Any] | None
         verdict["pairs"].append({"seed": seed, "ann_only": ann_only, "cnn_only": cnn_only, "p_value": test["p_value"], "favours": favours})
     means = {f: float(np.mean([by_seed[f][s]["test_accuracy"] for s in common])) for f in ("ann", "cnn")}
     spreads = {f: stats.spread([by_seed[f][s]["test_accuracy"] for s in common]) for f in ("ann", "cnn")}
+    correct = {f: [by_seed[f][s]["predictions"] == by_seed[f][s]["labels"] for s in common] for f in ("ann", "cnn")}
     verdict.update(common_seeds=common, seeds=seeds, means=means, scope=SCOPE)
-    verdict["sentence"] = _headline(verdict["pairs"], spreads, seeds, common, verdict)
+    verdict["sentence"] = _headline(verdict["pairs"], spreads, seeds, common, verdict, correct)
     return verdict
 
 
-def _headline(pairs: list[dict[str, Any]], spreads: dict[str, dict], seeds: dict[str, list[int]], common: list[int], verdict: dict) -> str:
+def _headline(pairs: list[dict[str, Any]], spreads: dict[str, dict], seeds: dict[str, list[int]], common: list[int], verdict: dict,
+              correct: dict[str, list[np.ndarray]]) -> str:
     n = len(common)
     measured = (
         f"Test accuracy over {'the seed' if n == 1 else f'the {n} seeds'} both families were retrained with: "
-        f"ANN {_pct(spreads['ann']['mean'])} ± {_pct(spreads['ann']['std'])}, CNN {_pct(spreads['cnn']['mean'])} ± {_pct(spreads['cnn']['std'])}"
+        f"ANN {stats.mean_pm(spreads['ann'], _pct)}, CNN {stats.mean_pm(spreads['cnn'], _pct)}"
     )
     if seeds["ann"] != seeds["cnn"]:
         measured += (
@@ -79,6 +82,8 @@ def _headline(pairs: list[dict[str, Any]], spreads: dict[str, dict], seeds: dict
             f"{_seeds(common)} {'are' if n > 1 else 'is'} compared)"
         )
     measured += ". "
+    if n == 1:
+        measured += "With one seed per family, McNemar's test compares two single trained models. "
     worst_p = max(p["p_value"] for p in pairs)
     favoured = {p["favours"] for p in pairs}
     every_significant = worst_p < ALPHA
@@ -92,9 +97,9 @@ def _headline(pairs: list[dict[str, Any]], spreads: dict[str, dict], seeds: dict
         else:
             ratio = f"The {winner.upper()} makes no test error, the {loser.upper()} {_pct(errors[loser])}."
         pairs_word = "every seed pair favours it" if n > 1 else "its one seed pair favours it"
-        return f"{winner.upper()} wins: {pairs_word} with exact McNemar p < {ALPHA} (largest p = {worst_p:.2g}). {measured}{ratio}"
+        return f"{winner.upper()} wins: {pairs_word} with exact McNemar p < {ALPHA} (largest p = {stats.format_p(worst_p, ALPHA)}). {measured}{ratio}"
     verdict["worst_p"] = worst_p
-    lean = _lean(spreads["ann"]["mean"], spreads["cnn"]["mean"])
+    lean = _lean(spreads["ann"]["mean"], spreads["cnn"]["mean"], correct)
     if "ann" in favoured and "cnn" in favoured:
         k_ann = sum(p["favours"] == "ann" for p in pairs)
         k_cnn = sum(p["favours"] == "cnn" for p in pairs)
@@ -102,12 +107,24 @@ def _headline(pairs: list[dict[str, Any]], spreads: dict[str, dict], seeds: dict
     elif favoured == {None}:
         why = "in every seed pair both models get the same number of test images right that the other gets wrong"
     else:
-        why = f"not every seed pair has exact McNemar p < {ALPHA} (largest p = {worst_p:.2g})"
+        why = f"not every seed pair has exact McNemar p < {ALPHA} (largest p = {stats.format_p(worst_p, ALPHA)})"
     return f"No significant difference between the families: {why}. {measured}{lean}"
 
 
-def _lean(ann: float, cnn: float) -> str:
+def _lean(ann: float, cnn: float, correct: dict[str, list[np.ndarray]]) -> str:
+    """Which way the means lean, only where the bootstrap interval of CNN − ANN excludes no difference."""
     if math.isclose(ann, cnn, rel_tol=0.0, abs_tol=1e-12):
         return "The means are equal: neither family leads."
-    ahead = "CNN" if cnn > ann else "ANN"
-    return f"The means lean towards the {ahead} ({_pct(max(ann, cnn))} against {_pct(min(ann, cnn))})."
+    n = len(correct["ann"][0])
+    found = stats.interval({f: [stats.accuracy_statistic(c) for c in cs] for f, cs in correct.items()},
+                           lambda m: m["cnn"] - m["ann"], n, cnn - ann)
+    where = f"{stats.pp_interval(found)} for CNN − ANN over test images and seeds"
+    direction = stats.sign(found)
+    if direction == 0:
+        gap = 100 * abs(cnn - ann)
+        return f"The means differ by {gap:.{stats.digits_apart(gap, 0.0, 2)}f} pp, inside the noise ({where}): neither family leads."
+    ahead = "CNN" if direction > 0 else "ANN"
+    high, low = 100 * max(ann, cnn), 100 * min(ann, cnn)
+    d = stats.digits_apart(high, low, 2)
+    return (f"The means lean towards the {ahead} ({high:.{d}f} % against {low:.{d}f} %; {where}), "
+            "though not significantly in every seed pair.")

@@ -20,8 +20,9 @@ def why_section(retrained: dict[str, list[dict[str, Any]]], labels: list[str], a
     runs = {f: r for f, r in retrained.items() if r}
     if not runs:
         return {}
-    analyses = analyses or {}
-    section: dict[str, Any] = {"robustness": None, "disagreements": None, "efficiency": None, "control": None, "retraining_cost": None}
+    analyses, stale = retraining_analyses.current(analyses or {}, runs)
+    section: dict[str, Any] = {"robustness": None, "disagreements": None, "efficiency": None, "control": None, "retraining_cost": None,
+                               "stale_analyses": stale}
     curves = {f: retraining_analyses.efficiency(analyses.get(f, []), runs.get(f, [])) for f in retrained}
     if any(curves.values()):
         section["efficiency"] = {"sentence": retraining_analyses.efficiency_sentence(curves),
@@ -39,7 +40,7 @@ def why_section(retrained: dict[str, list[dict[str, Any]]], labels: list[str], a
     pooled = {f: calibration(np.concatenate([r["probabilities"] for r in rs]), np.concatenate([r["labels"] for r in rs])) for f, rs in runs.items()}
     section["calibration"] = {
         "rows": {f: {"ece": stats.spread([c["ece"] for c in cs]), "nll": stats.spread([c["nll"] for c in cs])} for f, cs in calibrations.items()},
-        "sentence": calibration_sentence(calibrations),
+        "sentence": calibration_sentence(calibrations, runs),
         "figure": figures.reliability(pooled),
     }
     if set(runs) == {"ann", "cnn"}:
@@ -47,7 +48,7 @@ def why_section(retrained: dict[str, list[dict[str, Any]]], labels: list[str], a
         if found:
             section["disagreements"] = {
                 **found,
-                "sentence": disagreement_sentence(found, labels),
+                "sentence": disagreement_sentence(found, labels, runs),
                 "figure": figures.class_difference(found["class_difference"], labels),
                 "gallery": _gallery(runs, found, labels),
             }
@@ -55,44 +56,75 @@ def why_section(retrained: dict[str, list[dict[str, Any]]], labels: list[str], a
 
 
 def _spread_text(values: list[float], scale: float, digits: int, unit: str) -> str:
-    s = stats.spread(values)
-    return f"{scale * s['mean']:.{digits}f}{unit} ± {scale * s['std']:.{digits}f}{unit}"
+    return stats.mean_pm(stats.spread(values), lambda v: f"{scale * v:.{digits}f}{unit}")
 
 
-def calibration_sentence(calibrations: dict[str, list[dict[str, Any]]]) -> str:
+def _same_images(runs: dict[str, list[dict[str, Any]]]) -> bool:
+    first = runs["ann"][0]["labels"]
+    return all(np.array_equal(r["labels"], first) for rs in runs.values() for r in rs)
+
+
+def calibration_sentence(calibrations: dict[str, list[dict[str, Any]]], runs: dict[str, list[dict[str, Any]]]) -> str:
+    """ECE and NLL per family; which family's confidence is the closer to its accuracy only where the bootstrap
+    interval of the ECE difference (same test images, seeds resampled) excludes zero."""
     ece = {f: [c["ece"] for c in cs] for f, cs in calibrations.items()}
     nll = {f: [c["nll"] for c in cs] for f, cs in calibrations.items()}
+    means = {f: float(np.mean(v)) for f, v in ece.items()}
+    found = None
+    if len(ece) == 2 and not math.isclose(means["ann"], means["cnn"], abs_tol=1e-12) and _same_images(runs):
+        bins = next(iter(calibrations.values()))[0]["bins"]
+        groups = {f: [stats.ece_statistic(r["probabilities"], r["labels"], bins) for r in rs] for f, rs in runs.items()}
+        found = stats.interval(groups, lambda m: m["cnn"] - m["ann"], len(runs["ann"][0]["labels"]), means["cnn"] - means["ann"])
+    digits = 2 if found is None or stats.sign(found) == 0 else stats.digits_apart(100 * means["ann"], 100 * means["cnn"], 2)
     text = (
         f"Expected calibration error ({next(iter(calibrations.values()))[0]['bins']} bins, mean ± std over seeds): "
-        + ", ".join(f"{f.upper()} {_spread_text(v, 100, 2, ' %')}" for f, v in ece.items())
+        + ", ".join(f"{f.upper()} {_spread_text(v, 100, digits, ' %')}" for f, v in ece.items())
         + "; negative log-likelihood: "
         + ", ".join(f"{f.upper()} {_spread_text(v, 1, 4, '')}" for f, v in nll.items())
         + "."
     )
     if len(ece) < 2:
         return text
-    means = {f: float(np.mean(v)) for f, v in ece.items()}
     if math.isclose(means["ann"], means["cnn"], abs_tol=1e-12):
         return text + " Their mean calibration errors are equal."
-    closer = min(means, key=means.get)
-    return text + f" The {closer.upper()}'s confidence is the closer to its accuracy (lower mean ECE)."
+    if found is None:
+        return text + " The families were tested on different images, so their calibration errors are not compared."
+    where = f"{stats.pp_interval(found)} for CNN − ANN over test images and seeds"
+    if stats.sign(found) == 0:
+        return text + f" Their mean calibration errors cannot be told apart ({where})."
+    closer = "ANN" if stats.sign(found) > 0 else "CNN"
+    return text + f" The {closer}'s confidence is the closer to its accuracy (lower mean ECE; {where})."
 
 
-def disagreement_sentence(found: dict[str, Any], labels: list[str]) -> str:
+def disagreement_sentence(found: dict[str, Any], labels: list[str], runs: dict[str, list[dict[str, Any]]]) -> str:
+    """Counts of one-sided right answers per seed pair, and the largest per-class gap in errors with its
+    direction only where the bootstrap interval over that class's test images (and seeds) excludes zero."""
     n = len(found["pairs"])
     cnn_only = [len(p["cnn_only"]) for p in found["pairs"]]
     ann_only = [len(p["ann_only"]) for p in found["pairs"]]
-    over = "In the one seed pair" if n == 1 else f"Over {n} seed pairs (mean ± std)"
-    text = (
-        f"{over}, the CNN gets {_spread_text(cnn_only, 1, 1, '')} test images right that the ANN gets wrong, "
-        f"and the ANN {_spread_text(ann_only, 1, 1, '')} that the CNN gets wrong."
-    )
+    if n == 1:
+        text = f"In the one seed pair, the CNN gets {cnn_only[0]} test images right that the ANN gets wrong, and the ANN {ann_only[0]} that the CNN gets wrong."
+    else:
+        text = (
+            f"Over {n} seed pairs (mean ± std), the CNN gets {_spread_text(cnn_only, 1, 1, '')} test images right that the ANN gets wrong, "
+            f"and the ANN {_spread_text(ann_only, 1, 1, '')} that the CNN gets wrong."
+        )
     difference = np.asarray(found["class_difference"])
     if not np.any(np.abs(difference) > 1e-12):
         return text + " Per class, both make the same number of errors."
     k = int(np.argmax(np.abs(difference)))
     fewer = "CNN" if difference[k] < 0 else "ANN"
-    return text + f" The largest per-class gap is class {labels[k]}, where the {fewer} makes {abs(difference[k]):.1f} fewer errors."
+    by_seed = {f: {r["seed"]: r for r in rs} for f, rs in runs.items()}
+    mask = by_seed["ann"][found["seeds"][0]]["labels"] == k
+    groups = {f: [stats.accuracy_statistic((by_seed[f][s]["predictions"] == by_seed[f][s]["labels"])[mask]) for s in found["seeds"]] for f in ("ann", "cnn")}
+    count = int(mask.sum())
+    interval = stats.interval(groups, lambda m: (m["ann"] - m["cnn"]) * count, count, float(difference[k]))  # CNN errors − ANN errors
+    gap = f"{abs(difference[k]):.1f} fewer errors on average"
+    where = f"95 % interval of CNN − ANN errors {interval['low']:+.1f} to {interval['high']:+.1f} over its test images and seeds"
+    if stats.sign(interval) == 0:
+        return text + f" The largest per-class gap, class {labels[k]} (the {fewer} {gap}), is inside the noise ({where})."
+    fewer = "ANN" if stats.sign(interval) > 0 else "CNN"
+    return text + f" The largest per-class gap is class {labels[k]}, where the {fewer} makes {gap} ({where})."
 
 
 def _gallery(runs: dict[str, list[dict[str, Any]]], found: dict[str, Any], labels: list[str]) -> dict[str, str | None]:

@@ -151,7 +151,7 @@ class Command:
 COMMANDS: dict[str, Command] = {
     "run": Command("search, retrain, analyse and report in one go (resumes every stage)",
                    (_add_search, _add_retrain, _add_analyses, _add_export_flag, _add_run_dir),
-                   "Search both families, retrain the best of each on train+validation with several seeds, evaluate once on the test split, analyse the retrained models, and write report.html. Re-running resumes."),
+                   "Search both families, retrain the best of each on train+validation with several seeds, evaluate them on the test split, analyse the retrained models, and write report.html. Re-running resumes."),
     "search": Command("run or resume the hyper-parameter search", (_add_search, _add_run_dir),
                       "Run or resume the Optuna search. Budgets are totals: re-running continues to them."),
     "retrain": Command("retrain each family's best trial and evaluate it on the test split", (_add_retrain, _add_study_data, _add_run_dir)),

@@ -2,8 +2,8 @@
 
 Sources: ``mnist`` / ``fashion_mnist`` (downloaded into Keras' cache, ``search/downloads.py``), ``digits`` (scikit-learn, offline), an ``.npz``
 in the Keras layout, or a directory of the four IDX files. The test split is kept apart: the search only ever
-sees ``Dataset.search_data()``, a type without the test split; the test arrays are read by the final
-evaluation alone.
+sees ``Dataset.search_data()``, a type without the test split. The test arrays are read only after selection:
+by the final evaluation, the analyses of the retrained models and the export checks, none of which feeds back.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ library are imported: no TensorFlow on this path.
 
 from __future__ import annotations
 
+import base64
 import enum
 import json
 import time
@@ -172,6 +173,20 @@ EXPORTS_FILE = "exports.json"
 METRICS_FILE = "metrics.json"
 #: Beside it, the test images the seed got wrong (search/retrain.py keeps them, the report shows them).
 GALLERY_FILE = "gallery.npz"
+
+
+def pack_correct(correct: Any) -> str:
+    """Per-image correctness (booleans) as text for JSON and trial attributes: 8 images a byte, base64."""
+    import numpy as np
+
+    return base64.b64encode(np.packbits(np.asarray(correct, dtype=bool)).tobytes()).decode("ascii")
+
+
+def unpack_correct(text: str, n: int) -> Any:
+    """The boolean array ``pack_correct`` stored for ``n`` images."""
+    import numpy as np
+
+    return np.unpackbits(np.frombuffer(base64.b64decode(text), dtype=np.uint8), count=n).astype(bool)
 
 
 def retrain_dir(out: Path, family: str, seed: int) -> Path:

@@ -1,9 +1,10 @@
-"""Retrain each family's best trial on train+validation with several seeds; evaluate once on the test split.
+"""Retrain each family's best trial on train+validation with several seeds; evaluate each on the test split.
 
 Epoch rule (``noise.retrain_epochs``): a retraining runs for the last epoch count whose validation accuracy in
 the trial is within one standard error of the difference from the trial's best, with the trial's learning-rate
 schedule laid over the trial's full epoch budget. The argmax alone is noisy: a peak at epoch 8 of 15 would stop
-retraining halfway down a cosine schedule for a difference that is noise. The test split is read here and nowhere else, after selection is over.
+retraining halfway down a cosine schedule for a difference that is noise. The test split is read here, after
+selection is over, and then by the analyses and export checks that follow; none of them feeds back into selection.
 Each seed's folder is complete once ``metrics.json`` exists; a re-run skips those, unless the best trial
 has changed since (the search was extended), in which case that seed is trained again.
 """
@@ -73,7 +74,7 @@ def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, s
         (folder / record.ROBUSTNESS_FILE).unlink(missing_ok=True)  # measured on the model this seed replaces
         started = time.perf_counter()
         metrics = _train_one(chosen, family, data, x, y, seed, folder)
-        metrics.update(trial=chosen.trial, val_accuracy=chosen.val_accuracy, config=chosen.config, family=family, seed=seed,
+        metrics.update(trial=chosen.trial, val_accuracy=chosen.val_accuracy, config=chosen.config, family=family, seed=seed, data_sha256=data.sha256,
                        backend=os.environ.get("KERAS_BACKEND"), cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
         write_json(folder / record.METRICS_FILE, metrics)
         log(

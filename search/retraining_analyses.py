@@ -8,8 +8,10 @@
   after its augmentation layers: shifting already-shuffled pixels would be noise, not a shift (a first version
   did that, and the augmented recipe ANN fell from 99.0 % to 95.2 % on shuffled pixels for that reason alone).
 
-Same epochs, schedule and starting seeds as the main retraining (``retrain.plan``). Each result is one small JSON file under
-``OUT/analyses/FAMILY/``; a re-run skips those made from the same trial. Together they cost about 2.5 full
+Same epochs, schedule and starting seeds as the main retraining (``retrain.plan``), so a smaller share also takes
+fewer optimisation steps (each result records its steps and the main retraining's). Each result is one small JSON
+file under ``OUT/analyses/FAMILY/`` naming the trial and data it was made from; a re-run redoes those made from
+another trial or data (the report leaves such results out). Together they cost about 2.5 full
 retrainings per family (0.26 x 2 seeds for the fractions, 2 seeds shuffled), less than the default 3 seeds of
 the main retraining.
 """
@@ -71,7 +73,7 @@ def run_analyses(chosen: Plan, family: str, data: Dataset, out: Path, log=print)
     files = []
     for name, fraction, seed in jobs:
         target = folder / f"{name}.json"
-        if _done(target, chosen.trial, SHUFFLED_VERSION if fraction is None else None):
+        if _done(target, chosen.trial, data.sha256, SHUFFLED_VERSION if fraction is None else None):
             files.append(target)
             continue
         if fraction is None:  # the model shuffles inside, after its augmentation: a shift stays a shift
@@ -84,8 +86,10 @@ def run_analyses(chosen: Plan, family: str, data: Dataset, out: Path, log=print)
         started = time.perf_counter()
         _, probabilities, _, _ = train_and_predict(setup, family, train[0], train[1], data.x_test, data.num_classes, seed)
         predictions = probabilities.argmax(axis=1).astype(int)
+        batch = chosen.config["batch_size"]
         found: dict[str, Any] = {
-            "kind": kind, "fraction": fraction or 1.0, "seed": seed, "trial": chosen.trial, "epochs": chosen.epochs,
+            "kind": kind, "fraction": fraction or 1.0, "seed": seed, "trial": chosen.trial, "data_sha256": data.sha256, "epochs": chosen.epochs,
+            "steps": -(-len(train[1]) // batch) * chosen.epochs, "full_steps": -(-len(y) // batch) * chosen.epochs,
             "train_images": int(len(train[1])), "test_accuracy": float((predictions == data.y_test).mean()),
             "seconds": round(time.perf_counter() - started, 2), "planned": len(jobs),
         }
@@ -97,9 +101,9 @@ def run_analyses(chosen: Plan, family: str, data: Dataset, out: Path, log=print)
     return files
 
 
-def _done(path: Path, trial: int, version: int | None) -> bool:
+def _done(path: Path, trial: int, sha256: str, version: int | None) -> bool:
     try:
         found = json.loads(path.read_text())
     except (OSError, ValueError):
         return False
-    return found.get("trial") == trial and found.get("version") == version
+    return found.get("trial") == trial and found.get("data_sha256") == sha256 and found.get("version") == version

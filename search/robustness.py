@@ -7,6 +7,7 @@ plain numpy/scipy; only ``measure`` runs a model. The results never feed back in
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Callable
 
@@ -14,10 +15,13 @@ import numpy as np
 from scipy import ndimage
 
 from bakeoff.search.manifest import write_json
-from bakeoff.search.record import ROBUSTNESS_FILE
+from bakeoff.search.record import ROBUSTNESS_FILE, pack_correct
 
 #: The draws of every perturbation; the same for both families and every seed.
 PERTURBATION_SEED = 1234
+#: Version 2 keeps, per perturbation, which test images the model gets right at the strongest setting: the
+#: report compares the families on the same images (version 1 kept accuracies only, and is measured again).
+VERSION = 2
 DIRECTIONS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
 
 
@@ -83,21 +87,26 @@ def perturbed(x: np.ndarray, kind: str, strength: float) -> np.ndarray:
 
 
 def measure(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """Accuracy of ``predict`` (images -> class probabilities) on clean and on every perturbed test set."""
-    def accuracy(images: np.ndarray) -> float:
-        return round(float((predict(images).argmax(axis=1) == y).mean()), 6)
+    """Accuracy of ``predict`` (images -> class probabilities) on clean and on every perturbed test set, and
+    which images it gets right at each perturbation's strongest setting."""
+    def correct(images: np.ndarray) -> np.ndarray:
+        return predict(images).argmax(axis=1) == y
+
+    def accuracy(right: np.ndarray) -> float:
+        return round(float(right.mean()), 6)
 
     kinds = {}
     for kind, (_, strengths, unit) in PERTURBATIONS.items():
         fitting = [s for s in strengths if kind != "occlusion" or s < min(x.shape[1:3])]  # a square inside the image
-        kinds[kind] = {"unit": unit, "strengths": fitting, "accuracy": [accuracy(perturbed(x, kind, s)) for s in fitting]}
-    return {"perturbation_seed": PERTURBATION_SEED, "clean": accuracy(x), "kinds": kinds}
+        right = [correct(perturbed(x, kind, s)) for s in fitting]
+        kinds[kind] = {"unit": unit, "strengths": fitting, "accuracy": [accuracy(r) for r in right], "strongest_correct": pack_correct(right[-1])}
+    return {"version": VERSION, "perturbation_seed": PERTURBATION_SEED, "clean": accuracy(correct(x)), "kinds": kinds}
 
 
 def analyse_seed(folder: Path, x_test: np.ndarray, y_test: np.ndarray, log=print) -> bool:
-    """Write ``robustness.json`` next to a retrained model, unless it is there already; True if it ran now."""
+    """Write ``robustness.json`` next to a retrained model, unless this version is there already; True if it ran now."""
     target = folder / ROBUSTNESS_FILE
-    if target.exists() or not (folder / "model.keras").exists():
+    if _version(target) == VERSION or not (folder / "model.keras").exists():
         return False
     from bakeoff.search.backend import import_keras
     from bakeoff.search.training import release_models
@@ -110,3 +119,10 @@ def analyse_seed(folder: Path, x_test: np.ndarray, y_test: np.ndarray, log=print
     strongest = {k: v["accuracy"][-1] for k, v in found["kinds"].items()}
     log(f"{folder}: robustness clean {found['clean']:.4f}, strongest " + ", ".join(f"{k} {a:.4f}" for k, a in strongest.items()))
     return True
+
+
+def _version(path: Path) -> int | None:
+    try:
+        return json.loads(path.read_text()).get("version", 1)
+    except (OSError, ValueError):
+        return None

@@ -59,27 +59,57 @@ def test_why_section_shows_what_was_measured_and_says_what_was_not(tmp_path):
     assert "Expected calibration error (15 bins, mean ± std over seeds): ANN " in html
     assert "Over 2 seed pairs (mean ± std), the CNN gets" in html
     assert "Not measured yet: run 'bakeoff analyse'" in html
-    kinds = {"shift": {"unit": "px", "strengths": [1, 4], "accuracy": [0.8, 0.3]}}
     for family, strongest in (("ann", 0.3), ("cnn", 0.7)):
+        right = np.arange(1000) < strongest * 1000  # the same images for both families; the CNN gets 400 more right
+        kinds = {"shift": {"unit": "px", "strengths": [1, 4], "accuracy": [0.8, strongest], "strongest_correct": record.pack_correct(right)}}
         for seed in (0, 1):
-            kinds["shift"]["accuracy"][-1] = strongest
-            (record.retrain_dir(out, family, seed) / record.ROBUSTNESS_FILE).write_text(json.dumps({"clean": 0.9, "kinds": kinds}))
-    for family in ("ann", "cnn"):
-        folder = out / record.ANALYSES_DIR / family
-        folder.mkdir(parents=True)
-        with np.load(record.retrain_dir(out, family, 0) / "predictions.npz") as npz:
-            predictions, labels = npz["predictions"].tolist(), npz["labels"].tolist()
-        for seed in (0, 1):
-            (folder / f"efficiency-5pct-seed-{seed}.json").write_text(json.dumps({"kind": "efficiency", "fraction": 0.05, "seed": seed, "test_accuracy": 0.8, "train_images": 50}))
-            (folder / f"shuffled-seed-{seed}.json").write_text(json.dumps({"kind": "shuffled", "fraction": 1.0, "seed": seed, "test_accuracy": 0.9,
-                                                                         "predictions": predictions, "labels": labels}))
+            (record.retrain_dir(out, family, seed) / record.ROBUSTNESS_FILE).write_text(json.dumps({"version": 2, "clean": 0.9, "kinds": kinds}))
+    _write_analyses(out, trial=0)
     code, html = _report(out, "why")
     assert "under 4-pixel shifts the ANN 30.0 % ± 0.0, the CNN 70.0 % ± 0.0" in html
-    assert "with 5 % of the training images, the ANN 80.00 % ± 0.00 and the CNN 80.00 % ± 0.00" in html
+    assert "with 5 % of the training images, the ANN 80.00 % ± 0.00 % after 10 optimisation steps and the CNN 80.00 % ± 0.00 %" in html
     assert 'alt="test accuracy against training-set size"' in html
-    assert "on pixels shuffled by one fixed permutation: it vanishes. On shuffled pixels: " in html
-    assert "The CNN scores higher at the strongest setting of every perturbation." in html
+    assert "on pixels shuffled by one fixed permutation: it vanishes" in html and " On shuffled pixels: " in html
+    assert "The CNN scores higher at the strongest setting of every perturbation" in html
     assert "Not measured yet" not in html and 'alt="accuracy under perturbations"' in html
+    assert "are left out" not in html
+
+
+def _write_analyses(out, trial):
+    """Data-efficiency and shuffled-pixel results of ``trial``, as search/retraining_analyses.py writes them."""
+    with np.load(record.retrain_dir(out, "ann", 0) / "predictions.npz") as npz:  # both families alike on shuffled pixels
+        predictions, labels = npz["predictions"].tolist(), npz["labels"].tolist()
+        accuracy = float((npz["predictions"] == npz["labels"]).mean())
+    for family in ("ann", "cnn"):
+        folder = out / record.ANALYSES_DIR / family
+        folder.mkdir(parents=True, exist_ok=True)
+        for seed in (0, 1):
+            (folder / f"efficiency-5pct-seed-{seed}.json").write_text(json.dumps(
+                {"kind": "efficiency", "fraction": 0.05, "seed": seed, "trial": trial, "test_accuracy": 0.8, "train_images": 50, "steps": 10,
+                 "full_steps": 200}))
+            (folder / f"shuffled-seed-{seed}.json").write_text(json.dumps({"kind": "shuffled", "fraction": 1.0, "seed": seed, "trial": trial,
+                                                                         "test_accuracy": accuracy, "predictions": predictions, "labels": labels}))
+
+
+def test_analyses_of_an_earlier_best_trial_are_not_drawn_as_current(tmp_path):
+    """The search was extended after the analyses ran and retraining redone from a new best trial (#4)."""
+    out = tmp_path / "run"
+    storage = _storage(out)
+    for family in ("ann", "cnn"):
+        fake_study(storage, "stale", family, 5)
+        fake_retrained(out, family, 2, accuracy=0.9, trial=0)
+    _write_analyses(out, trial=0)
+    code, html = _report(out, "stale")
+    assert code == 0 and 'alt="test accuracy against training-set size"' in html and "are left out" not in html
+    for family in ("ann", "cnn"):
+        fake_retrained(out, family, 2, accuracy=0.93, trial=4)  # retraining redone from the new best
+    code, html = _report(out, "stale")
+    assert code == 0
+    assert 'alt="test accuracy against training-set size"' not in html and "on pixels shuffled" not in html
+    assert ("4 ANN analysis result(s) come from trial #0 (or other data), not from trial #4 that the retrained models come from: "
+            "they are left out. Run &#39;bakeoff analyse --analyses full&#39; to redo them.") in html
+    assert "Not measured: run 'bakeoff analyse --analyses full'" in html
+    assert "retrainings done" not in html  # "8 of 8 retrainings done" counted the old trial's results
 
 
 def test_names_and_values_from_storage_are_escaped(tmp_path):
