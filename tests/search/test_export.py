@@ -54,9 +54,9 @@ def test_the_export_models_cover_every_activation_pooling_and_head_of_the_defaul
 @pytest.mark.slow
 @pytest.mark.parametrize(("family", "choices"), EVERY_CHOICE)
 def test_every_choice_of_the_spaces_exports_to_every_format_and_predicts_as_keras(small_npz, tmp_path, family, choices, capfd):
+    from bakeoff.reports.deploy import FLOAT_FORMATS
     from bakeoff.search.builders import build_model
     from bakeoff.search.data import load_dataset
-    from bakeoff.reports.deploy import FLOAT_FORMATS
     from bakeoff.search.export import FORMATS, export_model, inference_copy
     from bakeoff.search.speed import Speed
     from bakeoff.spaces import BASELINES
