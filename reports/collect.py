@@ -41,6 +41,7 @@ def trial_record(trial: FrozenTrial) -> dict[str, Any]:
         "seconds": record.seconds(trial) if trial.state.is_finished() else None,
         "intermediate": dict(sorted(trial.intermediate_values.items())),
         "curves": attrs.get(record.CURVES, {}),
+        record.VAL_CORRECT: attrs.get(record.VAL_CORRECT),
     }
 
 

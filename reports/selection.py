@@ -2,7 +2,8 @@
 
 A trial's score is its best epoch and the winner is the best of many trials, so the winner's validation
 accuracy is optimistic. Margins are in standard errors of the difference of two accuracies on the same
-validation images (``search.noise``). The winner is called "found by search" only when it beats every queued
+validation images (``search.noise``): paired, from the images one trial gets right and the other wrong, where
+both trials recorded them; unpaired otherwise, and the sentence says which. The winner is called "found by search" only when it beats every queued
 start that completed by more than ``TIE_SE`` standard errors; otherwise it is a tie with the best such start.
 Plain data in and out: trial records as ``collect.trial_record`` makes them.
 """
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bakeoff.search.noise import margin_in_se
+from bakeoff.reports.stats import digits_apart
+from bakeoff.search import noise, record
 
 #: Standard errors of the difference beyond which two validation accuracies are called different.
 TIE_SE = 2.0
@@ -28,9 +30,16 @@ def select(trials: list[dict[str, Any]], n_val: int | None) -> dict[str, Any] | 
     if not ranked:
         return None
     winner = ranked[0]
-    found: dict[str, Any] = {"winner": winner, "runner_up": ranked[1] if len(ranked) > 1 else None, "n_val": n_val}
+    found: dict[str, Any] = {"winner": winner, "runner_up": ranked[1] if len(ranked) > 1 else None, "n_val": n_val,
+                             "complete": len(ranked), "paired": True}
+
+    def margin_in_se(a: dict[str, Any], b: dict[str, Any]) -> float:
+        correct = [record.val_correct(t, n_val) for t in (a, b)]
+        found["paired"] = found["paired"] and all(c is not None for c in correct)
+        return noise.margin_in_se(a["value"], b["value"], n_val, *correct)
+
     if found["runner_up"] is not None and n_val:
-        found["margin_se"] = margin_in_se(winner["value"], found["runner_up"]["value"], n_val)
+        found["margin_se"] = margin_in_se(winner, found["runner_up"])
     if winner.get("start"):
         found["origin"] = f"the {winner['start']} start"
         found["label"] = f"#{winner['number']} ({winner['start']} start)"
@@ -40,10 +49,10 @@ def select(trials: list[dict[str, Any]], n_val: int | None) -> dict[str, Any] | 
         found["origin"] = "sampled by the search (its margin over the starts is unknown: the study records no validation size)"
         found["label"] = f"#{winner['number']} (sampled by the search)"
         return found
-    close = [t for t in starts if margin_in_se(winner["value"], t["value"], n_val) <= TIE_SE]
+    close = [t for t in starts if margin_in_se(winner, t) <= TIE_SE]
     if close:
         start = close[0]  # ranked: the best start within the margin
-        margin = margin_in_se(winner["value"], start["value"], n_val)
+        margin = margin_in_se(winner, start)
         found["tie_with"] = start
         found["origin"] = (
             f"sampled by the search, but a tie with the {start['start']} start (#{start['number']}, "
@@ -65,18 +74,25 @@ def describe(family: str, found: dict[str, Any] | None) -> str:
     if found is None:
         return f"The {family.upper()} search has no complete trial."
     winner, runner = found["winner"], found["runner_up"]
-    text = f"{family.upper()}: trial #{winner['number']} reached {100 * winner['value']:.2f} % validation accuracy, {found['origin']}. "
+    digits = 2 if runner is None else digits_apart(100 * winner["value"], 100 * runner["value"], 2)
+    text = f"{family.upper()}: trial #{winner['number']} reached {100 * winner['value']:.{digits}f} % validation accuracy, {found['origin']}. "
     if runner is None:
-        text += "It is the only complete trial. "
-    elif "margin_se" in found:
+        return text + "It is the only complete trial; its validation accuracy is its best epoch, so it is optimistic."
+    if "margin_se" in found:
+        kind = ("paired: from the validation images one trial gets right and the other wrong" if found["paired"] else
+                "unpaired: not every trial compared recorded its per-image validation results")
         text += (
-            f"The runner-up, #{runner['number']}, reached {100 * runner['value']:.2f} %: "
+            f"The runner-up, #{runner['number']}, reached {100 * runner['value']:.{digits}f} %: "
             f"{found['margin_se']:.1f} standard errors of the difference below"
-            f"{' (a tie)' if found['margin_se'] <= TIE_SE else ''}. "
+            f"{' (a tie)' if found['margin_se'] <= TIE_SE else ''} ({kind}). "
         )
     else:
-        text += f"The runner-up, #{runner['number']}, reached {100 * runner['value']:.2f} %. "
-    return text + "The best validation accuracy is optimistic: it is the best epoch of the best of many trials."
+        text += f"The runner-up, #{runner['number']}, reached {100 * runner['value']:.{digits}f} %. "
+    return text + (f"The winner is the best of {found['complete']} complete trials and its score is its best epoch, so its "
+                   "validation accuracy is optimistic.")
+
+
+
 
 
 def stale(family: str, best: dict[str, Any] | None, runs: list[dict[str, Any]]) -> str | None:

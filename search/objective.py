@@ -202,6 +202,10 @@ class Objective:
             if not val_acc:
                 trial.report(0.0, 0)
             raise optuna.TrialPruned(self.cut[1])
+        if result.val_correct:
+            best = result.val_correct[best_epoch - 1]
+            trial.set_user_attr(record.VAL_CORRECT, record.pack_correct(best))
+            trial.set_user_attr(record.VAL_VS_BEST, [[int(np.sum(best & ~c)), int(np.sum(c & ~best))] for c in result.val_correct])
         _end(trial, Outcome.COMPLETE)
         return float(max(val_acc))
 

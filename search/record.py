@@ -37,6 +37,12 @@ FIT_SECONDS = "fit_seconds"  # the fit alone, without building and compiling the
 PROJECTED_FIT_SECONDS = "projected_fit_seconds"  # the first projection of the fit, for the epochs it trained
 MEAN_EPOCH_SECONDS = "seconds_per_epoch"  # the mean epoch as it ran, compiling included
 PEAK_RSS_MB = "peak_rss_mb"
+#: A complete trial's validation images right at its best epoch (``pack_correct``): selection compares two trials
+#: on the same images with a paired standard error (``search.noise``).
+VAL_CORRECT = "val_correct"
+#: Per epoch, [images right at the best epoch only, images right at this epoch only]: the retraining epoch rule's
+#: paired comparison of each epoch with the best.
+VAL_VS_BEST = "val_vs_best"
 PARAMS = "params_count"
 FLOPS = "flops"
 
@@ -155,6 +161,16 @@ def config_of(trial: FrozenTrial) -> dict[str, Any]:
 
 def val_curve(trial: FrozenTrial) -> list[float]:
     return list(trial.user_attrs.get(CURVES, {}).get("val_accuracy") or [])
+
+
+def val_correct(attrs: dict[str, Any], n: int | None) -> Any:
+    """The stored per-image validation correctness of a trial (its user attributes), or None: not recorded (the
+    KerasTuner engine, older studies) or for another number of images."""
+    packed = attrs.get(VAL_CORRECT)
+    if packed is None or not n:
+        return None
+    correct = unpack_correct(packed, n)
+    return correct if len(base64.b64decode(packed)) == -(-n // 8) else None
 
 
 def study_name(name: str, family: str) -> str:

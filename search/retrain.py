@@ -50,7 +50,7 @@ def plan(study: optuna.Study, n_val: int) -> Plan | None:
     if best is None:
         return None
     curve = record.val_curve(best)
-    epochs = retrain_epochs(curve, n_val) if curve else max(1, int(best.user_attrs.get(record.BEST_EPOCH) or 1))
+    epochs = retrain_epochs(curve, n_val, best.user_attrs.get(record.VAL_VS_BEST)) if curve else max(1, int(best.user_attrs.get(record.BEST_EPOCH) or 1))
     schedule_epochs = max(epochs, int(best.user_attrs.get(record.MAX_EPOCHS) or epochs))
     return Plan(best.number, best.value, record.config_of(best), epochs, schedule_epochs)
 

@@ -1,7 +1,11 @@
 """Winner, runner-up and "found by search", from plain trial records."""
 
+import numpy as np
+import pytest
+
 from bakeoff.reports.notes import no_complete_trial, notes
 from bakeoff.reports.selection import TIE_SE, describe, select, stale
+from bakeoff.search import record
 
 
 def _trial(number, value, start=None, state="COMPLETE"):
@@ -44,12 +48,59 @@ def test_one_complete_trial_and_none():
     assert select([_trial(0, None, state="PRUNED")], 6000) is None
     assert describe("ann", None) == "The ANN search has no complete trial."
     found = select([_trial(3, 0.9)], 6000)
-    assert "It is the only complete trial." in describe("ann", found)
+    assert "It is the only complete trial;" in describe("ann", found)
     assert found["label"] == "#3 (found by search)" and "no queued start completed" in found["origin"]
 
 
-def test_best_validation_accuracy_is_called_optimistic():
-    assert "optimistic" in describe("ann", select([_trial(0, 0.9), _trial(1, 0.8)], 1000))
+def test_best_validation_accuracy_is_called_optimistic_and_the_winner_the_best_of_n():
+    text = describe("ann", select([_trial(0, 0.9), _trial(1, 0.8), _trial(2, None, state="PRUNED")], 1000))
+    assert "The winner is the best of 2 complete trials" in text and "optimistic" in text
+    assert "(unpaired: not every trial compared recorded its per-image validation results)" in text
+
+
+def _errors(n, wrong):
+    correct = np.ones(n, dtype=bool)
+    correct[list(wrong)] = False
+    return correct
+
+
+def _with_correct(number, correct, start=None):
+    return {**_trial(number, float(correct.mean()), start), record.VAL_CORRECT: record.pack_correct(correct)}
+
+
+def test_shared_mistakes_make_the_paired_margin_larger_than_the_unpaired():
+    """99.0 % against 99.4 % on 6,000 images sharing 30 errors: about 4.0 paired standard errors, 2.44 unpaired."""
+    n = 6000
+    recipe = _errors(n, range(60))  # 60 wrong: 99.0 %
+    sampled = _errors(n, list(range(30)) + list(range(1000, 1006)))  # 36 wrong, 30 of them the recipe's: 99.4 %
+    found = select([_with_correct(0, recipe, "recipe"), _with_correct(5, sampled)], n)
+    assert found["margin_se"] == pytest.approx(3.95, abs=0.05) and found["paired"]
+    assert found["label"] == "#5 (found by search)"
+    unpaired = select([_trial(0, float(recipe.mean()), "recipe"), _trial(5, float(sampled.mean()))], n)
+    assert unpaired["margin_se"] == pytest.approx(2.44, abs=0.02) and not unpaired["paired"]
+    assert "(paired: from the validation images one trial gets right and the other wrong)" in describe("cnn", found)
+
+
+def test_disjoint_mistakes_give_about_the_unpaired_margin():
+    """The same two accuracies with no mistake in common carry no pairing to use: about 2.44 standard errors."""
+    n = 6000
+    found = select([_with_correct(0, _errors(n, range(60)), "recipe"), _with_correct(5, _errors(n, range(100, 136)))], n)
+    assert found["margin_se"] == pytest.approx(2.44, abs=0.05) and found["paired"]
+
+
+def test_a_paired_margin_at_one_hundred_percent_and_on_tiny_sets_stays_finite():
+    perfect = np.ones(144, dtype=bool)
+    found = select([_with_correct(0, perfect, "recipe"), _with_correct(3, perfect)], 144)
+    assert found["margin_se"] == 0.0 and found["winner"]["number"] == 0
+    found = select([_with_correct(0, _errors(144, [0]), "recipe"), _with_correct(3, perfect)], 144)
+    assert 0 < found["margin_se"] < TIE_SE  # one image is no difference
+
+
+def test_printed_accuracies_beside_a_margin_differ():
+    n = 100_000
+    found = select([_with_correct(0, _errors(n, range(1000))), _with_correct(1, _errors(n, range(1004)))], n)
+    text = describe("ann", found)
+    assert "reached 99.000 % validation accuracy" in text and "reached 98.996 %" in text
 
 
 def test_stale_models_are_named():

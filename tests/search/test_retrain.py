@@ -40,3 +40,17 @@ def test_the_margin_in_standard_errors():
     assert margin_in_se(0.9965, 0.9962, 6000) == pytest.approx(0.3, abs=0.1)  # the 1-hour CNN: a tie with the recipe
     assert margin_in_se(0.99, 0.97, 6000) > 5
     assert margin_in_se(0.97, 0.99, 6000) < -5
+
+
+def test_the_paired_se_of_shared_mistakes_is_smaller_and_never_zero():
+    from bakeoff.search.noise import paired_se
+
+    assert paired_se(6, 30, 6000) == pytest.approx(0.001012, abs=2e-6)  # 99.0 % vs 99.4 %, 30 errors shared
+    assert paired_se(0, 0, 144) > 0  # the same predictions, even at 100 %
+
+
+def test_retrain_epochs_paired_keeps_an_epoch_that_differs_from_the_best_on_few_images():
+    curve = [0.90, 0.99, 0.985]  # the last epoch 0.5 pp below the best, on 1,000 images
+    assert retrain_epochs(curve, 1000, [[90, 0], [0, 0], [5, 0]]) == 2  # 5 images lost, none gained: beyond one paired SE
+    assert retrain_epochs(curve, 1000, [[90, 0], [0, 0], [25, 20]]) == 3  # 45 images changed: within the noise
+    assert retrain_epochs(curve, 1000, [[0, 0]]) == retrain_epochs(curve, 1000)  # a record of another length: unpaired

@@ -34,6 +34,14 @@ def test_search_then_resume_adds_exactly_the_missing_trials(small_npz, tmp_path,
         assert trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
         for key in ("params_count", "epochs_run", "seconds_per_epoch", "curves", "peak_rss_mb", "flops"):
             assert key in trial.user_attrs, key
+        if trial.state == TrialState.COMPLETE:  # which validation images it got right at its best epoch, for paired margins
+            n_val = optuna.load_study(study_name=record.study_name("t", "ann"), storage=f"sqlite:///{out}/study.db").user_attrs[record.VAL_SIZE]
+            correct = record.val_correct(trial.user_attrs, n_val)
+            assert correct is not None and correct.mean() == pytest.approx(trial.value, abs=1e-6)
+            curve = record.val_curve(trial)
+            vs_best = trial.user_attrs[record.VAL_VS_BEST]
+            assert len(vs_best) == len(curve) and vs_best[curve.index(max(curve))] == [0, 0]
+            assert all(max(curve) - value == pytest.approx((lost - won) / n_val, abs=1e-4) for value, (lost, won) in zip(curve, vs_best))
 
     assert _search(small_npz, out, "--trials", "3") == 0
     for family in ("ann", "cnn"):
