@@ -7,7 +7,7 @@ from typing import Any
 
 import jinja2
 
-from bakeoff.reports.stats import mean_pm
+from bakeoff.reports.stats import format_p, mean_pm
 
 TEMPLATE = "report.html.j2"
 
@@ -24,6 +24,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["pct"] = lambda v, digits=2: "—" if v is None else f"{100 * v:.{digits}f} %"
     env.filters["pm"] = _pm
+    env.filters["p"] = format_p
     env.filters["num"] = lambda v, digits=4: "—" if v is None else f"{v:.{digits}g}" if isinstance(v, float) else f"{v:,}"
     return env
 

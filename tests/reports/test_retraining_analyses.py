@@ -43,6 +43,7 @@ def test_efficiency_adds_the_main_retraining_as_the_full_point():
                            "optimisation step and the CNN 82.00 % ± 2.83 % after 1 optimisation step; with all of the training images, the ANN "
                            "97.00 % (one seed, no spread) after 100 optimisation steps and the CNN 98.50 % ± 0.71 % after 100 optimisation steps.")
     assert "a smaller share also takes fewer optimisation steps" in text
+    assert not any(word in text for word in ("higher", "lower", "better", "worse", "more data", "lead"))  # no comparison is claimed
     assert efficiency([], [_retrained(0, 0.9)]) is None and efficiency_sentence({"ann": None}) is None
 
 

@@ -48,11 +48,18 @@ def test_run_analyses_trains_each_job_once_and_records_what_the_report_needs(tmp
     assert shuffled["trial"] == 3 and len(shuffled["predictions"]) == len(data.y_test) == len(shuffled["labels"])
     assert shuffled["test_accuracy"] == np.mean(np.array(shuffled["predictions"]) == data.y_test)
     small = json.loads((tmp_path / "analyses" / "ann" / "efficiency-5pct-seed-0.json").read_text())
-    assert small["train_images"] == 30 and small["fraction"] == 0.05
+    assert small["train_images"] == 30 and small["fraction"] == 0.05 and small["data_sha256"] == data.sha256
+    batch = BASELINES["ann"]["batch_size"]
+    assert small["steps"] == -(-30 // batch) and small["full_steps"] == -(-(len(data.y_train) + len(data.y_val)) // batch)
     stamps = {f: f.stat().st_mtime_ns for f in files}
     lines.clear()
     assert run_analyses(chosen, "ann", data, tmp_path, log=lines.append) == files and {f: f.stat().st_mtime_ns for f in files} == stamps
     assert not any("test accuracy" in line for line in lines)  # nothing retrained again
+    newer = Plan(trial=7, val_accuracy=0.95, config=dict(BASELINES["ann"]), epochs=1, schedule_epochs=1)  # the search went on
+    lines.clear()
+    run_analyses(newer, "ann", data, tmp_path, log=lines.append)
+    assert sum("test accuracy" in line for line in lines) == 6  # every result of the earlier best trial is made again
+    assert {json.loads(f.read_text())["trial"] for f in files} == {7}
 
 
 @pytest.mark.slow
