@@ -34,8 +34,8 @@ import optuna
 from optuna.trial import TrialState
 
 from bakeoff.reports.collect import load_retrained
-from bakeoff.search import record as trial_record
 from bakeoff.search.durations import parse_duration
+from bakeoff.search.engine import record as trial_record
 
 from common import RESULTS, ROOT, commit, goal_verdict, machine, mean_interval, mnist_path, record, rss_mb
 

@@ -42,7 +42,8 @@ FULL_TRAIN, TRIAL_EPOCHS = 54_000, 15
 
 
 def settings(backend: str, family: str, config: dict, gpu: bool) -> dict:
-    from bakeoff.search.speed import PLAIN, cpu_has_bf16, default_speed
+    from bakeoff.search.train.settings import PLAIN
+    from bakeoff.search.train.speed import cpu_has_bf16, default_speed
 
     chosen = {"plain": PLAIN, "spe32": dataclasses.replace(PLAIN, steps_per_execution=32)}
     if gpu or (family == "cnn" and cpu_has_bf16() and not config.get("batch_norm")):
@@ -57,8 +58,8 @@ def settings(backend: str, family: str, config: dict, gpu: bool) -> dict:
 
 def child(name: str, train: int, epochs: int) -> None:
     """Runs under one backend; prints one JSON line: per setting, steady images/s, first-epoch extra, accuracy."""
-    from bakeoff.search.backend import gpu_name, import_keras, trains_on_gpu
     from bakeoff.search.data import load_dataset
+    from bakeoff.search.train.backend import gpu_name, import_keras, trains_on_gpu
 
     from common import train_like_a_trial
 

@@ -75,9 +75,9 @@ def train_like_a_trial(family: str, config: dict, data, epochs: int, speed=None)
 
     ``speed`` defaults to the trial settings (``search.speed.default_speed``). Returns (model, FitResult).
     """
-    from bakeoff.search.backend import import_keras
-    from bakeoff.search.builders import build_model
-    from bakeoff.search.training import fit, release_models
+    from bakeoff.search.train.backend import import_keras
+    from bakeoff.search.train.builders import build_model
+    from bakeoff.search.train.fit import fit, release_models
 
     release_models()
     import_keras().utils.set_random_seed(0)
@@ -93,7 +93,7 @@ def one_search_trial(family: str, config: dict, data, epochs: int, cap: float):
     (its epochs fitted to the cap by the search's pace); returns (frozen trial, objective)."""
     import optuna
 
-    from bakeoff.search.objective import Objective
+    from bakeoff.search.engine.objective import Objective
     from bakeoff.spaces import DEFAULT_SPACES
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from bakeoff.search import record as trial_record
-from bakeoff.search.record import best_trial
+from bakeoff.search.engine import record as trial_record
+from bakeoff.search.engine.record import best_trial
 
 from common import censored_median, mnist_path, record
 

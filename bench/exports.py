@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bakeoff.search import record as names
+from bakeoff.search.engine import record as names
 
 from common import machine, mnist_path, record
 
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--run", type=Path, help="a finished bakeoff run directory (default: make a short one)")
     parser.add_argument("--study", default="bakeoff")
     args = parser.parse_args()
-    from bakeoff.search.cli import main as bakeoff
+    from bakeoff.search.app.main import main as bakeoff
 
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"

@@ -27,8 +27,8 @@ STARTS = [("ann", "seed notebook"), ("ann", "recipe"), ("cnn", "seed notebook"),
 
 def one_trial(family: str, start: str, subset: int, epochs: int) -> dict:
     """In this process: train one queued start with the search's objective; its clock readings."""
-    from bakeoff.search import record as trial_record
     from bakeoff.search.data import load_dataset
+    from bakeoff.search.engine import record as trial_record
     from bakeoff.spaces.families import STARTS as CONFIGS
 
     data = load_dataset(mnist_path(), subset=subset or None)

@@ -60,8 +60,8 @@ def main() -> None:
     import optuna
 
     from bakeoff.reports.context import build_context
-    from bakeoff.search.storage import open_storage
-    from bakeoff.search.studies import require_studies
+    from bakeoff.search.engine.storage import open_storage
+    from bakeoff.search.engine.studies import require_studies
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     studies = require_studies(open_storage(f"sqlite:///{args.out}/study.db", create=False), "full", ("ann", "cnn"))

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bakeoff.search.cli import main
+from bakeoff.search.app.main import main
 
 from common import record
 from fakes import fake_retrained, fake_study

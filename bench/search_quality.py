@@ -46,8 +46,8 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from bakeoff.search import record as trial_record
-from bakeoff.search.record import Outcome
+from bakeoff.search.engine import record as trial_record
+from bakeoff.search.engine.record import Outcome
 
 from common import RESULTS, censored_median, commit, machine, mean_interval, mnist_path, record
 

@@ -27,7 +27,7 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from bakeoff.search import record as trial_record
+from bakeoff.search.engine import record as trial_record
 
 from common import RESULTS, commit, machine, mnist_path, record
 

@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from bakeoff.search import record as trial_record
 from bakeoff.search.data import load_dataset
+from bakeoff.search.engine import record as trial_record
 from bakeoff.spaces import BASELINES, RECIPES
 
 from common import mnist_path, one_search_trial, record, train_like_a_trial

@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from bakeoff.search import record as trial_record
 from bakeoff.search.data import load_dataset
-from bakeoff.search.objective import Objective
-from bakeoff.search.strategy import sampler_for
-from bakeoff.search.training import current_rss_mb
+from bakeoff.search.engine import record as trial_record
+from bakeoff.search.engine.objective import Objective
+from bakeoff.search.engine.strategy import sampler_for
+from bakeoff.search.train.fit import current_rss_mb
 from bakeoff.spaces import DEFAULT_SPACES
 
 from common import mnist_path, record, rss_mb

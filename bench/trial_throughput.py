@@ -1,7 +1,7 @@
 """Training throughput of bakeoff's trials against plain fp32 ``model.fit`` on in-memory numpy arrays.
 
 Same model, same batch size, same data (12,000 real MNIST training images, 1,200 for validation); only the
-compilation differs: ``search.speed.PLAIN`` (Keras defaults, float32) versus ``default_speed`` (what trials
+compilation differs: ``search.train.settings.PLAIN`` (Keras defaults, float32) versus ``default_speed`` (what trials
 use). The two alternate in each repetition so machine noise hits both alike. Speed is the median images per
 second of epochs 2-3 (epoch 1 includes tracing); validation accuracy after 3 epochs shows nothing is lost.
 Where the CPU computes bfloat16 natively, convnets are also measured with bakeoff's settings but bf16 flipped,
@@ -19,7 +19,8 @@ import time
 import numpy as np
 
 from bakeoff.search.data import load_dataset
-from bakeoff.search.speed import PLAIN, cpu_has_bf16, default_speed
+from bakeoff.search.train.settings import PLAIN
+from bakeoff.search.train.speed import cpu_has_bf16, default_speed
 from bakeoff.spaces import BASELINES, RECIPES
 
 from common import mnist_path, record, train_like_a_trial

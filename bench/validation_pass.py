@@ -17,9 +17,9 @@ import time
 
 import numpy as np
 
-from bakeoff.search.builders import build_model
 from bakeoff.search.data import load_dataset
-from bakeoff.search.training import one_hot, release_models, validation_pass
+from bakeoff.search.train.fit import one_hot, release_models, validation_pass
+from bakeoff.search.train.speed import tuned_model
 from bakeoff.spaces import RECIPES
 
 from common import mnist_path, record
@@ -29,7 +29,7 @@ def timed(family: str, way: str, data) -> list[float]:
     """Seconds of the first and the second pass of ``way`` on a fresh recipe model."""
     config = RECIPES[family]
     release_models()
-    model = build_model(config, family, data.input_shape, data.num_classes, 100)
+    model = tuned_model(config, family, data.input_shape, data.num_classes, 100)
     model.fit(data.x_train[:1024], one_hot(data.y_train[:1024], data.num_classes), batch_size=config["batch_size"], epochs=1, verbose=0)
     seconds = []
     for _ in range(2):

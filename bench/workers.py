@@ -17,7 +17,7 @@ from pathlib import Path
 
 import optuna
 
-from bakeoff.search.record import counted
+from bakeoff.search.engine.record import counted
 
 from common import mnist_path, record
 

@@ -14,7 +14,8 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from bakeoff.search import record
+from bakeoff.search import layout
+from bakeoff.search.engine import record
 
 
 def trial_record(trial: FrozenTrial) -> dict[str, Any]:
@@ -81,18 +82,18 @@ def snapshot(study: optuna.Study) -> optuna.Study:
 def load_retrained(out: Path, family: str) -> list[dict[str, Any]]:
     """Every finished retraining of ``family``: metrics, history and test predictions, by seed."""
     runs = []
-    for folder, metrics in record.retrained(out, family):
-        predictions_file = folder / "predictions.npz"
+    for folder, metrics in layout.retrained(out, family):
+        predictions_file = folder / layout.PREDICTIONS_FILE
         if not predictions_file.exists():
             continue
         run = dict(metrics)
-        history_file = folder / "history.json"
+        history_file = folder / layout.HISTORY_FILE
         run["history"] = json.loads(history_file.read_text()) if history_file.exists() else {}
         with np.load(predictions_file) as npz:
             run["probabilities"] = npz["probabilities"]
             run["predictions"] = npz["predictions"]
             run["labels"] = npz["labels"]
-        robustness_file = folder / record.ROBUSTNESS_FILE
+        robustness_file = folder / layout.ROBUSTNESS_FILE
         run["robustness"] = json.loads(robustness_file.read_text()) if robustness_file.exists() else None
         run["mistakes"] = _mistakes(folder)
         run["folder"] = str(folder)
@@ -102,7 +103,7 @@ def load_retrained(out: Path, family: str) -> list[dict[str, Any]]:
 
 def _mistakes(folder: Path) -> dict[int, tuple[np.ndarray, int, int]]:
     """The stored misclassified test images (search/retrain.py keeps them): test index -> (image, true, predicted)."""
-    path = folder / record.GALLERY_FILE
+    path = folder / layout.GALLERY_FILE
     if not path.exists():
         return {}
     with np.load(path) as npz:
@@ -112,7 +113,7 @@ def _mistakes(folder: Path) -> dict[int, tuple[np.ndarray, int, int]]:
 def load_exports(out: Path) -> dict[str, dict[str, Any]]:
     """Each family's ``exports.json`` (formats verified, model card), as ``bakeoff export`` wrote it."""
     found = {}
-    for path in sorted(out.glob(f"{record.EXPORT_DIR}/*/{record.EXPORTS_FILE}")):
+    for path in layout.export_summaries(out):
         try:
             found[path.parent.name] = json.loads(path.read_text())
         except ValueError:
@@ -123,7 +124,7 @@ def load_exports(out: Path) -> dict[str, dict[str, Any]]:
 def load_analyses(out: Path) -> dict[str, list[dict[str, Any]]]:
     """The results of the analyses that retrain, by family (``search/retraining_analyses.py`` wrote them)."""
     found: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted(out.glob(f"{record.ANALYSES_DIR}/*/*.json")):
+    for path in layout.analyses_files(out):
         try:
             found.setdefault(path.parent.name, []).append(json.loads(path.read_text()))
         except ValueError:

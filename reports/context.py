@@ -15,13 +15,14 @@ import numpy as np
 import optuna
 from optuna.visualization import matplotlib as optuna_mpl
 
-from bakeoff.reports import figures, selection, stats
+from bakeoff.reports import figures, selection
 from bakeoff.reports.collect import load_analyses, load_exports, load_retrained, snapshot, study_summary
 from bakeoff.reports.deploy import deploy_section
 from bakeoff.reports.notes import notes
 from bakeoff.reports.verdict import compare
 from bakeoff.reports.why import why_section
-from bakeoff.search import record
+from bakeoff.search import stats
+from bakeoff.search.engine import record
 from bakeoff.search.manifest import read_manifest
 
 PARALLEL_PARAMS = 6

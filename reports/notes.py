@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bakeoff.search.budget import TRIAL_SHARE
+from bakeoff.search.engine.budget import TRIAL_SHARE
 from bakeoff.spaces import FAMILIES
 
 #: Seconds a trial spends outside its epochs (building, tracing, compiling), as a margin in the budget advice.

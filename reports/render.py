@@ -7,7 +7,7 @@ from typing import Any
 
 import jinja2
 
-from bakeoff.reports.stats import format_p, mean_pm
+from bakeoff.search.stats import format_p, mean_pm
 
 TEMPLATE = "report.html.j2"
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from bakeoff.reports import stats
 from bakeoff.reports.verdict import compare
+from bakeoff.search import stats
 
 
 def current(analyses: dict[str, list[dict[str, Any]]], retrained: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:

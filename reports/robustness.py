@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from bakeoff.reports import stats
-from bakeoff.search.record import unpack_correct
+from bakeoff.search import stats
+from bakeoff.search.engine.record import unpack_correct
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any] | None:

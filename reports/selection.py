@@ -2,7 +2,7 @@
 
 A trial's score is its best epoch and the winner is the best of many trials, so the winner's validation
 accuracy is optimistic. Margins are in standard errors of the difference of two accuracies on the same
-validation images (``search.noise``): paired, from the images one trial gets right and the other wrong, where
+validation images (``search.stats``): paired, from the images one trial gets right and the other wrong, where
 both trials recorded them; unpaired otherwise, and the sentence says which. The winner is called "found by search" only when it beats every queued
 start that completed by more than ``TIE_SE`` standard errors; otherwise it is a tie with the best such start.
 Plain data in and out: trial records as ``collect.trial_record`` makes them.
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bakeoff.reports.stats import digits_apart
-from bakeoff.search import noise, record
+from bakeoff.search import stats
+from bakeoff.search.engine import record
 
 #: Standard errors of the difference beyond which two validation accuracies are called different.
 TIE_SE = 2.0
@@ -36,7 +36,7 @@ def select(trials: list[dict[str, Any]], n_val: int | None) -> dict[str, Any] | 
     def margin_in_se(a: dict[str, Any], b: dict[str, Any]) -> float:
         correct = [record.val_correct(t, n_val) for t in (a, b)]
         found["paired"] = found["paired"] and all(c is not None for c in correct)
-        return noise.margin_in_se(a["value"], b["value"], n_val, *correct)
+        return stats.margin_in_se(a["value"], b["value"], n_val, *correct)
 
     if found["runner_up"] is not None and n_val:
         found["margin_se"] = margin_in_se(winner, found["runner_up"])
@@ -74,7 +74,7 @@ def describe(family: str, found: dict[str, Any] | None) -> str:
     if found is None:
         return f"The {family.upper()} search has no complete trial."
     winner, runner = found["winner"], found["runner_up"]
-    digits = 2 if runner is None else digits_apart(100 * winner["value"], 100 * runner["value"], 2)
+    digits = 2 if runner is None else stats.digits_apart(100 * winner["value"], 100 * runner["value"], 2)
     text = f"{family.upper()}: trial #{winner['number']} reached {100 * winner['value']:.{digits}f} % validation accuracy, {found['origin']}. "
     if runner is None:
         return text + "It is the only complete trial; its validation accuracy is its best epoch, so it is optimistic."

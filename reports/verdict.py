@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from bakeoff.reports import stats
+from bakeoff.search import stats
 
 ALPHA = 0.05
 SCOPE = (

@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from bakeoff.reports import figures, retraining_analyses, robustness, stats
+from bakeoff.reports import figures, retraining_analyses, robustness
 from bakeoff.reports.calibration import calibration
 from bakeoff.reports.disagreements import disagreements
+from bakeoff.search import stats
 
 GALLERY_SIZE = 16
 

@@ -1,5 +1,5 @@
 """``python -m bakeoff.search`` runs the command line."""
 
-from bakeoff.search.cli import entry
+from bakeoff.search.app.main import entry
 
 entry()

@@ -11,7 +11,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-MANIFEST = "manifest.json"
+from bakeoff.search import layout
+
 _PACKAGES = ("bakeoff", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "torch", "keras", "optuna", "keras-tuner", "numpy", "scikit-learn", "scipy")
 
 
@@ -36,7 +37,7 @@ def machine() -> dict[str, Any]:
 
 
 def read_manifest(out: Path) -> dict[str, Any]:
-    path = out / MANIFEST
+    path = out / layout.MANIFEST_FILE
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -52,7 +53,7 @@ def update_manifest(out: Path, section: str, values: dict[str, Any], argv: list[
     manifest[section] = {**manifest.get(section, {}), **values}
     manifest["versions"] = versions()
     manifest["machine"] = machine()
-    write_json(out / MANIFEST, manifest)
+    write_json(out / layout.MANIFEST_FILE, manifest)
     return manifest
 
 

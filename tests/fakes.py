@@ -14,8 +14,9 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
-from bakeoff.search import record
-from bakeoff.search.record import Outcome
+from bakeoff.search import layout
+from bakeoff.search.engine import record
+from bakeoff.search.engine.record import Outcome
 
 DISTRIBUTIONS = {
     "ann": {"hidden_layers": IntDistribution(1, 4), "learning_rate": FloatDistribution(1e-4, 3e-2, log=True),
@@ -67,7 +68,7 @@ def fake_retrained(out: Path, family: str, seeds: int, accuracy: float, n_test: 
     rng = np.random.default_rng(seed)
     labels = np.arange(n_test) % 10
     for k in range(seeds):
-        folder = record.retrain_dir(out, family, k)
+        folder = layout.retrain_dir(out, family, k)
         folder.mkdir(parents=True, exist_ok=True)
         predictions = labels.copy()
         wrong = rng.choice(n_test, int(round((1 - accuracy) * n_test)), replace=False)

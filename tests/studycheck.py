@@ -5,7 +5,7 @@ from __future__ import annotations
 import optuna
 from optuna.trial import TrialState
 
-from bakeoff.search.record import Outcome, counted, outcome_of, study_name
+from bakeoff.search.engine.record import Outcome, counted, outcome_of, study_name
 
 FAMILIES = ("ann", "cnn")
 

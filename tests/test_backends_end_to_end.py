@@ -13,7 +13,7 @@ import sys
 import optuna
 import pytest
 
-from bakeoff.search.cli import main
+from bakeoff.search.app.main import main
 
 
 def whole_run(backend: str, out, data) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 import optuna
 import pytest
 
-from bakeoff.search.cli import main
+from bakeoff.search.app.main import main
 
 from fakes import fake_study
 

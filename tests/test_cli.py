@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from bakeoff.search.cli import main
+from bakeoff.search.app.main import main
 
 
 def _imports_after(code: str) -> set[str]:
@@ -19,8 +19,8 @@ def _imports_after(code: str) -> set[str]:
     [["--help"], ["search", "--help"], ["run", "--help"], ["report", "--help"], ["spaces", "show", "cnn"]],
 )
 def test_help_and_spaces_import_no_backend(argv):
-    modules = _imports_after(f"from bakeoff.search.cli import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass")
-    assert "bakeoff.search.cli" in modules  # the probe ran
+    modules = _imports_after(f"from bakeoff.search.app.main import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass")
+    assert "bakeoff.search.app.cli" in modules  # the probe ran
     assert not {"tensorflow", "keras", "jax", "torch"} & modules
 
 
@@ -61,7 +61,7 @@ SEARCH_ARGV = ["search", "--family", "cnn", "--trials", "7", "--timeout", "90m",
 
 
 def test_a_worker_command_line_parses_back_to_the_same_options():
-    from bakeoff.search.cli import build_parser, command_options, to_argv
+    from bakeoff.search.app.cli import build_parser, command_options, to_argv
 
     args = build_parser().parse_args(SEARCH_ARGV)
     again = build_parser().parse_args(to_argv("search", args))
@@ -72,7 +72,7 @@ def test_a_worker_command_line_parses_back_to_the_same_options():
 
 
 def test_options_of_another_command_are_not_written_into_a_worker_command_line():
-    from bakeoff.search.cli import build_parser, to_argv
+    from bakeoff.search.app.cli import build_parser, to_argv
 
     args = build_parser().parse_args(["run", "--seeds", "5", "--analyses", "full", "--no-export", "--trials", "2"])
     argv = to_argv("search", args)

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from bakeoff.search.cli import main
+from bakeoff.search.app.main import main
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -134,7 +134,7 @@ def test_predict_with_litert_or_onnx_does_not_load_tensorflow(tiny_run, small_np
     with np.load(small_npz) as npz:
         np.savez(tmp_path / "two.npz", x=npz["x_test"][:2])
     probe = (
-        "import sys\nfrom bakeoff.search.cli import main\n"
+        "import sys\nfrom bakeoff.search.app.main import main\n"
         f"code = main(['predict', '--model', {str(tiny_run / 'export' / 'ann' / name)!r}, {str(tmp_path / 'two.npz')!r}])\n"
         "print(code, 'tensorflow' in sys.modules, 'keras' in sys.modules)"
     )

@@ -9,8 +9,8 @@ from optuna.trial import TrialState, create_trial
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from bakeoff.search import record  # noqa: E402
-from bakeoff.search.record import Outcome  # noqa: E402
+from bakeoff.search.engine import record  # noqa: E402
+from bakeoff.search.engine.record import Outcome  # noqa: E402
 
 from common import censored_median, goal_verdict, mean_interval  # noqa: E402
 

@@ -8,9 +8,10 @@ import sys
 import numpy as np
 import optuna
 
-from bakeoff.search import record
-from bakeoff.search.cli import main
-from bakeoff.search.record import study_name
+from bakeoff.search import layout
+from bakeoff.search.app.main import main
+from bakeoff.search.engine import record
+from bakeoff.search.engine.record import study_name
 
 from fakes import fake_retrained, fake_study
 
@@ -63,7 +64,7 @@ def test_why_section_shows_what_was_measured_and_says_what_was_not(tmp_path):
         right = np.arange(1000) < strongest * 1000  # the same images for both families; the CNN gets 400 more right
         kinds = {"shift": {"unit": "px", "strengths": [1, 4], "accuracy": [0.8, strongest], "strongest_correct": record.pack_correct(right)}}
         for seed in (0, 1):
-            (record.retrain_dir(out, family, seed) / record.ROBUSTNESS_FILE).write_text(json.dumps({"version": 2, "clean": 0.9, "kinds": kinds}))
+            (layout.retrain_dir(out, family, seed) / layout.ROBUSTNESS_FILE).write_text(json.dumps({"version": 2, "clean": 0.9, "kinds": kinds}))
     _write_analyses(out, trial=0)
     code, html = _report(out, "why")
     assert "under 4-pixel shifts the ANN 30.0 % ± 0.0, the CNN 70.0 % ± 0.0" in html
@@ -77,11 +78,11 @@ def test_why_section_shows_what_was_measured_and_says_what_was_not(tmp_path):
 
 def _write_analyses(out, trial):
     """Data-efficiency and shuffled-pixel results of ``trial``, as search/retraining_analyses.py writes them."""
-    with np.load(record.retrain_dir(out, "ann", 0) / "predictions.npz") as npz:  # both families alike on shuffled pixels
+    with np.load(layout.retrain_dir(out, "ann", 0) / "predictions.npz") as npz:  # both families alike on shuffled pixels
         predictions, labels = npz["predictions"].tolist(), npz["labels"].tolist()
         accuracy = float((npz["predictions"] == npz["labels"]).mean())
     for family in ("ann", "cnn"):
-        folder = out / record.ANALYSES_DIR / family
+        folder = out / layout.ANALYSES_DIR / family
         folder.mkdir(parents=True, exist_ok=True)
         for seed in (0, 1):
             (folder / f"efficiency-5pct-seed-{seed}.json").write_text(json.dumps(
@@ -149,7 +150,7 @@ def test_report_command_does_not_import_tensorflow(tmp_path):
     fake_study(storage, "t", "ann", 5)
     fake_retrained(out, "ann", 1, accuracy=0.9)
     probe = (
-        "import sys\nfrom bakeoff.search.cli import main\n"
+        "import sys\nfrom bakeoff.search.app.main import main\n"
         f"code = main(['report', '--out', {str(out)!r}, '--study', 't'])\n"
         "print(code, 'tensorflow' in sys.modules, 'keras' in sys.modules)"
     )
@@ -174,9 +175,9 @@ def test_retrained_seeds_are_read_in_seed_order_and_a_half_written_one_is_left_o
     from bakeoff.reports.collect import load_retrained
 
     fake_retrained(tmp_path, "cnn", 12, accuracy=0.95)
-    (record.retrain_dir(tmp_path, "cnn", 5) / record.METRICS_FILE).write_text('{"test_accur')  # killed while writing
+    (layout.retrain_dir(tmp_path, "cnn", 5) / layout.METRICS_FILE).write_text('{"test_accur')  # killed while writing
     runs = load_retrained(tmp_path, "cnn")
     assert [r["seed"] for r in runs] == [0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11]  # seed-10 after seed-9, not after seed-1
     wrong = np.flatnonzero(runs[0]["predictions"] != runs[0]["labels"])
     assert 0 < len(runs[0]["mistakes"]) <= len(wrong) and set(runs[0]["mistakes"]) <= set(wrong.tolist())
-    assert [metrics["seed"] for _, metrics in record.retrained(tmp_path, "cnn")] == [r["seed"] for r in runs]
+    assert [metrics["seed"] for _, metrics in layout.retrained(tmp_path, "cnn")] == [r["seed"] for r in runs]

@@ -5,7 +5,7 @@ import pytest
 
 from bakeoff.reports.notes import no_complete_trial, notes
 from bakeoff.reports.selection import TIE_SE, describe, select, stale
-from bakeoff.search import record
+from bakeoff.search.engine import record
 
 
 def _trial(number, value, start=None, state="COMPLETE"):

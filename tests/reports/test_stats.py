@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bakeoff.reports.stats import (
+from bakeoff.search.stats import (
     accuracy_statistic,
     digits_apart,
     format_p,

@@ -81,7 +81,7 @@ def test_the_lean_towards_the_ann_is_the_mirror_image():
 def test_a_p_value_near_the_threshold_prints_on_its_own_side():
     verdict = compare(_runs((10, 300), (12, 280)))
     verdict_pairs = verdict["pairs"]
-    from bakeoff.reports.stats import format_p
+    from bakeoff.search.stats import format_p
 
     assert format_p(0.0498) == "0.0498" and format_p(0.0501) == "0.0501" and format_p(0.05) == "0.05"
     assert f"largest p = {format_p(max(p['p_value'] for p in verdict_pairs))}" in verdict["sentence"]

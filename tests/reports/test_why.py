@@ -9,7 +9,7 @@ from bakeoff.reports import robustness
 from bakeoff.reports.calibration import calibration
 from bakeoff.reports.disagreements import disagreements
 from bakeoff.reports.why import calibration_sentence, disagreement_sentence, why_section
-from bakeoff.search.record import pack_correct
+from bakeoff.search.engine.record import pack_correct
 
 LABELS = [str(i) for i in range(10)]
 

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from bakeoff.search import backend
 from bakeoff.search.errors import UserError
+from bakeoff.search.train import backend
 
 
 def test_keras_backend_variable_is_respected(monkeypatch):
@@ -39,7 +39,7 @@ def test_an_unknown_keras_backend_variable_is_refused(monkeypatch):
 
 
 def test_choosing_sets_the_variable_keras_reads_before_it_loads():
-    probe = ("import os, sys\nfrom bakeoff.search.backend import choose_backend, import_keras\n"
+    probe = ("import os, sys\nfrom bakeoff.search.train.backend import choose_backend, import_keras\n"
              "assert 'keras' not in sys.modules\nchoose_backend('jax')\n"
              "print(os.environ['KERAS_BACKEND'], import_keras().backend.backend(), 'tensorflow' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
@@ -48,7 +48,7 @@ def test_choosing_sets_the_variable_keras_reads_before_it_loads():
 
 
 def test_a_second_choice_after_keras_loaded_is_refused():
-    probe = ("from bakeoff.search.backend import choose_backend, import_keras\nchoose_backend('jax')\nimport_keras()\n"
+    probe = ("from bakeoff.search.train.backend import choose_backend, import_keras\nchoose_backend('jax')\nimport_keras()\n"
              "from bakeoff.search.errors import UserError\ntry:\n    choose_backend('tensorflow')\nexcept UserError as e:\n    print(e)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "already loaded with the jax backend in this process, not tensorflow" in done.stdout

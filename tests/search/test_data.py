@@ -4,7 +4,8 @@ import struct
 import numpy as np
 import pytest
 
-from bakeoff.search.data import load_dataset, read_idx
+from bakeoff.search.data import load_dataset
+from bakeoff.search.data.formats import read_idx
 from bakeoff.search.errors import UserError
 
 
@@ -115,13 +116,13 @@ def test_bad_idx_magic(tmp_path):
 
 def _no_internet(name):
     """What a download raises on a machine without internet (the cause, as urllib gives it on the build machines)."""
-    from bakeoff.search.downloads import DownloadError
+    from bakeoff.search.data.downloads import DownloadError
 
     raise DownloadError("[Errno -3] Temporary failure in name resolution")
 
 
 def test_offline_default_falls_back_to_digits_but_a_named_mnist_fails_with_advice(capfd, monkeypatch):
-    monkeypatch.setattr("bakeoff.search.downloads.load", _no_internet)  # offline, also on a machine that is online
+    monkeypatch.setattr("bakeoff.search.data.downloads.load", _no_internet)  # offline, also on a machine that is online
     lines = []
     data = load_dataset(None, warn=lines.append)
     assert data.source == "digits" and data.info["fallback_from"] == "mnist"
@@ -139,7 +140,7 @@ def mnist_server(tmp_path, small_npz, monkeypatch):
     import http.server
     import threading
 
-    from bakeoff.search import downloads
+    from bakeoff.search.data import downloads
 
     served = tmp_path / "served"
     served.mkdir()
@@ -157,7 +158,7 @@ def mnist_server(tmp_path, small_npz, monkeypatch):
 def test_mnist_is_downloaded_once_into_keras_cache_without_loading_keras(mnist_server, small_npz, tmp_path, capsys):
     import sys
 
-    from bakeoff.search import downloads
+    from bakeoff.search.data import downloads
 
     url, served = mnist_server
     arrays = downloads.load("mnist", base_url=url)
@@ -168,7 +169,7 @@ def test_mnist_is_downloaded_once_into_keras_cache_without_loading_keras(mnist_s
     (served / "mnist.npz").unlink()  # the second load reads the cache
     assert np.array_equal(downloads.load("mnist", base_url=url)["y_train"], arrays["y_train"])
     assert not list(cached.parent.glob("*.part"))
-    probe = ("import sys\nfrom bakeoff.search import downloads\nfrom bakeoff.search.data import load_dataset\n"
+    probe = ("import sys\nfrom bakeoff.search.data import downloads\nfrom bakeoff.search.data import load_dataset\n"
              f"downloads.SETS['mnist'] = {downloads.SETS['mnist']!r}\n"
              "data = load_dataset('mnist')\nprint(len(data.y_test), 'keras' in sys.modules, 'tensorflow' in sys.modules)")
     import os
@@ -179,7 +180,7 @@ def test_mnist_is_downloaded_once_into_keras_cache_without_loading_keras(mnist_s
 
 
 def test_a_download_that_is_not_kerass_file_is_refused_and_leaves_no_file(mnist_server, tmp_path):
-    from bakeoff.search import downloads
+    from bakeoff.search.data import downloads
 
     url, served = mnist_server
     (served / "mnist.npz").write_bytes(b"not the file Keras publishes")
@@ -189,7 +190,7 @@ def test_a_download_that_is_not_kerass_file_is_refused_and_leaves_no_file(mnist_
 
 
 def test_an_unreachable_server_is_a_download_error_with_its_cause(tmp_path, monkeypatch):
-    from bakeoff.search import downloads
+    from bakeoff.search.data import downloads
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     with pytest.raises(downloads.DownloadError, match="refused"):

@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from bakeoff.search.devices import SHARE_GPU_MEMORY, describe, device_env, visible_gpus, worker_count
-from bakeoff.search.workers import WORKER_ENV, WORKERS_ENV, worker_env
+from bakeoff.search.app.devices import SHARE_GPU_MEMORY, describe, device_env, visible_gpus, worker_count
+from bakeoff.search.app.workers import WORKER_ENV, WORKERS_ENV, worker_env
 
 NVIDIA_SMI_L = """GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-6a1b2c3d-0000-1111-2222-333344445555)
 GPU 1: NVIDIA A100-SXM4-40GB (UUID: GPU-7b2c3d4e-0000-1111-2222-333344445555)
@@ -97,7 +97,7 @@ def test_retraining_seeds_run_one_process_per_gpu(small_npz, tmp_path, monkeypat
     two retraining processes is pinned to one GPU and trains its own seed."""
     import json
 
-    from bakeoff.search.cli import main
+    from bakeoff.search.app.main import main
 
     out = tmp_path / "run"
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # no GPU while searching: one worker

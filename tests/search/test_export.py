@@ -6,11 +6,11 @@ import pytest
 
 @pytest.mark.slow
 def test_the_inference_copy_drops_augmentation_and_bf16_and_predicts_as_the_trained_model(small_npz, tmp_path):
-    from bakeoff.search.builders import build_model
     from bakeoff.search.data import load_dataset
-    from bakeoff.search.export import inference_copy
-    from bakeoff.search.runtimes import load
-    from bakeoff.search.speed import Speed
+    from bakeoff.search.deploy.export import inference_copy
+    from bakeoff.search.deploy.runtimes import load
+    from bakeoff.search.train.builders import build_model
+    from bakeoff.search.train.settings import Speed
     from bakeoff.spaces import BASELINES
 
     data = load_dataset(str(small_npz), val_fraction=0.1, seed=0)
@@ -55,10 +55,10 @@ def test_the_export_models_cover_every_activation_pooling_and_head_of_the_defaul
 @pytest.mark.parametrize(("family", "choices"), EVERY_CHOICE)
 def test_every_choice_of_the_spaces_exports_to_every_format_and_predicts_as_keras(small_npz, tmp_path, family, choices, capfd):
     from bakeoff.reports.deploy import FLOAT_FORMATS
-    from bakeoff.search.builders import build_model
     from bakeoff.search.data import load_dataset
-    from bakeoff.search.export import FORMATS, export_model, inference_copy
-    from bakeoff.search.speed import Speed
+    from bakeoff.search.deploy.export import FORMATS, export_model, inference_copy
+    from bakeoff.search.train.builders import build_model
+    from bakeoff.search.train.settings import Speed
     from bakeoff.spaces import BASELINES
 
     data = load_dataset(str(small_npz), val_fraction=0.1, seed=0)

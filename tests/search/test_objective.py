@@ -2,7 +2,7 @@
 
 import pytest
 
-from bakeoff.search.pace import HARD_CAP, ONE_OFF_SHARE, PACE_SECONDS, Pace
+from bakeoff.search.train.pace import HARD_CAP, ONE_OFF_SHARE, PACE_SECONDS, Pace
 
 
 def _pace(cap=45.0, epochs=15, steps_per_epoch=100, val_steps=10):

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from bakeoff.search import backend, precision
-from bakeoff.search.speed import default_speed
+from bakeoff.search.train import backend, precision
+from bakeoff.search.train.speed import default_speed
 
 
 @pytest.mark.parametrize(

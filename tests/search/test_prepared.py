@@ -9,10 +9,10 @@ import shutil
 import numpy as np
 import pytest
 
-from bakeoff.search.cli import main
+from bakeoff.search.app.main import main
 from bakeoff.search.data import load_dataset
+from bakeoff.search.data.prepared import ARRAYS, MARKER, folder_for, is_prepared, split_options, write_prepared
 from bakeoff.search.errors import UserError
-from bakeoff.search.prepared import ARRAYS, MARKER, folder_for, is_prepared, split_options, write_prepared
 
 
 def test_a_prepared_split_reads_back_equal_and_memory_mapped(small_npz, tmp_path):
@@ -42,7 +42,7 @@ def test_a_half_written_folder_is_not_a_prepared_split(small_npz, tmp_path):
 
 
 def test_workers_are_pointed_at_the_prepared_split(tmp_path):
-    from bakeoff.search.commands import _worker_argv
+    from bakeoff.search.app.commands import _worker_argv
 
     args = argparse.Namespace(family="ann", trials=2, timeout=None, epochs=1, data="mnist.npz", subset=None, val_fraction=0.1, seed=0,
                               space=None, engine="optuna", sampler=None, pruner=None, starts=True, workers=1, backend=None,
@@ -62,7 +62,7 @@ def searched(small_npz, tmp_path_factory):
     shutil.copy(small_npz, source)
     out = source.parent / "run"
     argv = ["search", "--data", str(source), "--family", "ann", "--trials", "1", "--epochs", "1", "--out", str(out), "--study", "p"]
-    probe = (f"import sys\nfrom bakeoff.search.cli import main\ncode = main({argv!r})\n"
+    probe = (f"import sys\nfrom bakeoff.search.app.main import main\ncode = main({argv!r})\n"
              "print('PARENT', code, *[name in sys.modules for name in ('keras', 'tensorflow', 'jax', 'torch')])")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     return source, out, done.stdout + done.stderr

@@ -15,9 +15,9 @@ import pytest
 from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
-from bakeoff.search.cli import main
-from bakeoff.search.record import Outcome, counted, counts, outcome_of, study_name
-from bakeoff.search.record import seconds as record_seconds
+from bakeoff.search.app.main import main
+from bakeoff.search.engine.record import Outcome, counted, counts, outcome_of, study_name
+from bakeoff.search.engine.record import seconds as record_seconds
 
 from postgres import postgres_url
 from studycheck import check, complete_trials, studies

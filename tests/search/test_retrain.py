@@ -2,7 +2,7 @@
 
 import pytest
 
-from bakeoff.search.noise import margin_in_se, retrain_epochs, se_difference
+from bakeoff.search.stats import margin_in_se, retrain_epochs, se_difference
 
 CURVE = [0.90, 0.95, 0.96, 0.955]
 
@@ -43,7 +43,7 @@ def test_the_margin_in_standard_errors():
 
 
 def test_the_paired_se_of_shared_mistakes_is_smaller_and_never_zero():
-    from bakeoff.search.noise import paired_se
+    from bakeoff.search.stats import paired_se
 
     assert paired_se(6, 30, 6000) == pytest.approx(0.001012, abs=2e-6)  # 99.0 % vs 99.4 %, 30 errors shared
     assert paired_se(0, 0, 144) > 0  # the same predictions, even at 100 %

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from bakeoff.search.retraining_analyses import fraction_subset, permutation, run_analyses, shuffle_pixels
+from bakeoff.search.evaluation.analyses import fraction_subset, permutation, run_analyses, shuffle_pixels
 
 
 def test_one_fixed_permutation_moves_pixels_and_channels_together_and_can_be_undone():
@@ -33,7 +33,7 @@ def test_fractions_are_stratified_and_refused_below_two_images_per_class():
 @pytest.mark.slow
 def test_run_analyses_trains_each_job_once_and_records_what_the_report_needs(tmp_path, small_npz):
     from bakeoff.search.data import load_dataset
-    from bakeoff.search.retrain import Plan
+    from bakeoff.search.evaluation.retrain import Plan
     from bakeoff.spaces import BASELINES
 
     data = load_dataset(str(small_npz), val_fraction=0.1, seed=0)
@@ -64,8 +64,8 @@ def test_run_analyses_trains_each_job_once_and_records_what_the_report_needs(tmp
 
 @pytest.mark.slow
 def test_the_model_shuffles_its_input_exactly_as_the_fixed_permutation_does():
-    from bakeoff.search.backend import import_keras
-    from bakeoff.search.builders import _shuffle_pixels
+    from bakeoff.search.train.backend import import_keras
+    from bakeoff.search.train.builders import _shuffle_pixels
 
     keras = import_keras()
     order = permutation((28, 28))

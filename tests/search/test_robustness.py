@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from bakeoff.search import robustness
-from bakeoff.search.robustness import PERTURBATIONS, measure, occlude, perturbed, rotate, shift
+from bakeoff.search.evaluation import robustness
+from bakeoff.search.evaluation.robustness import PERTURBATIONS, measure, occlude, perturbed, rotate, shift
 
 
 def _dots(n=40, size=28):
@@ -91,8 +91,8 @@ def test_small_images_get_only_the_squares_that_fit_inside_them():
 
 @pytest.mark.slow
 def test_analyse_seed_scores_a_saved_keras_model_once(tmp_path, small_npz):
-    from bakeoff.search.backend import import_keras
     from bakeoff.search.data import load_dataset
+    from bakeoff.search.train.backend import import_keras
 
     keras = import_keras()
     data = load_dataset(str(small_npz), val_fraction=0.1, subset=None, seed=0)

@@ -6,9 +6,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from bakeoff.search import record
-from bakeoff.search.cli import main
-from bakeoff.search.noise import retrain_epochs
+from bakeoff.search.app.main import main
+from bakeoff.search.engine import record
+from bakeoff.search.stats import retrain_epochs
 
 
 def _search(small_npz, out, *extra):
@@ -92,10 +92,10 @@ def test_the_search_cannot_read_the_test_split(small_npz, tmp_path):
     """The search receives a type without the test split; with the test arrays poisoned, both engines still run."""
     from dataclasses import fields
 
-    from bakeoff.search.budget import Budget
     from bakeoff.search.data import SearchData, load_dataset
-    from bakeoff.search.runner import SearchPlan, run_kerastuner, run_search
-    from bakeoff.search.studies import open_study
+    from bakeoff.search.engine.budget import Budget
+    from bakeoff.search.engine.runner import SearchPlan, run_kerastuner, run_search
+    from bakeoff.search.engine.studies import open_study
     from bakeoff.spaces import get_spaces
 
     assert not [f.name for f in fields(SearchData) if "test" in f.name]

@@ -1,6 +1,6 @@
 """Speed settings per trial: XLA only where the measured compile cost pays back (bench/fixed_cost.py)."""
 
-from bakeoff.search.speed import XLA_MIN_STEPS, cpu_has_bf16, default_speed
+from bakeoff.search.train.speed import XLA_MIN_STEPS, cpu_has_bf16, default_speed
 
 DENSE = {"augment": False, "batch_norm": False}
 
@@ -38,7 +38,7 @@ def test_pytorch_takes_one_step_per_call_and_no_compile(monkeypatch):
 
 
 def test_the_cpus_bf16_rule_is_not_applied_on_a_gpu(monkeypatch):
-    from bakeoff.search import precision
+    from bakeoff.search.train import precision
 
     monkeypatch.delenv("BAKEOFF_BF16", raising=False)
     monkeypatch.setattr(precision, "gpu_policy", lambda: "float32")  # what a GPU measured (tests/search/test_precision.py)

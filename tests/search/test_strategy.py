@@ -3,9 +3,9 @@
 import optuna
 import pytest
 
-from bakeoff.search.cli import build_parser
-from bakeoff.search.commands import _worker_argv
-from bakeoff.search.strategy import PRUNERS, pruner_for, sampler_for
+from bakeoff.search.app.cli import build_parser
+from bakeoff.search.app.commands import _worker_argv
+from bakeoff.search.engine.strategy import PRUNERS, pruner_for, sampler_for
 
 PRUNER_TYPES = {
     "median": optuna.pruners.MedianPruner,

@@ -1,0 +1,326 @@
+"""What each ``bakeoff`` command does, from checked arguments to exit code.
+
+Order inside every command: check all input, load data, and only then create directories or storage, so a
+mistake on the command line changes nothing already stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from bakeoff.search import layout
+from bakeoff.search.app.cli import to_argv
+from bakeoff.search.app.devices import describe, visible_gpus, worker_count
+from bakeoff.search.app.workers import is_worker, my_share, run_workers, this_process
+from bakeoff.search.data import check_source, load_dataset, resolve_source
+from bakeoff.search.data.prepared import folder_for, is_prepared, split_options, write_prepared
+from bakeoff.search.deploy.export import export_family
+from bakeoff.search.deploy.predict import predict_files
+from bakeoff.search.durations import DEFAULT_TIMEOUT, format_duration, parse_duration
+from bakeoff.search.engine import record
+from bakeoff.search.engine.budget import Budget
+from bakeoff.search.engine.runner import SearchPlan, run_kerastuner, run_search
+from bakeoff.search.engine.storage import check_writable_dir, file_of, normalise_url, open_storage, redact
+from bakeoff.search.engine.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, require_torch
+from bakeoff.search.engine.studies import load_existing, open_study, require_studies
+from bakeoff.search.errors import UserError
+from bakeoff.search.evaluation.analyses import run_analyses
+from bakeoff.search.evaluation.retrain import plan as retrain_plan
+from bakeoff.search.evaluation.retrain import retrain_family
+from bakeoff.search.evaluation.robustness import analyse_seed
+from bakeoff.search.manifest import update_manifest, write_text_atomic
+from bakeoff.search.signals import Stopped
+from bakeoff.search.train.backend import choose_backend, default_backend
+from bakeoff.spaces import FAMILIES, get_spaces
+
+
+def run_dir(args: argparse.Namespace) -> Path:
+    return (args.out or Path("runs") / args.study).expanduser()
+
+
+def storage_url(args: argparse.Namespace) -> str:
+    if args.storage:
+        return normalise_url(args.storage)
+    return f"sqlite:///{(run_dir(args) / layout.STUDY_DB).resolve()}"
+
+
+def _families(args: argparse.Namespace) -> tuple[str, ...]:
+    return FAMILIES if getattr(args, "family", "both") == "both" else (args.family,)
+
+
+def _budget(args: argparse.Namespace, families: tuple[str, ...]):
+    timeout = args.timeout
+    if timeout is None and args.trials is None:
+        timeout = parse_duration(DEFAULT_TIMEOUT)
+    # Trial time accrues once per worker: N workers use N times the trial time in the same wall time.
+    seconds = None if timeout is None else timeout * args.workers / len(families)
+    return Budget(trials=args.trials, seconds=seconds)
+
+
+def _prepare_out(out: Path) -> None:
+    check_writable_dir(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {out}: {exc.strerror}; choose another --out") from None
+
+
+def search(args: argparse.Namespace) -> int:
+    families = _families(args)
+    spaces = get_spaces(args.space)
+    gpus = [] if is_worker() else visible_gpus()  # a worker is already pinned and told how many there are
+    args.workers = 1 if args.engine == "kerastuner" and args.workers == "auto" else worker_count(args.workers, gpus)
+    budget = _budget(args, families)
+    if args.engine == "kerastuner" and (args.timeout is None or args.trials is not None or args.workers > 1):
+        raise UserError("--engine kerastuner takes a --timeout budget only (no --trials, one worker)")
+    if args.engine == "kerastuner" and (args.sampler or args.pruner):
+        raise UserError("--sampler and --pruner choose Optuna's strategy; --engine kerastuner runs Hyperband")
+
+    sampler, pruner = args.sampler or DEFAULT_SAMPLER, args.pruner or DEFAULT_PRUNER
+    if sampler == "gp":
+        require_torch()
+    url = storage_url(args)
+    out = run_dir(args)
+    backend = _search_backend(args, url, families)
+    check_source(resolve_source(args.data)[0])
+    data = load_dataset(args.data, val_fraction=args.val_fraction, subset=args.subset, seed=args.seed)
+    _prepare_out(out)
+
+    storage = open_storage(url, create=True)
+    attrs = {
+        "data_source": data.source,
+        "data_sha256": data.sha256,
+        "subset": args.subset,
+        "val_fraction": args.val_fraction,
+        "seed": args.seed,
+        "engine": args.engine,
+        "backend": backend,
+    }
+    identity = {**attrs, record.VAL_SIZE: len(data.y_val)}
+    # Opening checks that a resumed study was searched on the same data; the parent of --workers creates
+    # the studies and their starting trials once, before the workers race for them.
+    studies = {f: open_study(storage, args.study, f, spaces[f], identity, args.seed, starts=args.starts) for f in families}
+    if not is_worker():
+        print(
+            f"searching {', '.join(families)} with Keras on {backend} on {data.source} "
+            f"({len(data.y_train)} train / {len(data.y_val)} validation images), storage {redact(url)}"
+            + (f", {args.workers} workers" if args.workers > 1 else "")
+            + (f", {describe(args.workers, gpus)}" if gpus else ""),
+            flush=True,
+        )
+        update_manifest(out, "search", {"storage": redact(url), "study": args.study, "data": data.summary(), **attrs}, args.argv)
+    plan = SearchPlan(families, spaces, budget, args.epochs, args.seed, sampler, pruner, this_process())
+    if is_worker():
+        return run_search(plan, studies, data.search_data())
+
+    prepared = write_prepared(out, data, split_options(args.subset, args.val_fraction, args.seed))
+    if args.engine == "optuna":
+        argv = _worker_argv(args, url, out, str(prepared.resolve()), backend)
+        del data  # workers memory-map the prepared split; the parent holds no copy through the night
+        code = run_workers(argv, args.workers, gpus)
+    else:
+        code = run_kerastuner(plan, studies, data.search_data(), out / "kerastuner")
+    if code == 0:
+        _explain_missing(studies)
+    return code
+
+
+def _search_backend(args: argparse.Namespace, url: str, families: tuple[str, ...]) -> str:
+    """--backend, else $KERAS_BACKEND, else the backend a resumed study began with, else the first installed;
+    the KerasTuner engine trains on TensorFlow only."""
+    requested = args.backend or os.environ.get("KERAS_BACKEND") or _stored(url, args.study, families, "backend") or default_backend()
+    if args.engine == "kerastuner" and requested != "tensorflow":
+        raise UserError(f"--engine kerastuner runs on the tensorflow backend only, not {requested}; use --engine optuna or --backend tensorflow")
+    return choose_backend(requested)
+
+
+def _stored(url: str, name: str, families: tuple[str, ...], key: str) -> Any:
+    """A study attribute of an existing study, read without creating anything (None for a new study)."""
+    path = file_of(url)
+    if path is not None and not path.exists():
+        return None
+    storage = open_storage(url, create=False)
+    found = (load_existing(storage, name, family) for family in families)
+    return next((study.user_attrs.get(key) for study in found if study is not None), None)
+
+
+def _explain_missing(studies: dict[str, Any]) -> None:
+    """A family that ended without a complete trial gets a line saying why and what budget would do."""
+    from bakeoff.reports.collect import trial_record
+    from bakeoff.reports.notes import no_complete_trial
+
+    for family, study in studies.items():
+        trials = study.get_trials(deepcopy=False)
+        if record.best_trial(trials) is None:
+            print(f"bakeoff: {no_complete_trial(family, [trial_record(t) for t in trials], len(studies))}", flush=True)
+
+
+def _worker_argv(args: argparse.Namespace, url: str, out: Path, source: str, backend: str) -> list[str]:
+    """The ``bakeoff search`` command line a worker runs: this search's options written back whole
+    (``cli.to_argv``), with what the parent resolved: the data (its prepared split), run directory, storage,
+    backend and worker count."""
+    resolved = {"data": source, "out": out.resolve(), "storage": url, "backend": backend}
+    return to_argv("search", argparse.Namespace(**{**vars(args), **resolved}))
+
+
+def status(args: argparse.Namespace) -> int:
+    from bakeoff.reports.collect import study_summary
+
+    storage = open_storage(storage_url(args), create=False)
+    for family, study in require_studies(storage, args.study, FAMILIES).items():
+        print(_format_status(study_summary(study)))
+    return 0
+
+
+def _format_status(s: dict[str, Any]) -> str:
+    counts = s["states"]
+    lines = [
+        f"{s['study_name']}: {counts.get('COMPLETE', 0)} complete, {counts.get('PRUNED', 0)} pruned, "
+        f"{counts.get('FAIL', 0)} failed, {counts.get('RUNNING', 0)} running, {counts.get('WAITING', 0)} waiting; "
+        f"trial time {format_duration(s['seconds'])}" + (f"; Keras on {s['attrs']['backend']}" if s["attrs"].get("backend") else "")
+    ]
+    if s["outcomes"]:
+        lines.append("  outcomes: " + ", ".join(f"{n} {o}" for o, n in sorted(s["outcomes"].items())))
+    best = s.get("best")
+    if best:
+        lines.append(f"  best val accuracy {best['value']:.4f} (trial {best['number']})")
+        lines += [f"    {k} = {v}" for k, v in best["config"].items()]
+    else:
+        lines.append("  no complete trial yet")
+    return "\n".join(lines)
+
+
+def retrain(args: argparse.Namespace) -> int:
+    out = run_dir(args)
+    storage = open_storage(storage_url(args), create=False)
+    studies = require_studies(storage, args.study, FAMILIES)
+    if all(record.best_trial(study.get_trials(deepcopy=False)) is None for study in studies.values()):
+        raise UserError(f"nothing to retrain: study {args.study!r} has no complete trial yet; run 'bakeoff search' first")
+    data = _searched_data(args, studies)
+    _prepare_out(out)
+
+    if not is_worker():
+        gpus = visible_gpus()
+        update_manifest(out, "retrain", {"seeds": args.seeds, "backend": os.environ["KERAS_BACKEND"]}, args.argv)
+        if len(gpus) > 1 and args.seeds > 1:  # one process per GPU, each retraining its share of the seeds
+
+            argv = to_argv("retrain", argparse.Namespace(**{**vars(args), "backend": os.environ["KERAS_BACKEND"]}))
+            return run_workers(argv, min(len(gpus), args.seeds), gpus, what="retraining")
+    for family, study in studies.items():
+        retrain_family(study, family, data, out, args.seeds, log=lambda line: print(line, flush=True), share=my_share())
+    return 0
+
+
+def analyse(args: argparse.Namespace) -> int:
+    """Robustness of every retrained model (quick); with ``full``, the analyses that retrain. Re-runs skip what is done."""
+    if args.analyses == "none":
+        return 0
+    out = run_dir(args)
+    folders = layout.retrained_models(out)
+    if not folders:
+        raise UserError(f"nothing to analyse: {out} has no retrained models yet; run 'bakeoff retrain' first")
+    storage = open_storage(storage_url(args), create=False)
+    studies = require_studies(storage, args.study, FAMILIES)
+    data = _searched_data(args, studies)
+    log = lambda line: print(line, flush=True)  # noqa: E731
+    ran = sum(analyse_seed(f.parent, data.x_test, data.y_test, log=log) for f in folders)
+    print(f"robustness: {ran} retrained model(s) analysed, {len(folders) - ran} already done", flush=True)
+    if args.analyses == "full":
+        for family, study in studies.items():
+            chosen = retrain_plan(study, len(data.y_val))
+            if chosen is not None:
+                run_analyses(chosen, family, data, out, log=log)
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    """Each family's retrained model in every shipping format, each verified in its own runtime."""
+    out = run_dir(args)
+    if not layout.retrained_models(out):
+        raise UserError(f"nothing to export: {out} has no retrained models yet; run 'bakeoff retrain' first")
+    storage = open_storage(storage_url(args), create=False)
+    data = _searched_data(args, require_studies(storage, args.study, FAMILIES))
+    for family in FAMILIES:
+        export_family(out, family, data, log=lambda line: print(line, flush=True))
+    print(f"exports and model cards in {out / layout.EXPORT_DIR}", flush=True)
+    return 0
+
+
+def predict(args: argparse.Namespace) -> int:
+    """Class and probability per image, with the model's own runtime and the scaling its card states."""
+    for line in predict_files(args.model, args.images):
+        print(line, flush=True)
+    return 0
+
+
+def _searched_data(args: argparse.Namespace, studies: dict[str, Any]):
+    """The data set the studies were searched on (checked by hash; the run's prepared split when it is there),
+    for retraining and analyses; the backend they were searched with, unless --backend says otherwise."""
+    attrs = next(iter(studies.values())).user_attrs
+    if "data_sha256" not in attrs:
+        raise UserError(f"study {args.study!r} records no data; was it made by bakeoff search?")
+    choose_backend(args.backend or attrs.get("backend") or default_backend())
+
+    options = split_options(attrs.get("subset"), attrs.get("val_fraction", 0.1), attrs.get("seed", 0))
+    prepared = folder_for(run_dir(args), attrs["data_sha256"], options)
+    source = str(prepared) if is_prepared(prepared) else args.data or attrs.get("data_source")  # same hash either way
+    data = load_dataset(source, **options)
+    if data.sha256 != attrs["data_sha256"]:
+        raise UserError(
+            f"{data.source} is not the data study {args.study!r} was searched on (sha256 differs); pass that data with --data"
+        )
+    return data
+
+
+def report(args: argparse.Namespace) -> int:
+    import time
+
+    from bakeoff.reports.context import build_context
+    from bakeoff.reports.render import render
+
+    out = run_dir(args)
+    url = storage_url(args)
+    target = args.output or out / layout.REPORT_FILE
+    check_writable_dir(target.parent)
+    storage = open_storage(url, create=False)
+    studies = require_studies(storage, args.study, FAMILIES)
+    started = time.perf_counter()
+    html = render(build_context(out, studies, redact(url), args.study))
+    write_text_atomic(target, html)
+    print(f"report written to {target} ({len(html.encode()) / 1e6:.2f} MB, rendered in {time.perf_counter() - started:.1f}s)")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """search -> retrain -> analyse -> export -> report; a search or a stage stopped by a signal still gets a
+    report of what exists, and then exits 128 + the signal's number."""
+    code, stopped = search(args), None
+    if code == 0:
+        for stage in (retrain, analyse, *([export] if args.export else [])):
+            try:
+                code = stage(args)
+            except UserError as exc:  # e.g. every trial failed: the report still shows the search
+                print(f"bakeoff: {stage.__name__} skipped: {exc}", file=sys.stderr)
+                break
+            except Stopped as exc:
+                stopped = exc
+                break
+            if code:  # a stopped or failed retraining on GPUs: the report shows what exists
+                break
+    report(argparse.Namespace(**{**vars(args), "output": None}))
+    if stopped:
+        raise stopped
+    return code
+
+
+def spaces_show(args: argparse.Namespace) -> int:
+    import json
+
+
+    space = get_spaces(args.space)[args.family]
+    print(json.dumps(space.get_config(), indent=2) if args.json else space.describe())
+    return 0

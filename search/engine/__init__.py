@@ -1,0 +1,1 @@
+"""The search engine: the trial record, objective, budget, storage, studies, samplers and pruners, runner."""

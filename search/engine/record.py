@@ -1,0 +1,189 @@
+"""The trial record: what a trial's stored attributes mean, owned here and nowhere else.
+
+Both engines write trials through these names and outcomes; the budget, crash recovery, the report, the
+test fakes and the benchmarks read them back through these functions, so none of them recognises an outcome
+by matching free text, and "how long did this trial take" has one answer. Only Optuna and the standard
+library are imported: no TensorFlow on this path.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import time
+from typing import Any, Iterable
+
+from optuna.trial import FrozenTrial, TrialState
+
+# Trial user attributes.
+OUTCOME = "outcome"  # an Outcome value, written by the process that ran the trial (or that recovered it)
+REASON = "reason"  # one human sentence on why a trial that did not complete ended as it did
+START = "start"  # label of a queued starting point ("seed notebook", "recipe"); absent for sampled trials
+CONFIG = "config"  # the model configuration the builders read
+CURVES = "curves"  # per-epoch metrics of the trial, {"val_accuracy": [...], ...}
+EPOCHS_RUN = "epochs_run"
+BEST_EPOCH = "best_epoch"
+MAX_EPOCHS = "max_epochs"  # the epochs the learning-rate schedule spans (retraining lays it over the same)
+FITTED = "fitted"  # says why a trial trained fewer epochs than planned (its time cap)
+EPOCH_SECONDS = "projected_epoch_seconds"  # one epoch with validation, at the pace its batches showed
+SECONDS = "trial_seconds"  # seconds charged to the budget, written when the trial ends
+ALIVE_AT = "alive_at"  # unix time of the trial's last sign of life (epochs and batch polls), for recovery
+WORKER = "worker"  # host:pid:start-ticks of the process running it
+ENGINE = "engine"
+BACKEND = "backend"  # the Keras backend that trained the trial: tensorflow, jax or torch
+FIT_SECONDS = "fit_seconds"  # the fit alone, without building and compiling the model
+PROJECTED_FIT_SECONDS = "projected_fit_seconds"  # the first projection of the fit, for the epochs it trained
+MEAN_EPOCH_SECONDS = "seconds_per_epoch"  # the mean epoch as it ran, compiling included
+PEAK_RSS_MB = "peak_rss_mb"
+#: A complete trial's validation images right at its best epoch (``pack_correct``): selection compares two trials
+#: on the same images with a paired standard error (``search.stats``).
+VAL_CORRECT = "val_correct"
+#: Per epoch, [images right at the best epoch only, images right at this epoch only]: the retraining epoch rule's
+#: paired comparison of each epoch with the best.
+VAL_VS_BEST = "val_vs_best"
+PARAMS = "params_count"
+FLOPS = "flops"
+
+# Study user attributes.
+VAL_SIZE = "val_size"  # validation images: what a standard error of a validation accuracy is computed from
+
+
+class Outcome(str, enum.Enum):
+    """How a finished trial ended. The Optuna state follows from it; the budget and the queue read it."""
+
+    COMPLETE = "complete"
+    PRUNED = "pruned"  # the pruner judged it below its peers
+    OVER_BUDGET = "over budget"  # the family's time budget ran out during it
+    TOO_SLOW = "too slow"  # its projected time exceeded the per-trial cap
+    DIVERGED = "diverged"  # the loss became NaN
+    FAILED = "failed"  # could not be built or trained
+    INTERRUPTED = "interrupted"  # a signal, or its process died: it never ran to its end
+    SURPLUS = "surplus"  # another worker already held the budget's last trial
+
+    @property
+    def counts(self) -> bool:
+        """Whether it uses up one of ``--trials``: it ended for a reason of its own."""
+        return self not in (Outcome.INTERRUPTED, Outcome.SURPLUS)
+
+    @property
+    def requeue(self) -> bool:
+        """Whether its parameters go back to the queue: it never had its chance."""
+        return not self.counts
+
+    @property
+    def state(self) -> TrialState:
+        if self is Outcome.COMPLETE:
+            return TrialState.COMPLETE
+        if self in (Outcome.PRUNED, Outcome.OVER_BUDGET, Outcome.TOO_SLOW, Outcome.DIVERGED):
+            return TrialState.PRUNED
+        return TrialState.FAIL
+
+
+def outcome_of(trial: FrozenTrial) -> Outcome | None:
+    """The trial's outcome; None while it waits or runs.
+
+    A finished trial without a recorded outcome was failed by someone else than its own process (Optuna's
+    heartbeat check after the process died): interrupted.
+    """
+    if not trial.state.is_finished():
+        return None
+    recorded = trial.user_attrs.get(OUTCOME)
+    if recorded is not None:
+        return Outcome(recorded)
+    return {TrialState.COMPLETE: Outcome.COMPLETE, TrialState.PRUNED: Outcome.PRUNED}.get(trial.state, Outcome.INTERRUPTED)
+
+
+def counts(trial: FrozenTrial) -> bool:
+    outcome = outcome_of(trial)
+    return outcome is not None and outcome.counts
+
+
+def counted(trials: Iterable[FrozenTrial]) -> int:
+    return sum(1 for t in trials if counts(t))
+
+
+def seconds(trial: FrozenTrial) -> float:
+    """Seconds this trial is charged: the time it trained, never the time its process lay dead.
+
+    A trial records its own time when it ends. One whose process died is charged up to its last sign of
+    life (``ALIVE_AT``), so a crash at 2 am and a resume at 8 am do not bill six hours to one family.
+    """
+    if not trial.state.is_finished() or trial.datetime_start is None:
+        return 0.0
+    attrs = trial.user_attrs
+    if SECONDS in attrs:
+        return float(attrs[SECONDS])
+    if OUTCOME not in attrs and trial.state == TrialState.FAIL:
+        return seconds_alive(trial)
+    if trial.datetime_complete is None:
+        return 0.0
+    return max(0.0, (trial.datetime_complete - trial.datetime_start).total_seconds())
+
+
+def seconds_alive(trial: FrozenTrial) -> float:
+    """From the trial's start to its last sign of life (0 if it never gave one)."""
+    alive = trial.user_attrs.get(ALIVE_AT)
+    if alive is None or trial.datetime_start is None:
+        return 0.0
+    return max(0.0, float(alive) - trial.datetime_start.timestamp())
+
+
+def spent_seconds(trials: Iterable[FrozenTrial]) -> float:
+    return sum(seconds(t) for t in trials)
+
+
+def now() -> float:
+    """The clock of ``ALIVE_AT`` (unix time, comparable with ``datetime_start.timestamp()`` on the same host)."""
+    return round(time.time(), 3)
+
+
+def selectable_value(trial: FrozenTrial) -> float | None:
+    """The validation accuracy the search could select this trial by; None for any trial it could not.
+
+    Only a COMPLETE trial counts, for every engine: Optuna stores a pruned trial's last reported epoch as its
+    ``value`` and the KerasTuner engine stores none for a cut trial, so code that read ``value`` of every
+    finished trial counted results the search never selects ("best so far", "time to target").
+    """
+    return trial.value if trial.state == TrialState.COMPLETE and trial.value is not None else None
+
+
+def best_trial(trials: Iterable[FrozenTrial]) -> FrozenTrial | None:
+    """The best selectable trial by validation accuracy, the earliest on ties: the one retraining uses."""
+    complete = [t for t in trials if selectable_value(t) is not None]
+    return max(complete, key=lambda t: (t.value, -t.number)) if complete else None
+
+
+def config_of(trial: FrozenTrial) -> dict[str, Any]:
+    return trial.user_attrs.get(CONFIG) or dict(trial.params)
+
+
+def val_curve(trial: FrozenTrial) -> list[float]:
+    return list(trial.user_attrs.get(CURVES, {}).get("val_accuracy") or [])
+
+
+def val_correct(attrs: dict[str, Any], n: int | None) -> Any:
+    """The stored per-image validation correctness of a trial (its user attributes), or None: not recorded (the
+    KerasTuner engine, older studies) or for another number of images."""
+    packed = attrs.get(VAL_CORRECT)
+    if packed is None or not n:
+        return None
+    correct = unpack_correct(packed, n)
+    return correct if len(base64.b64decode(packed)) == -(-n // 8) else None
+
+
+def study_name(name: str, family: str) -> str:
+    return f"{name}-{family}"
+
+
+def pack_correct(correct: Any) -> str:
+    """Per-image correctness (booleans) as text for JSON and trial attributes: 8 images a byte, base64."""
+    import numpy as np
+
+    return base64.b64encode(np.packbits(np.asarray(correct, dtype=bool)).tobytes()).decode("ascii")
+
+
+def unpack_correct(text: str, n: int) -> Any:
+    """The boolean array ``pack_correct`` stored for ``n`` images."""
+    import numpy as np
+
+    return np.unpackbits(np.frombuffer(base64.b64decode(text), dtype=np.uint8), count=n).astype(bool)

@@ -1,0 +1,218 @@
+"""Drive the families' studies to their budgets, one trial at a time, the family furthest behind first.
+
+Interleaving keeps the families' budgets equal at every moment, so a search cut short overnight still
+compares like with like. Progress is one line per finished trial on stdout; Optuna's own logging is muted.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from bakeoff.search.data import SearchData
+from bakeoff.search.durations import format_duration
+from bakeoff.search.engine import record
+from bakeoff.search.engine.budget import TRIAL_SHARE, Budget
+from bakeoff.search.engine.objective import Interrupted, Objective, StopRequest
+from bakeoff.search.engine.storage import fail_stale, recover_dead_trials, requeue
+from bakeoff.search.engine.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, pruner_for, sampler_for
+from bakeoff.search.signals import on_signals
+from bakeoff.search.train.fit import current_rss_mb
+from bakeoff.spaces import Space
+
+POLL_SECONDS = 2.0
+
+
+#: The exit code of a search that handed over to a fresh process (its memory grew past ``Process.recycle_mb``).
+RECYCLE = 75
+
+
+@dataclass(frozen=True)
+class Process:
+    """What the process running the search is, as the process model (``app/workers.py``) tells the engine: its
+    label in interleaved progress lines ("w1 ", empty when alone) and the memory growth in MB after which it
+    hands over to a fresh process (None: a lone search never does)."""
+
+    label: str = ""
+    recycle_mb: float | None = None
+
+
+@dataclass
+class SearchPlan:
+    families: tuple[str, ...]
+    spaces: dict[str, Space]
+    budget: Budget
+    epochs: int
+    seed: int
+    sampler: str = DEFAULT_SAMPLER
+    pruner: str = DEFAULT_PRUNER
+    process: Process = Process()
+
+
+def run_search(plan: SearchPlan, studies: dict[str, optuna.Study], data: SearchData, out: TextIO | None = None) -> int:
+    """Search until every family's budget is used; 130/143 after SIGINT/SIGTERM, else 0."""
+    out = out or sys.stdout
+    stop = StopRequest(threading.Event())
+    _recover(studies, out)
+    started = time.time()
+    baseline_rss: float | None = None
+    with on_signals(lambda num, _frame: stop.request(signal.Signals(num).name)):
+        while not stop.requested:
+            family = _next_family(studies, plan.budget)
+            if family is None:
+                if not _wait_for_others(studies, plan.budget, stop):
+                    break
+                continue
+            _run_one_trial(plan, family, studies[family], data, stop, out)
+            baseline_rss = baseline_rss or current_rss_mb()  # after the first trial: TensorFlow is loaded
+            if plan.process.recycle_mb is not None and current_rss_mb() - baseline_rss > plan.process.recycle_mb:
+                print(f"{_who(plan)}memory grew {current_rss_mb() - baseline_rss:.0f} MB: handing over to a fresh process", file=out, flush=True)
+                return RECYCLE
+    if stop.requested:
+        elapsed = format_duration(time.time() - started)
+        print(f"{_who(plan)}stopped by {stop.signal_name} after {elapsed}; re-run the same command to resume", file=out, flush=True)
+        return 130 if stop.signal_name == "SIGINT" else 143
+    return 0
+
+
+def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: SearchData, stop: StopRequest, out: TextIO) -> None:
+    """One trial of ``family`` (a queued one first), trained by the objective and recorded in its study."""
+    study.sampler = sampler_for(study, plan.seed, plan.sampler)
+    study.pruner = pruner_for(plan.pruner, plan.epochs)
+    left = plan.budget.seconds_left(study)
+    objective = Objective(
+        family,
+        plan.spaces[family],
+        data,
+        epochs=plan.epochs,
+        seed=plan.seed,
+        deadline=None if left is None else time.time() + left,
+        stop=stop,
+        surplus=lambda trial: _is_surplus(study, plan.budget, trial.number),
+        max_seconds=None if left is None else min(plan.budget.seconds * TRIAL_SHARE, left),
+    )
+    try:
+        study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[_Progress(family, plan, out)])
+    except Interrupted:
+        pass
+    finally:
+        _requeue_if_interrupted(study, objective.trial_id)
+
+
+def _recover(studies: dict[str, optuna.Study], out: TextIO) -> None:
+    for family, study in studies.items():
+        if recovered := recover_dead_trials(study):
+            print(f"[{family}] re-queued {recovered} trial(s) left running by a dead worker", file=out, flush=True)
+
+
+def run_kerastuner(plan: SearchPlan, studies: dict[str, optuna.Study], data: SearchData, workdir: Path, out: TextIO | None = None) -> int:
+    """KerasTuner's Hyperband, one family after the other, each for what is left of its time budget.
+
+    The queued starts run first, trained by the same objective as with the Optuna engine, so both engines
+    begin from the same points and are charged the same way.
+    """
+    from bakeoff.search.engine.kerastuner import search_with_kerastuner
+
+    out = out or sys.stdout
+    stop = StopRequest(threading.Event())
+    _recover(studies, out)
+    started = time.time()
+    for family, study in studies.items():
+        while study.get_trials(deepcopy=False, states=(TrialState.WAITING,)) and plan.budget.fraction_used(study) < 1.0:
+            _run_one_trial(plan, family, study, data, stop, out)
+        if plan.budget.fraction_used(study) >= 1.0:
+            continue
+        progress = _Progress(family, plan, out)
+        search_with_kerastuner(
+            family, plan.spaces[family], data, study, epochs=plan.epochs, budget=plan.budget, seed=plan.seed,
+            workdir=workdir / family, on_trial=lambda trial, s=study, p=progress: p(s, trial),
+        )
+    print(f"search finished in {format_duration(time.time() - started)}", file=out, flush=True)
+    return 0
+
+
+def _next_family(studies: dict[str, optuna.Study], budget: Budget) -> str | None:
+    """The family with the least budget used, counting trials other workers are running now."""
+    best, best_used = None, 1.0
+    for family, study in studies.items():
+        used = budget.fraction_used(study, with_running=True)
+        if used < best_used:
+            best, best_used = family, used
+    return best
+
+
+def _who(plan: SearchPlan) -> str:
+    label = plan.process.label
+    return f"worker {label.strip()[1:]}: " if label else ""
+
+
+def _is_surplus(study: optuna.Study, budget: Budget, number: int) -> bool:
+    """With a trial budget, whether counted trials plus earlier running ones already fill it."""
+    if budget.trials is None:
+        return False
+    trials = study.get_trials(deepcopy=False)
+    earlier_running = sum(1 for t in trials if t.state == TrialState.RUNNING and t.number < number)
+    return record.counted(trials) + earlier_running >= budget.trials
+
+
+def _requeue_if_interrupted(study: optuna.Study, trial_id: int | None) -> None:
+    """An interrupted or surplus trial goes back to the queue with its parameters: it never ran to its end."""
+    if trial_id is None:
+        return
+    trial = study._storage.get_trial(trial_id)
+    outcome = record.outcome_of(trial)
+    if outcome is not None and outcome.requeue:
+        requeue(study, trial)
+
+
+def _wait_for_others(studies: dict[str, optuna.Study], budget: Budget, stop: StopRequest) -> bool:
+    """True while other workers' running trials may still leave budget to use (wait and look again)."""
+    running = False
+    for study in studies.values():
+        fail_stale(study)
+        recover_dead_trials(study)
+        if budget.fraction_used(study) < 1.0 and study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            running = True
+    if running:
+        stop.event.wait(POLL_SECONDS)
+    return running
+
+
+class _Progress:
+    """One line per finished trial: family, number, state, value, best so far, seconds, budget left."""
+
+    def __init__(self, family: str, plan: SearchPlan, out: TextIO) -> None:
+        self.family, self.budget, self.out = family, plan.budget, out
+        self.prefix = plan.process.label
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        value = f"val_acc {trial.value:.4f}" if trial.value is not None else _last_value(trial)
+        try:
+            best = f"best {study.best_value:.4f} (#{study.best_trial.number})"
+        except ValueError:
+            best = "best -"
+        seconds = record.seconds(trial)
+        reason = trial.user_attrs.get(record.REASON)
+        line = (
+            f"{self.prefix}[{self.family}] trial {trial.number:>3} {trial.state.name:<8} {value}  {best}  "
+            f"{format_duration(seconds):>6}  budget: {self.budget.describe_left(study)}"
+        )
+        if reason and trial.state != TrialState.COMPLETE:
+            line += f"  ({reason})"
+        elif record.FITTED in trial.user_attrs:
+            line += f"  ({trial.user_attrs[record.FITTED]})"
+        print(line, file=self.out, flush=True)
+
+
+def _last_value(trial: FrozenTrial) -> str:
+    if trial.intermediate_values:
+        return f"val_acc {trial.intermediate_values[max(trial.intermediate_values)]:.4f}"
+    return "val_acc   -   "

@@ -1,0 +1,100 @@
+"""One Optuna study per family, in standard storage, created once and resumed ever after.
+
+A study remembers the data, split and space it was searched with (study user attributes); resuming with
+other data options or another space is refused, because trials scored on different validation sets, or
+drawn from different spaces, cannot be compared or modelled together.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import optuna
+
+from bakeoff.search.engine.record import START, study_name
+from bakeoff.search.engine.strategy import pruner_for, sampler_for
+from bakeoff.search.errors import UserError
+from bakeoff.spaces import STARTS, Space
+
+#: Study attributes that must match on resume: the validation set depends on the data ones, and trials trained
+#: by another engine or Keras backend are neither timed nor seeded alike (bench/backends.py: 2-5x speed
+#: differences), so a time budget and a time to target would mix incomparable seconds.
+DATA_KEYS = ("data_sha256", "subset", "val_fraction", "seed", "engine", "backend")
+SPACE = "space"
+
+
+def open_study(
+    storage: optuna.storages.BaseStorage,
+    name: str,
+    family: str,
+    space: Space,
+    attrs: dict[str, Any],
+    seed: int,
+    starts: bool = True,
+) -> optuna.Study:
+    """Create or resume the family's study; a new study begins with the seed notebook's model and the recipe
+    (unless ``starts`` is False), whichever engine searches it, so engines compared on it start from the same points.
+
+    Only the process that creates the study (creation is atomic in the storage) records its attributes and
+    enqueues the starts, so workers starting together never queue them twice.
+    """
+    full = study_name(name, family)
+    try:
+        study = optuna.create_study(storage=storage, study_name=full, direction="maximize", pruner=pruner_for())
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=full, storage=storage, pruner=pruner_for())
+        _check_same_data(study, attrs)
+        _check_same_space(study, space)
+    else:
+        for key, value in {**attrs, "family": family, SPACE: space.get_config()}.items():
+            study.set_user_attr(key, value)
+        for label, config in STARTS[family].items() if starts else ():
+            if not space.problems(config):  # a user's space may exclude it
+                study.enqueue_trial(space.to_trial_params(config), user_attrs={START: label})
+    study.sampler = sampler_for(study, seed)
+    return study
+
+
+def load_existing(storage: optuna.storages.BaseStorage, name: str, family: str) -> optuna.Study | None:
+    """The family's study if it exists, without creating anything."""
+    full = study_name(name, family)
+    if full not in {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}:
+        return None
+    return optuna.load_study(study_name=full, storage=storage)
+
+
+def require_studies(storage: optuna.storages.BaseStorage, name: str, families: tuple[str, ...]) -> dict[str, optuna.Study]:
+    """The studies of ``name`` that exist; a clear error when none do."""
+    studies = {f: s for f in families if (s := load_existing(storage, name, f)) is not None}
+    if not studies:
+        known = sorted({s.study_name.rsplit("-", 1)[0] for s in optuna.get_all_study_summaries(storage, False)})
+        hint = f"; studies here: {', '.join(known)}" if known else "; this storage holds no studies"
+        raise UserError(f"no study named {name!r} (looked for {', '.join(study_name(name, f) for f in families)}){hint}")
+    return studies
+
+
+def _check_same_space(study: optuna.Study, space: Space) -> None:
+    stored = study.user_attrs.get(SPACE)
+    if stored is not None and _canonical(stored) != _canonical(space.get_config()):
+        raise UserError(
+            f"study {study.study_name!r} was searched in another space: re-run with the --space it was started "
+            "with (none for the defaults), or start a new --study"
+        )
+
+
+def _canonical(config: Any) -> str:
+    return json.dumps(config, sort_keys=True, default=str)
+
+
+def _check_same_data(study: optuna.Study, attrs: dict[str, Any]) -> None:
+    stored = study.user_attrs
+    if not stored:
+        return
+    for key in DATA_KEYS:
+        if key in stored and stored[key] != attrs.get(key):
+            raise UserError(
+                f"study {study.study_name!r} was searched with {key}={stored[key]!r}, not {attrs.get(key)!r}: "
+                "re-run with the same --data/--subset/--seed/--engine/--backend, or start a new --study"
+            )
+

@@ -1,0 +1,1 @@
+"""After selection: retraining on train+validation, its evaluation on the test split, and the analyses of it."""

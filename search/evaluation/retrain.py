@@ -1,0 +1,140 @@
+"""Retrain each family's best trial on train+validation with several seeds; evaluate each on the test split.
+
+Epoch rule (``stats.retrain_epochs``): a retraining runs for the last epoch count whose validation accuracy in
+the trial is within one standard error of the difference from the trial's best, with the trial's learning-rate
+schedule laid over the trial's full epoch budget. The argmax alone is noisy: a peak at epoch 8 of 15 would stop
+retraining halfway down a cosine schedule for a difference that is noise. The test split is read here, after
+selection is over, and then by the analyses and export checks that follow; none of them feeds back into selection.
+Each seed's folder is complete once ``metrics.json`` exists; a re-run skips those, unless the best trial
+has changed since (the search was extended), in which case that seed is trained again.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+
+from bakeoff.search import layout
+from bakeoff.search.data import Dataset
+from bakeoff.search.deploy.export import latency
+from bakeoff.search.engine import record
+from bakeoff.search.layout import retrain_dir
+from bakeoff.search.manifest import write_json
+from bakeoff.search.stats import retrain_epochs
+from bakeoff.search.train.builders import count_flops
+from bakeoff.search.train.fit import fit, release_models
+from bakeoff.search.train.speed import tuned_model
+
+#: Misclassified test images kept per model, so the report can show mistakes and disagreements without the data.
+MISTAKES_KEPT = 2000
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a family's best trial is retrained: its configuration, epochs, and the epochs its schedule spans."""
+
+    trial: int
+    val_accuracy: float
+    config: dict[str, Any]
+    epochs: int
+    schedule_epochs: int
+
+
+def plan(study: optuna.Study, n_val: int) -> Plan | None:
+    """The retraining of ``study``'s best trial (None before any trial completed)."""
+    best = record.best_trial(study.get_trials(deepcopy=False))
+    if best is None:
+        return None
+    curve = record.val_curve(best)
+    epochs = retrain_epochs(curve, n_val, best.user_attrs.get(record.VAL_VS_BEST)) if curve else max(1, int(best.user_attrs.get(record.BEST_EPOCH) or 1))
+    schedule_epochs = max(epochs, int(best.user_attrs.get(record.MAX_EPOCHS) or epochs))
+    return Plan(best.number, best.value, record.config_of(best), epochs, schedule_epochs)
+
+
+def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, seeds: int, log=print, share: tuple[int, int] = (0, 1)) -> list[Path]:
+    """Train the missing seeds of ``family``'s best trial; returns the folders of every finished seed. With
+    ``share`` (index, count), only the seeds ``index, index + count, ...``: one process per GPU each takes its own."""
+    chosen = plan(study, len(data.y_val))
+    if chosen is None:
+        log(f"[{family}] no complete trial yet: nothing to retrain")
+        return []
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    folders = []
+    for seed in range(share[0], seeds, share[1]):
+        folder = retrain_dir(out, family, seed)
+        if _done(folder, chosen.trial):
+            log(f"[{family}] seed {seed}: already retrained from trial {chosen.trial}, skipped")
+            folders.append(folder)
+            continue
+        (folder / layout.ROBUSTNESS_FILE).unlink(missing_ok=True)  # measured on the model this seed replaces
+        started = time.perf_counter()
+        metrics = _train_one(chosen, family, data, x, y, seed, folder)
+        metrics.update(trial=chosen.trial, val_accuracy=chosen.val_accuracy, config=chosen.config, family=family, seed=seed, data_sha256=data.sha256,
+                       backend=os.environ.get("KERAS_BACKEND"), cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
+        write_json(folder / layout.METRICS_FILE, metrics)
+        log(
+            f"[{family}] seed {seed}: test accuracy {metrics['test_accuracy']:.4f} after {chosen.epochs} epochs "
+            f"({time.perf_counter() - started:.0f}s)"
+        )
+        folders.append(folder)
+    return folders
+
+
+def _done(folder: Path, trial_number: int) -> bool:
+    """Retrained already, from the trial that is still the best (a better trial since means train again)."""
+    return (layout.metrics_of(folder) or {}).get("trial") == trial_number
+
+
+def train_and_predict(chosen: Plan, family: str, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, num_classes: int, seed: int):
+    """Train ``chosen``'s configuration on (x, y) from seed ``seed``; returns (model, test probabilities, FitResult, seconds).
+
+    The schedule spans as many steps as the trial's schedule did per image, so a smaller training set
+    (the data-efficiency analysis) gets the same number of epochs, not the same number of steps.
+    """
+    from bakeoff.search.train.backend import import_keras
+
+    keras = import_keras()
+    release_models()
+    keras.utils.set_random_seed(10_000 + seed)
+    batch = chosen.config["batch_size"]
+    model = tuned_model(chosen.config, family, x.shape[1:], num_classes, int(np.ceil(len(x) / batch)) * chosen.schedule_epochs)
+    started = time.perf_counter()
+    result = fit(model, x, y, epochs=chosen.epochs, batch_size=batch)
+    seconds = time.perf_counter() - started
+    if result.diverged_at is not None:
+        raise RuntimeError(f"{family} seed {seed} diverged in epoch {result.diverged_at} while retraining")
+    return model, model.predict(x_test, batch_size=512, verbose=0).astype(np.float32), result, seconds
+
+
+def _train_one(chosen: Plan, family: str, data: Dataset, x: np.ndarray, y: np.ndarray, seed: int, folder: Path) -> dict[str, Any]:
+    model, probabilities, result, train_seconds = train_and_predict(chosen, family, x, y, data.x_test, data.num_classes, seed)
+    predictions = probabilities.argmax(axis=1).astype(np.int32)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / layout.MODEL_FILE)
+    np.savez_compressed(folder / layout.PREDICTIONS_FILE, probabilities=probabilities, predictions=predictions, labels=data.y_test)
+    _save_gallery(folder, data, predictions)
+    write_json(folder / layout.HISTORY_FILE, {**result.history, "epoch_seconds": result.epoch_seconds})
+    metrics = {
+        "test_accuracy": float((predictions == data.y_test).mean()),
+        "epochs": chosen.epochs,
+        "train_seconds": round(train_seconds, 3),
+        "params_count": int(model.count_params()),
+        "flops": count_flops(model),
+        **latency(model.predict_on_batch, data.x_test, calls={1: 30, 256: 5}),
+    }
+    release_models()
+    return metrics
+
+
+def _save_gallery(folder: Path, data: Dataset, predictions: np.ndarray) -> None:
+    """The misclassified test images (up to ``MISTAKES_KEPT``), stored so the report can show them without the data."""
+    wrong = np.flatnonzero(predictions != data.y_test)[:MISTAKES_KEPT]
+    images = (data.x_test[wrong] * 255).round().clip(0, 255).astype(np.uint8)
+    np.savez_compressed(folder / layout.GALLERY_FILE, index=wrong, images=images, labels=data.y_test[wrong], predictions=predictions[wrong])

@@ -1,0 +1,1 @@
+"""Keras training: the Keras backend, model builders, speed settings, the fit loop with its hooks and pace."""

@@ -1,0 +1,155 @@
+"""Fit a model with per-epoch hooks: timing, pruning, a wall-clock deadline, and a stop request.
+
+One ``fit`` serves the search (with a pruning hook) and the retraining (without), so both measure
+seconds per epoch and detect divergence the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from bakeoff.search.train.backend import import_keras
+
+#: Images per call of the validation pass (a chunk, not the training batch: inference memory is small).
+VALIDATION_BATCH = 512
+#: Called after each epoch with (epoch index from 0, logs); returns a reason to stop, or None.
+EpochHook = Callable[[int, dict], "str | None"]
+
+
+@dataclass
+class FitResult:
+    history: dict[str, list[float]]
+    epoch_seconds: list[float]
+    stop_reason: str | None = None
+    diverged_at: int | None = None
+    #: Per epoch, which validation images the model got right: what paired comparisons of two accuracies on
+    #: the same images need (``stats.paired_se``).
+    val_correct: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.epoch_seconds)
+
+
+def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    return np.eye(num_classes, dtype=np.float32)[labels]
+
+
+def fit(
+    model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    hook: EpochHook | None = None,
+    stop_now: Callable[[int, int], bool] | None = None,
+    on_validation: Callable[[float], None] | None = None,
+) -> FitResult:
+    """Train; labels are integer classes. Stops early when ``hook`` gives a reason or the loss is NaN.
+
+    ``stop_now(steps_done, steps_total)`` is polled after every batch (or group of ``steps_per_execution``
+    batches), so a signal stops a long epoch within seconds and a slow fit can be projected early;
+    ``on_validation(seconds)`` is told how long each validation pass took.
+
+    Validation is one pass of ``predict_on_batch`` per epoch made here rather than Keras' own evaluation: it
+    tells which images the model got right (``FitResult.val_correct``), not only how many, and it costs about
+    half of ``evaluate``'s time, first pass included (0.42-0.53x for both recipes on full MNIST's validation
+    split, 2-core Intel Xeon: bench/validation_pass.py).
+    """
+    keras = import_keras()
+    num_classes = int(model.output_shape[-1])
+    result = FitResult(history={}, epoch_seconds=[])
+    measured: dict[str, list[float]] = {"val_loss": [], "val_accuracy": []}
+    steps_per_epoch = -(-len(x) // batch_size)
+
+    class _Hooks(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            # With steps_per_execution, the epoch's last (shorter) call still reports a full call's batch index.
+            done = self.epoch * steps_per_epoch + min(batch + 1, steps_per_epoch)
+            if stop_now is not None and stop_now(done, epochs * steps_per_epoch):
+                self.model.stop_training = True
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch, self.started = epoch, time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = dict(logs or {})
+            if validation is not None:
+                logs.update(self._validate())
+            result.epoch_seconds.append(time.perf_counter() - self.started)
+            if not math.isfinite(logs.get("loss", 0.0)):
+                result.diverged_at = epoch + 1
+                self.model.stop_training = True
+                return
+            reason = hook(epoch, logs) if hook else None
+            if reason:
+                result.stop_reason = reason
+                self.model.stop_training = True
+
+        def _validate(self) -> dict[str, float]:
+            started = time.perf_counter()
+            correct, loss = validation_pass(self.model, *validation)
+            if on_validation is not None:
+                on_validation(time.perf_counter() - started)
+            result.val_correct.append(correct)
+            found = {"val_loss": loss, "val_accuracy": float(correct.mean())}
+            for key, value in found.items():
+                measured[key].append(value)
+            return found
+
+    history = model.fit(
+        x,
+        one_hot(y, num_classes),
+        epochs=epochs,
+        batch_size=batch_size,
+        callbacks=[_Hooks(), keras.callbacks.TerminateOnNaN()],
+        verbose=0,
+        shuffle=True,
+    )
+    result.history = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    if validation is not None:
+        result.history.update(measured)
+    return result
+
+
+def validation_pass(model, x_val: np.ndarray, y_val: np.ndarray) -> tuple[np.ndarray, float]:
+    """Which validation images ``model`` gets right, and its loss on them (the compiled loss, label smoothing
+    included), in chunks of ``VALIDATION_BATCH``."""
+    keras = import_keras()
+    probabilities = np.concatenate([
+        np.asarray(model.predict_on_batch(x_val[i:i + VALIDATION_BATCH]), dtype=np.float32) for i in range(0, len(x_val), VALIDATION_BATCH)
+    ])
+    loss = float(keras.ops.convert_to_numpy(model.loss(one_hot(y_val, probabilities.shape[1]), probabilities)))
+    return probabilities.argmax(axis=1) == y_val, loss
+
+
+def release_models() -> None:
+    """Drop Keras' global graph state between models.
+
+    Without ``free_memory``: its ``gc.collect`` took 0.35 s a call and kept no more memory flat
+    (bench/trial_overhead_memory.py); what TensorFlow keeps anyway is bounded by recycling workers.
+    """
+    import_keras().backend.clear_session(free_memory=False)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def current_rss_mb() -> float:
+    """Resident memory now, from /proc (falls back to the peak elsewhere)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            pages = int(handle.read().split()[1])
+        return pages * resource.getpagesize() / 2**20
+    except OSError:
+        return peak_rss_mb()
