@@ -4,7 +4,7 @@ Keras picks its backend once per process (``KERAS_BACKEND``), so each (backend, 
 that trains the same model on the same data with several compile settings: ``plain`` (Keras' defaults: one step
 per call, the backend's own jit default, float32), then one lever changed at a time: ``spe32`` (32 steps per
 call), ``bf16`` (mixed bfloat16, convnets, only where the CPU computes bf16 natively), ``jit`` (XLA for
-TensorFlow, ``torch.compile`` for PyTorch; JAX always jits) and ``bakeoff`` (what ``search.speed.default_speed``
+TensorFlow, ``torch.compile`` for PyTorch; JAX always jits) and ``bakeoff`` (what ``search.train.speed.default_speed``
 gives on that backend; on a GPU also mixed bfloat16 and float16 for every model, and the rows name the GPU).
 Speed is the median images per second of the epochs after the first; the first epoch's
 extra seconds (tracing and compiling) are reported apart. From them: seconds per epoch and trials per hour of a

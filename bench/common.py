@@ -73,7 +73,7 @@ def mnist_path() -> str:
 def train_like_a_trial(family: str, config: dict, data, epochs: int, speed=None):
     """Build and fit one model as a trial does (fresh Keras state, seed 0) on ``data``'s train/validation split.
 
-    ``speed`` defaults to the trial settings (``search.speed.default_speed``). Returns (model, FitResult).
+    ``speed`` defaults to the trial settings (``search.train.speed.default_speed``). Returns (model, FitResult).
     """
     from bakeoff.search.train.backend import import_keras
     from bakeoff.search.train.builders import build_model

@@ -3,8 +3,8 @@
 Each repetition runs ``bakeoff search --engine optuna`` and ``--engine kerastuner`` on the same stratified MNIST
 subset, split, seed and time budget per family. Both engines begin with the same two queued starts (the seed
 notebook and the recipe, trained by the same objective) and both are charged the same way: the sum of their
-trials' times (``search.record.seconds``). Only trials the search could select count
-(``search.record.selectable_value``: complete trials; a pruned trial's last epoch is no result). Reported per
+trials' times (``search.engine.record.seconds``). Only trials the search could select count
+(``search.engine.record.selectable_value``: complete trials; a pruned trial's last epoch is no result). Reported per
 family and engine: best validation accuracy at the end (mean ± sample std over the repetitions that had a complete
 trial), and time to target as censored data: hits out of repetitions, the Kaplan-Meier median time over
 repetitions (a miss is censored at the budget's end, so the median exists only when at least half hit), and which

@@ -2,12 +2,12 @@
 
 One protocol for every candidate and both families: a stratified MNIST subset, the same split, seed and time
 budget per family for every candidate of a repetition (repetition r runs every candidate with ``--seed r``), the
-same starting points and one definition of spent time (the sum of charged trial times, ``search.record.seconds``).
+same starting points and one definition of spent time (the sum of charged trial times, ``search.engine.record.seconds``).
 The starting points are none (``--no-starts``) unless ``--starts``: with the seed notebook and the recipe queued,
 a first pass (bench/results/search_quality-with-starts.json, 2.5 minutes per family) gave every candidate, KerasTuner
 and random search included, the recipe's 98.2 % as its ANN best: the starts decided the result, not the search. Per run and family: the best validation accuracy at fractions of the budget (an
 anytime curve), time to two targets as censored data (hit or not; the charged seconds when hit), trials run and
-the share pruned. Only trials the search could select count (``search.record.selectable_value``): a pruned
+the share pruned. Only trials the search could select count (``search.engine.record.selectable_value``): a pruned
 trial's last epoch is not a result, and a repetition with no complete trial by a fraction has no best there (it
 is counted as such, never averaged in as 0 %).
 

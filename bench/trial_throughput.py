@@ -5,7 +5,7 @@ compilation differs: ``search.train.settings.PLAIN`` (Keras defaults, float32) v
 use). The two alternate in each repetition so machine noise hits both alike. Speed is the median images per
 second of epochs 2-3 (epoch 1 includes tracing); validation accuracy after 3 epochs shows nothing is lost.
 Where the CPU computes bfloat16 natively, convnets are also measured with bakeoff's settings but bf16 flipped,
-which is how ``search/speed.py`` decides where mixed precision pays.
+which is how ``search/train/speed.py`` decides where mixed precision pays.
 
     python bench/trial_throughput.py [--repeats 3] [--only recipe-cnn,seed-cnn]
 """

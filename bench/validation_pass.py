@@ -1,5 +1,5 @@
 """The trial's validation pass against Keras' own evaluation: bakeoff validates with ``predict_on_batch`` in
-chunks (``search.training.validation_pass``) because it needs which images a model gets right, not only how
+chunks (``search.train.fit.validation_pass``) because it needs which images a model gets right, not only how
 many; this measures that it costs no more than ``model.evaluate``, which it replaced.
 
 Per family and repetition: a fresh model of the recipe (fit on 1,024 real MNIST training images for one epoch,

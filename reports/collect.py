@@ -102,7 +102,7 @@ def load_retrained(out: Path, family: str) -> list[dict[str, Any]]:
 
 
 def _mistakes(folder: Path) -> dict[int, tuple[np.ndarray, int, int]]:
-    """The stored misclassified test images (search/retrain.py keeps them): test index -> (image, true, predicted)."""
+    """The stored misclassified test images (search/evaluation/retrain.py keeps them): test index -> (image, true, predicted)."""
     path = folder / layout.GALLERY_FILE
     if not path.exists():
         return {}
@@ -122,7 +122,7 @@ def load_exports(out: Path) -> dict[str, dict[str, Any]]:
 
 
 def load_analyses(out: Path) -> dict[str, list[dict[str, Any]]]:
-    """The results of the analyses that retrain, by family (``search/retraining_analyses.py`` wrote them)."""
+    """The results of the analyses that retrain, by family (``search/evaluation/analyses.py`` wrote them)."""
     found: dict[str, list[dict[str, Any]]] = {}
     for path in layout.analyses_files(out):
         try:

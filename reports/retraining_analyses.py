@@ -1,6 +1,6 @@
 """Data efficiency and the shuffled-pixel control in the report: numbers over seeds and their sentences.
 
-Plain data in: the result files of ``search/retraining_analyses.py`` (``collect.load_analyses``) and the main
+Plain data in: the result files of ``search/evaluation/analyses.py`` (``collect.load_analyses``) and the main
 retraining's runs, which give the 100 % point and the ordinary-image accuracies. Only results made from the trial
 (and data) the retrained models come from are drawn (``current``): after a search is extended and retraining
 redone, older results are named as such, never mixed with the new models. A change in the CNN's lead is named

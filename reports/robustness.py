@@ -1,6 +1,6 @@
 """Robustness over retraining seeds: accuracy under each perturbation and strength, mean ± std, and its sentence.
 
-The numbers come from ``search/robustness.py`` (one ``robustness.json`` per retrained model). A family whose
+The numbers come from ``search/evaluation/robustness.py`` (one ``robustness.json`` per retrained model). A family whose
 models have no such file yet is left out, and the sentence names only the families it has numbers for. Which
 family holds up better at a perturbation's strongest setting is said only where the bootstrap interval of the
 difference (the same perturbed images for every model, so paired; seeds resampled too) excludes no difference.

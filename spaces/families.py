@@ -120,7 +120,7 @@ RECIPES: dict[str, Config] = {
             "learning_rate": 1e-3, "translate": 0.06, "rotate": 0.02, "zoom": 0.05},
     # Three blocks, not the textbook two: the third works on 7x7 maps, where multiply-adds are cheap on a CPU
     # (bench/starts.py: 1.11x the time of Conv 32-Pool-Conv 64-Pool for 99.58 % against 99.33 % validation).
-    # No batch normalisation: it costs a float32 CPU about half the speed and rules out bf16 (search/speed.py).
+    # No batch normalisation: it costs a float32 CPU about half the speed and rules out bf16 (search/train/speed.py).
     # Under the 112 s cap of a 15-minute run it reached 99.38 % validation in 5 epochs against 99.13 % in 3 with
     # batch norm; over 15 full epochs 99.53 % against 99.58 % (bench/results/starts_cnn*.json).
     "cnn": {

@@ -1,7 +1,7 @@
 """Fake runs for report tests and benchmarks: studies built with optuna.trial.create_trial, no training.
 
 The trials carry the same user attributes a real search records, and the retrained artefacts have the
-same files and keys ``search.retrain`` writes, so the report cannot tell them from a real run.
+same files and keys ``search.evaluation.retrain`` writes, so the report cannot tell them from a real run.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _draw(distribution, rng):
 
 
 def fake_retrained(out: Path, family: str, seeds: int, accuracy: float, n_test: int = 1000, seed: int = 0, trial: int = 0) -> None:
-    """Test predictions with the given accuracy, laid out as search.retrain lays them out."""
+    """Test predictions with the given accuracy, laid out as search.evaluation.retrain lays them out."""
     rng = np.random.default_rng(seed)
     labels = np.arange(n_test) % 10
     for k in range(seeds):

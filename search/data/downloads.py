@@ -1,6 +1,6 @@
 """MNIST and Fashion-MNIST from the same address and into the same cache as Keras' ``load_data``, without
 importing Keras: the search parent must not load a training backend just to fetch the data (workers and the
-retraining then read the prepared split, ``search/prepared.py``).
+retraining then read the prepared split, ``search/data/prepared.py``).
 
 A cached file is used as it is (MNIST's is checked against Keras' SHA-256); a download goes to a temporary
 file renamed into place when complete, so a broken connection leaves no half file in the cache.

@@ -1,6 +1,6 @@
 """Load, validate and split image-classification data, before anything is written or trained.
 
-Sources: ``mnist`` / ``fashion_mnist`` (downloaded into Keras' cache, ``search/downloads.py``), ``digits`` (scikit-learn, offline), an ``.npz``
+Sources: ``mnist`` / ``fashion_mnist`` (downloaded into Keras' cache, ``search/data/downloads.py``), ``digits`` (scikit-learn, offline), an ``.npz``
 in the Keras layout, or a directory of the four IDX files. The test split is kept apart: the search only ever
 sees ``Dataset.search_data()``, a type without the test split. The test arrays are read only after selection:
 by the final evaluation, the analyses of the retrained models and the export checks, none of which feeds back.
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from bakeoff.search.data import downloads
 from bakeoff.search.data.dataset import Dataset
-from bakeoff.search.data.downloads import DownloadError, load
 from bakeoff.search.data.formats import NPZ_KEYS, load_digits, load_idx_dir, load_npz
 from bakeoff.search.data.prepared import is_prepared, read_prepared, split_options
 from bakeoff.search.errors import UserError, first_line
@@ -56,7 +56,7 @@ def load_dataset(
     warn=lambda line: print(line, file=sys.stderr),
 ) -> Dataset:
     """Load, validate, scale and split; the split depends only on the data, ``seed`` and ``subset``. A folder
-    prepared by ``search/prepared.py`` is memory-mapped as it is (it was validated when it was written)."""
+    prepared by ``search/data/prepared.py`` is memory-mapped as it is (it was validated when it was written)."""
     source, named = resolve_source(data)
     check_source(source)
     if is_prepared(Path(source).expanduser()):
@@ -80,8 +80,8 @@ def _load_raw(source: str, named: bool, warn) -> tuple[dict[str, np.ndarray], di
         return load_digits(), {}
     if source in KERAS_SETS:
         try:
-            return load(source), {}
-        except (DownloadError, OSError, ValueError, EOFError) as exc:  # offline, proxy, corrupt cache: all end alike
+            return downloads.load(source), {}
+        except (downloads.DownloadError, OSError, ValueError, EOFError) as exc:  # offline, proxy, corrupt cache: all end alike
             reason = first_line(exc, 160)
             if named:
                 raise UserError(f"could not download {source} ({reason}); {_HINT}") from None

@@ -3,7 +3,7 @@
 Formats, all made from one inference copy of the trained model (no augmentation layers, float32): the Keras
 file, a TensorFlow SavedModel, LiteRT (TFLite) float32, LiteRT full-integer int8 (weights and
 activations int8, calibrated on training images; float32 input and output, quantised at the edges) and ONNX.
-Each file is loaded back by its own runtime (``search/runtimes.py``) and run on the whole test split: accuracy,
+Each file is loaded back by its own runtime (``search/deploy/runtimes.py``) and run on the whole test split: accuracy,
 agreement with the Keras model's predictions, the largest probability difference, size and latency. A format
 that cannot be produced or loaded is recorded with its reason and the others go on.
 

@@ -1,7 +1,7 @@
 """Budgets are totals for a study, read back from storage, so a resumed search continues, never restarts.
 
 What counts toward ``--trials`` and how many seconds a trial is charged are the trial record's rules
-(``search.record``): a trial counts when it ended for a reason of its own, and is charged the time it trained.
+(``search.engine.record``): a trial counts when it ended for a reason of its own, and is charged the time it trained.
 """
 
 from __future__ import annotations

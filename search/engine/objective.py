@@ -2,7 +2,7 @@
 
 Every trial ends with its ``record.Outcome`` and a one-line reason: complete, pruned by the pruner, over the
 family's budget, too slow for the per-trial cap (when not even one epoch fits it: a trial that cannot train all
-its epochs within the cap trains the epochs that fit, ``search.pace``), diverged, failed to build or train, or
+its epochs within the cap trains the epochs that fit, ``search.train.pace``), diverged, failed to build or train, or
 interrupted by a signal. Failures are raised so Optuna records them as FAIL; the runner catches them and the search goes on.
 While it trains, a trial leaves a sign of life every few seconds, so a crash is charged only what it trained.
 """

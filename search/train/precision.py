@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bakeoff.search.train.backend import gpu_name
+from bakeoff.search.train import backend
 from bakeoff.search.train.builders import build_model
 from bakeoff.search.train.settings import Speed
 from bakeoff.spaces import BASELINES
@@ -64,7 +64,7 @@ def seconds_per_step(policy: str, steps: int = STEPS) -> float | None:
 def gpu_policy() -> str:
     """This process's GPU's policy: from the cache, else measured once and cached."""
 
-    key = f"{gpu_name()} | {os.environ.get('KERAS_BACKEND', 'tensorflow')}"
+    key = f"{backend.gpu_name()} | {os.environ.get('KERAS_BACKEND', 'tensorflow')}"
     path = cache_file()
     try:
         known = json.loads(path.read_text())

@@ -25,9 +25,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from bakeoff.search.train.backend import trains_on_gpu
+from bakeoff.search.train import backend as keras_backend
+from bakeoff.search.train import precision
 from bakeoff.search.train.builders import build_model
-from bakeoff.search.train.precision import gpu_policy
 from bakeoff.search.train.settings import Speed
 
 STEPS_PER_EXECUTION = 32
@@ -57,8 +57,8 @@ def default_speed(family: str, config: dict, total_steps: int | None = None, bac
     backend = backend or os.environ.get("KERAS_BACKEND", "tensorflow")
     augment, batch_norm = bool(config.get("augment")), bool(config.get("batch_norm"))
     steps = max(1, int(os.environ.get("BAKEOFF_STEPS_PER_EXECUTION", STEPS_PER_EXECUTION)))
-    if trains_on_gpu() if gpu is None else gpu:
-        policy = gpu_policy() if os.environ.get("BAKEOFF_BF16", "1") != "0" else "float32"
+    if keras_backend.trains_on_gpu() if gpu is None else gpu:
+        policy = precision.gpu_policy() if os.environ.get("BAKEOFF_BF16", "1") != "0" else "float32"
         spe = 1 if backend == "torch" or (backend == "jax" and augment) else steps
         return Speed(steps_per_execution=spe, jit_compile=False if backend == "torch" else "auto",
                      bf16=policy == "mixed_bfloat16", float16=policy == "mixed_float16")

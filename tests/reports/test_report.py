@@ -77,7 +77,7 @@ def test_why_section_shows_what_was_measured_and_says_what_was_not(tmp_path):
 
 
 def _write_analyses(out, trial):
-    """Data-efficiency and shuffled-pixel results of ``trial``, as search/retraining_analyses.py writes them."""
+    """Data-efficiency and shuffled-pixel results of ``trial``, as search/evaluation/analyses.py writes them."""
     with np.load(layout.retrain_dir(out, "ann", 0) / "predictions.npz") as npz:  # both families alike on shuffled pixels
         predictions, labels = npz["predictions"].tolist(), npz["labels"].tolist()
         accuracy = float((npz["predictions"] == npz["labels"]).mean())
