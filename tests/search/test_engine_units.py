@@ -1,0 +1,110 @@
+"""The engine's bookkeeping in milliseconds: the trial record, budgets, the runner's choice of family, recovery of
+dead trials and study identity, on in-memory Optuna studies built with ``create_trial`` (no training)."""
+
+import socket
+from datetime import datetime, timedelta
+
+import optuna
+import pytest
+from optuna.trial import TrialState, create_trial
+
+from bakeoff.search.engine import record, runner, storage, studies
+from bakeoff.search.engine.budget import Budget
+from bakeoff.search.engine.record import Outcome
+from bakeoff.search.errors import UserError
+from bakeoff.spaces import DEFAULT_SPACES
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def _finished(outcome: Outcome, seconds: float, value: float | None = 0.9) -> optuna.trial.FrozenTrial:
+    started = datetime(2026, 1, 1)
+    trial = create_trial(state=outcome.state, value=value if outcome.state == TrialState.COMPLETE else None,
+                         user_attrs={record.OUTCOME: outcome.value, record.SECONDS: seconds})
+    trial.datetime_start, trial.datetime_complete = started, started + timedelta(seconds=seconds)
+    return trial
+
+
+def _study(*trials) -> optuna.Study:
+    study = optuna.create_study(direction="maximize")
+    for trial in trials:
+        study.add_trial(trial)
+    return study
+
+
+def test_the_record_counts_what_ended_for_its_own_reason_and_charges_what_it_trained():
+    trials = [_finished(Outcome.COMPLETE, 10), _finished(Outcome.PRUNED, 5), _finished(Outcome.INTERRUPTED, 3), _finished(Outcome.SURPLUS, 0.1)]
+    assert [record.counts(t) for t in trials] == [True, True, False, False]
+    assert record.counted(trials) == 2 and record.spent_seconds(trials) == pytest.approx(18.1)
+    assert [o.requeue for o in (Outcome.INTERRUPTED, Outcome.SURPLUS, Outcome.FAILED)] == [True, True, False]
+    dead = create_trial(state=TrialState.FAIL, user_attrs={record.ALIVE_AT: datetime(2026, 1, 1, 0, 0, 30).timestamp()})
+    dead.datetime_start = datetime(2026, 1, 1)
+    assert record.outcome_of(dead) is Outcome.INTERRUPTED and record.seconds(dead) == 30.0  # not the night it lay dead
+
+
+def test_a_budget_is_a_total_of_counted_trials_or_charged_seconds():
+    study = _study(_finished(Outcome.COMPLETE, 60), _finished(Outcome.PRUNED, 30), _finished(Outcome.INTERRUPTED, 30))
+    assert Budget(trials=4).fraction_used(study) == 0.5
+    assert Budget(seconds=240).fraction_used(study) == 0.5 and Budget(seconds=240).seconds_left(study) == 120
+    assert Budget(trials=4, seconds=120).fraction_used(study) == 1.0  # the tighter of the two
+    assert Budget(trials=4, seconds=240).describe_left(study) == "2/4 trials, 2m00s left"
+    assert Budget().fraction_used(study) == 0.0 and Budget().describe_left(study) == "no limit"
+
+
+def test_the_runner_gives_the_next_trial_to_the_family_with_the_least_budget_used():
+    budget = Budget(trials=3)
+    families = {"ann": _study(_finished(Outcome.COMPLETE, 1), _finished(Outcome.COMPLETE, 1)), "cnn": _study(_finished(Outcome.COMPLETE, 1))}
+    assert runner._next_family(families, budget) == "cnn"
+    families["cnn"].add_trial(_finished(Outcome.PRUNED, 1))
+    assert runner._next_family(families, budget) == "ann"  # a tie goes to the first
+    for study in families.values():
+        study.add_trial(_finished(Outcome.COMPLETE, 1))
+    assert runner._next_family(families, budget) is None  # both budgets used
+
+
+def test_a_running_trial_of_a_dead_local_worker_is_failed_and_queued_again_once():
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    study._storage.set_trial_user_attr(trial._trial_id, record.WORKER, f"{socket.gethostname()}:999999999:1")  # no such process
+    assert storage.recover_dead_trials(study) == 1
+    failed, queued = study.get_trials(deepcopy=False)
+    assert record.outcome_of(failed) is Outcome.INTERRUPTED and failed.user_attrs[record.REASON] == "interrupted: its worker process died"
+    assert queued.state == TrialState.WAITING and queued.params == failed.params and record.WORKER not in queued.user_attrs
+    assert storage.recover_dead_trials(study) == 0  # nothing left running
+
+
+def test_a_running_trial_of_a_live_worker_is_left_alone():
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    study._storage.set_trial_user_attr(trial._trial_id, record.WORKER, storage.worker_id())  # this very process
+    assert storage.recover_dead_trials(study) == 0 and study.trials[0].state == TrialState.RUNNING
+
+
+IDENTITY = {"data_source": "mnist", "data_sha256": "a" * 64, "subset": None, "val_fraction": 0.1, "seed": 0, "engine": "optuna", "backend": "tensorflow"}
+
+
+def test_a_new_study_queues_both_starts_and_a_resumed_one_queues_nothing_more():
+    memory = optuna.storages.InMemoryStorage()
+    study = studies.open_study(memory, "t", "cnn", DEFAULT_SPACES["cnn"], IDENTITY, seed=0)
+    assert [t.user_attrs[record.START] for t in study.trials] == ["seed notebook", "recipe"]
+    again = studies.open_study(memory, "t", "cnn", DEFAULT_SPACES["cnn"], IDENTITY, seed=0)
+    assert len(again.trials) == 2 and again.user_attrs["data_sha256"] == "a" * 64
+    bare = studies.open_study(memory, "u", "ann", DEFAULT_SPACES["ann"], IDENTITY, seed=0, starts=False)
+    assert bare.trials == []
+
+
+@pytest.mark.parametrize(("key", "other"), [("data_sha256", "b" * 64), ("seed", 1), ("backend", "jax"), ("val_fraction", 0.2)])
+def test_a_study_refuses_to_resume_with_other_data_or_settings(key, other):
+    memory = optuna.storages.InMemoryStorage()
+    studies.open_study(memory, "t", "ann", DEFAULT_SPACES["ann"], IDENTITY, seed=0)
+    with pytest.raises(UserError, match=f"was searched with {key}="):
+        studies.open_study(memory, "t", "ann", DEFAULT_SPACES["ann"], {**IDENTITY, key: other}, seed=0)
+
+
+def test_a_study_refuses_another_space_and_a_missing_study_is_named():
+    memory = optuna.storages.InMemoryStorage()
+    studies.open_study(memory, "t", "ann", DEFAULT_SPACES["ann"], IDENTITY, seed=0)
+    with pytest.raises(UserError, match="searched in another space"):
+        studies.open_study(memory, "t", "ann", DEFAULT_SPACES["cnn"], IDENTITY, seed=0)
+    with pytest.raises(UserError, match="no study named 'x' .*studies here: t"):
+        studies.require_studies(memory, "x", ("ann", "cnn"))
