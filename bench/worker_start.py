@@ -1,12 +1,13 @@
 """Worker start and recycle time with the split prepared once, against loading the source in every worker; and
 the search parent's memory, before and after.
 
-Start: a worker process, started as the parent starts one (``BAKEOFF_WORKER_INDEX`` set, the same command line),
-on full MNIST, on a study whose ``--trials`` budget is already met: it loads its data, opens the studies and
-exits, which is what a worker does before it can train, less importing the backend (the same either way). A
-recycled worker is a fresh start of the same command, so the same time. Two variants alternate in each
-repetition: ``--data mnist.npz`` (what every worker and recycle did before: read, validate, hash, scale and split
-the source) and ``--data OUT/prepared/KEY`` (the memory-mapped split the parent writes now).
+Start: a worker process, started as the parent starts one (``python -m bakeoff.search.app.worker JOB``, the job
+the parent wrote), on full MNIST, on a study whose ``--trials`` budget is already met: it reads the job,
+memory-maps the prepared split, opens the studies and exits, which is what a worker does before it can train. A
+recycled worker is a fresh start of the same job, so the same time. The baseline, alternating with it in each
+repetition: the ``bakeoff search`` command on the source (``--data mnist.npz``), which is what every worker and
+recycle ran before workers were given jobs (read, validate, hash, scale and split the source, open and check the
+studies), here as a parent whose budget is met.
 
 Parent memory: ``bakeoff search --trials 3 --epochs 1 --family ann --workers 1`` on full MNIST, the parent's
 resident memory sampled every 0.2 s until it exits (the parent only waits on its workers, so a longer run adds
@@ -27,6 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bakeoff.search.app.workers import worker_command
+from bakeoff.search.layout import JOB_FILE
+
 from common import mnist_path, record, rss_mb
 
 
@@ -35,10 +39,10 @@ def search_argv(data: str, out: Path, trials: int) -> list[str]:
             "--epochs", "1", "--out", str(out), "--study", "w"]
 
 
-def worker_seconds(data: str, out: Path) -> float:
+def worker_seconds(command: list[str]) -> float:
     env = {**os.environ, "BAKEOFF_WORKER_INDEX": "0", "BAKEOFF_WORKERS": "1"}
     started = time.perf_counter()
-    subprocess.run(search_argv(data, out, 1), env=env, check=True, capture_output=True)
+    subprocess.run(command, env=env, check=True, capture_output=True)
     return time.perf_counter() - started
 
 
@@ -66,11 +70,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         subprocess.run(search_argv(mnist_path(), out, 1), check=True, capture_output=True)  # one trial; prepares the split
-        prepared = str(next((out / "prepared").iterdir()))
+        job = [sys.executable, *worker_command(out / JOB_FILE)]
         times: dict[str, list[float]] = {"source": [], "prepared": []}
         for _ in range(args.repeats):
-            times["source"].append(worker_seconds(mnist_path(), out))
-            times["prepared"].append(worker_seconds(prepared, out))
+            times["source"].append(worker_seconds(search_argv(mnist_path(), out, 1)))
+            times["prepared"].append(worker_seconds(job))
         start = {k: {"median_s": round(statistics.median(v), 3), "all_s": [round(x, 3) for x in v]} for k, v in times.items()}
         ratio = start["prepared"]["median_s"] / start["source"]["median_s"]
         print(f"worker start (= recycle), median of {args.repeats}: source {start['source']['median_s']} s, "

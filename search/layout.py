@@ -5,6 +5,7 @@ paths through these, so a renamed file cannot leave one of them behind.
     OUT/
       study.db                      the default storage (sqlite)
       manifest.json                 versions, machine, commands, seeds, data hash
+      search-job.json               what the search parent resolved for its workers
       prepared/KEY/                 the split as .npy files, memory-mapped by workers and later stages
       retrain/FAMILY/seed-K/        model.keras, predictions.npz, history.json, gallery.npz, robustness.json,
                                     metrics.json (written last: the seed is finished once it exists)
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 STUDY_DB = "study.db"
+#: What the search parent resolved for its workers (search/app/job.py).
+JOB_FILE = "search-job.json"
 MANIFEST_FILE = "manifest.json"
 #: The split prepared once, per data and split options (search/data/prepared.py names the sub-folders).
 PREPARED_DIR = "prepared"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from bakeoff.search.data import VAL_FRACTION
 from bakeoff.search.durations import DEFAULT_TIMEOUT
 from bakeoff.search.engine.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, PRUNERS, SAMPLERS
 from bakeoff.search.errors import UserError
@@ -85,7 +86,7 @@ def _add_search(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", metavar="N", type=_positive_int, default=15, help="epochs per trial; the learning-rate schedule spans them and the pruner may stop a trial sooner (default: %(default)s)")
     parser.add_argument("--data", metavar="DATA", help="mnist, fashion_mnist, digits, a Keras-layout .npz, or a folder of IDX files (default: $BAKEOFF_DATA, else mnist)")
     parser.add_argument("--subset", metavar="N", type=_positive_int, help="use a stratified subset of N training images (quick runs)")
-    parser.add_argument("--val-fraction", metavar="F", type=_fraction, default=0.1, help="share of training images held out for validation (default: %(default)s)")
+    parser.add_argument("--val-fraction", metavar="F", type=_fraction, default=VAL_FRACTION, help="share of training images held out for validation (default: %(default)s)")
     parser.add_argument("--seed", metavar="N", type=int, default=0, help="seed of the split, the sampler and the trials (default: %(default)s)")
     parser.add_argument("--space", metavar="FILE", type=Path, help="TOML file of per-family overrides, e.g. [cnn] conv_blocks = {high = 3}")
     parser.add_argument("--engine", choices=("optuna", "kerastuner"), default="optuna", help="optuna: Optuna's sampler and pruner below (default); kerastuner: KerasTuner's Hyperband over the same spaces and starts, needs --timeout and the tensorflow backend")

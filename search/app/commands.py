@@ -15,15 +15,15 @@ from typing import Any
 from bakeoff.search import layout
 from bakeoff.search.app.cli import to_argv
 from bakeoff.search.app.devices import describe, visible_gpus, worker_count
-from bakeoff.search.app.workers import is_worker, my_share, run_workers, this_process
-from bakeoff.search.data import check_source, load_dataset, resolve_source
+from bakeoff.search.app.job import SearchJob
+from bakeoff.search.app.workers import is_worker, my_share, run_workers, worker_command
+from bakeoff.search.data import VAL_FRACTION, check_source, load_dataset, resolve_source
 from bakeoff.search.data.prepared import folder_for, is_prepared, split_options, write_prepared
 from bakeoff.search.deploy.export import export_family
 from bakeoff.search.deploy.predict import predict_files
 from bakeoff.search.durations import DEFAULT_TIMEOUT, format_duration, parse_duration
 from bakeoff.search.engine import record
 from bakeoff.search.engine.budget import Budget
-from bakeoff.search.engine.runner import SearchPlan, run_kerastuner, run_search
 from bakeoff.search.engine.storage import check_writable_dir, file_of, normalise_url, open_storage, redact
 from bakeoff.search.engine.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, require_torch
 from bakeoff.search.engine.studies import load_existing, open_study, require_studies
@@ -72,7 +72,7 @@ def _prepare_out(out: Path) -> None:
 def search(args: argparse.Namespace) -> int:
     families = _families(args)
     spaces = get_spaces(args.space)
-    gpus = [] if is_worker() else visible_gpus()  # a worker is already pinned and told how many there are
+    gpus = visible_gpus()
     args.workers = 1 if args.engine == "kerastuner" and args.workers == "auto" else worker_count(args.workers, gpus)
     budget = _budget(args, families)
     if args.engine == "kerastuner" and (args.timeout is None or args.trials is not None or args.workers > 1):
@@ -104,26 +104,22 @@ def search(args: argparse.Namespace) -> int:
     # Opening checks that a resumed study was searched on the same data; the parent of --workers creates
     # the studies and their starting trials once, before the workers race for them.
     studies = {f: open_study(storage, args.study, f, spaces[f], identity, args.seed, starts=args.starts) for f in families}
-    if not is_worker():
-        print(
-            f"searching {', '.join(families)} with Keras on {backend} on {data.source} "
-            f"({len(data.y_train)} train / {len(data.y_val)} validation images), storage {redact(url)}"
-            + (f", {args.workers} workers" if args.workers > 1 else "")
-            + (f", {describe(args.workers, gpus)}" if gpus else ""),
-            flush=True,
-        )
-        update_manifest(out, "search", {"storage": redact(url), "study": args.study, "data": data.summary(), **attrs}, args.argv)
-    plan = SearchPlan(families, spaces, budget, args.epochs, args.seed, sampler, pruner, this_process())
-    if is_worker():
-        return run_search(plan, studies, data.search_data())
-
-    prepared = write_prepared(out, data, split_options(args.subset, args.val_fraction, args.seed))
-    if args.engine == "optuna":
-        argv = _worker_argv(args, url, out, str(prepared.resolve()), backend)
-        del data  # workers memory-map the prepared split; the parent holds no copy through the night
-        code = run_workers(argv, args.workers, gpus)
-    else:
-        code = run_kerastuner(plan, studies, data.search_data(), out / "kerastuner")
+    print(
+        f"searching {', '.join(families)} with Keras on {backend} on {data.source} "
+        f"({len(data.y_train)} train / {len(data.y_val)} validation images), storage {redact(url)}"
+        + (f", {args.workers} workers" if args.workers > 1 else "")
+        + (f", {describe(args.workers, gpus)}" if gpus else ""),
+        flush=True,
+    )
+    update_manifest(out, "search", {"storage": redact(url), "study": args.study, "data": data.summary(), **attrs}, args.argv)
+    split = split_options(args.subset, args.val_fraction, args.seed)
+    job = SearchJob(
+        engine=args.engine, storage=url, study=args.study, families=families, spaces={f: spaces[f].get_config() for f in families},
+        budget={"trials": budget.trials, "seconds": budget.seconds}, epochs=args.epochs, seed=args.seed, sampler=sampler, pruner=pruner,
+        data=str(write_prepared(out, data, split).resolve()), split=split, backend=backend, workdir=str((out / "kerastuner").resolve()),
+    )
+    del data  # workers memory-map the prepared split; the parent holds no copy through the night
+    code = run_workers(worker_command(job.write(out / layout.JOB_FILE)), args.workers, gpus)
     if code == 0:
         _explain_missing(studies)
     return code
@@ -157,14 +153,6 @@ def _explain_missing(studies: dict[str, Any]) -> None:
         trials = study.get_trials(deepcopy=False)
         if record.best_trial(trials) is None:
             print(f"bakeoff: {no_complete_trial(family, [trial_record(t) for t in trials], len(studies))}", flush=True)
-
-
-def _worker_argv(args: argparse.Namespace, url: str, out: Path, source: str, backend: str) -> list[str]:
-    """The ``bakeoff search`` command line a worker runs: this search's options written back whole
-    (``cli.to_argv``), with what the parent resolved: the data (its prepared split), run directory, storage,
-    backend and worker count."""
-    resolved = {"data": source, "out": out.resolve(), "storage": url, "backend": backend}
-    return to_argv("search", argparse.Namespace(**{**vars(args), **resolved}))
 
 
 def status(args: argparse.Namespace) -> int:
@@ -209,7 +197,7 @@ def retrain(args: argparse.Namespace) -> int:
         if len(gpus) > 1 and args.seeds > 1:  # one process per GPU, each retraining its share of the seeds
 
             argv = to_argv("retrain", argparse.Namespace(**{**vars(args), "backend": os.environ["KERAS_BACKEND"]}))
-            return run_workers(argv, min(len(gpus), args.seeds), gpus, what="retraining")
+            return run_workers(["-m", "bakeoff.search", *argv], min(len(gpus), args.seeds), gpus, what="retraining")
     for family, study in studies.items():
         retrain_family(study, family, data, out, args.seeds, log=lambda line: print(line, flush=True), share=my_share())
     return 0
@@ -265,7 +253,7 @@ def _searched_data(args: argparse.Namespace, studies: dict[str, Any]):
         raise UserError(f"study {args.study!r} records no data; was it made by bakeoff search?")
     choose_backend(args.backend or attrs.get("backend") or default_backend())
 
-    options = split_options(attrs.get("subset"), attrs.get("val_fraction", 0.1), attrs.get("seed", 0))
+    options = split_options(attrs.get("subset"), attrs.get("val_fraction", VAL_FRACTION), attrs.get("seed", 0))
     prepared = folder_for(run_dir(args), attrs["data_sha256"], options)
     source = str(prepared) if is_prepared(prepared) else args.data or attrs.get("data_source")  # same hash either way
     data = load_dataset(source, **options)

@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 import warnings
-from typing import Sequence
+from typing import Callable, Sequence
 
 from bakeoff.search.app.cli import COMMANDS, build_parser
 from bakeoff.search.errors import UserError
@@ -19,14 +19,24 @@ from bakeoff.spaces import SpaceError
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     warnings.filterwarnings("ignore", message=r".* is experimental")
-    try:
+
+    def parsed_and_dispatched() -> int:
         args = build_parser().parse_args(argv)
         if args.command is None:
             build_parser().print_help()
             return 2
         args.argv = argv
+        return _dispatch(args)
+
+    return guarded(parsed_and_dispatched)
+
+
+def guarded(work: Callable[[], int]) -> int:
+    """Run ``work`` with signals raising ``Stopped``: a user's mistake ends in one line and exit code 2, a signal
+    in one line and 128 + its number; a bug keeps its traceback."""
+    try:
         with on_signals(raise_stopped):
-            return _dispatch(args)
+            return work()
     except (UserError, SpaceError) as exc:
         print(f"bakeoff: error: {exc}", file=sys.stderr)
         return 2

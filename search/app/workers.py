@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Sequence
 
 from bakeoff.search.app.devices import device_env
@@ -55,11 +56,16 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def run_workers(argv: Sequence[str], workers: int, gpus: Sequence[str] = (), what: str = "search") -> int:
-    """Run ``workers`` worker processes of ``bakeoff ARGV`` to the end, starting a fresh one whenever a worker
+def worker_command(job: Path) -> list[str]:
+    """The Python arguments of a search worker on ``job`` (``app/worker.py``)."""
+    return ["-m", "bakeoff.search.app.worker", str(Path(job).resolve())]
+
+
+def run_workers(command: Sequence[str], workers: int, gpus: Sequence[str] = (), what: str = "search") -> int:
+    """Run ``workers`` worker processes of ``python COMMAND`` to the end, starting a fresh one whenever a worker
     recycles itself; with GPUs, each worker is pinned to one (``devices.device_env``)."""
     started = time.time()
-    children = [_start(argv, index, workers, gpus) for index in range(workers)]
+    children = [_start(command, index, workers, gpus) for index in range(workers)]
     codes: list[int | None] = [None] * workers
     received: list[int] = []
 
@@ -75,7 +81,7 @@ def run_workers(argv: Sequence[str], workers: int, gpus: Sequence[str] = (), wha
                 if codes[index] is not None or child.poll() is None:
                     continue
                 if child.returncode == RECYCLE and not received:
-                    children[index] = _start(argv, index, workers, gpus)
+                    children[index] = _start(command, index, workers, gpus)
                 else:
                     codes[index] = _exit_code(child.returncode)
             time.sleep(POLL_SECONDS)
@@ -97,9 +103,9 @@ def worker_env(index: int, workers: int, gpus: Sequence[str] = ()) -> dict[str, 
     return env
 
 
-def _start(argv: Sequence[str], index: int, workers: int, gpus: Sequence[str]) -> subprocess.Popen:
+def _start(command: Sequence[str], index: int, workers: int, gpus: Sequence[str]) -> subprocess.Popen:
     env = {**os.environ, **worker_env(index, workers, gpus)}
-    return subprocess.Popen([sys.executable, "-m", "bakeoff.search", *argv], env=env, preexec_fn=_stop_with_parent)
+    return subprocess.Popen([sys.executable, *command], env=env, preexec_fn=_stop_with_parent)
 
 
 def _stop_with_parent() -> None:

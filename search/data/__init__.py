@@ -5,6 +5,6 @@ that holds a name, so no module depends on the package's own ``__init__``.
 """
 
 from bakeoff.search.data.dataset import Dataset, SearchData
-from bakeoff.search.data.load import DATA_ENV, check_source, load_dataset, resolve_source
+from bakeoff.search.data.load import DATA_ENV, VAL_FRACTION, check_source, load_dataset, resolve_source
 
-__all__ = ["DATA_ENV", "Dataset", "SearchData", "check_source", "load_dataset", "resolve_source"]
+__all__ = ["DATA_ENV", "VAL_FRACTION", "Dataset", "SearchData", "check_source", "load_dataset", "resolve_source"]

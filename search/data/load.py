@@ -23,6 +23,8 @@ from bakeoff.search.data.prepared import is_prepared, read_prepared, split_optio
 from bakeoff.search.errors import UserError, first_line
 
 DATA_ENV = "BAKEOFF_DATA"
+#: The share of the training images held out for validation unless ``--val-fraction`` says otherwise.
+VAL_FRACTION = 0.1
 KERAS_SETS = ("mnist", "fashion_mnist")
 _HINT = f"point at a local copy with --data PATH/mnist.npz or the {DATA_ENV} environment variable"
 
@@ -50,7 +52,7 @@ def check_source(source: str) -> None:
 def load_dataset(
     data: str | None = None,
     *,
-    val_fraction: float = 0.1,
+    val_fraction: float = VAL_FRACTION,
     subset: int | None = None,
     seed: int = 0,
     warn=lambda line: print(line, file=sys.stderr),

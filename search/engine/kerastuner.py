@@ -26,11 +26,11 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from bakeoff.search.data import SearchData
 from bakeoff.search.engine import record
 from bakeoff.search.engine.budget import Budget
-from bakeoff.search.engine.objective import BUDGET_CUT
+from bakeoff.search.engine.objective import BUDGET_CUT, StopRequest
 from bakeoff.search.engine.record import Outcome
 from bakeoff.search.train.backend import import_keras
 from bakeoff.search.train.builders import count_flops
-from bakeoff.search.train.fit import one_hot, release_models
+from bakeoff.search.train.fit import one_hot, release_models, steps_per_epoch
 from bakeoff.search.train.speed import tuned_model
 from bakeoff.spaces import Space
 
@@ -76,24 +76,32 @@ def search_with_kerastuner(
     budget: Budget,
     seed: int,
     workdir: Path,
+    stop: StopRequest | None = None,
     on_trial: Callable[[optuna.trial.FrozenTrial], None] | None = None,
 ) -> None:
-    """Run Hyperband until the family's time budget is spent, copying each finished trial into ``study``."""
+    """Run Hyperband until the family's time budget is spent or ``stop`` is requested, copying each finished
+    trial into ``study``."""
     keras = import_keras()
     import keras_tuner as kt
 
     curves: dict[str, list[float]] = {}  # KerasTuner trial id -> every epoch's validation accuracy so far
     sizes: dict[str, dict[str, int]] = {}
     numbers: dict[str, int] = {}  # KerasTuner trial id -> number of its copy in the Optuna study
-    now: dict[str, Any] = {}  # the trial under way: id, start time, seconds spent before it, cut
+    now: dict[str, Any] = {}  # the trial under way: id, start time, seconds spent before it, cut, its configuration
+    ended: list[str] = []  # why the search ended early (the budget, a stop request), set before raising FatalError
+
+    def stopping() -> bool:
+        return stop is not None and stop.requested
 
     def over_budget() -> bool:
         return now["spent"] + time.time() - now["started"] >= budget.seconds
 
     class _HyperModel(kt.HyperModel):
         def build(self, hp):
-            config = space.sample(HyperparameterSuggester(hp))
-            steps = int(np.ceil(len(data.x_train) / config["batch_size"])) * epochs
+            suggester = HyperparameterSuggester(hp)
+            config = space.sample(suggester)  # sampled once per trial; fit and the copy into the study reuse it
+            now.update(config=config, distributions=suggester.distributions)
+            steps = steps_per_epoch(len(data.x_train), config["batch_size"]) * epochs
             release_models()
             model = tuned_model(config, family, data.input_shape, data.num_classes, steps)
             if "id" in now:  # KerasTuner also builds once before any trial, to learn the space
@@ -101,8 +109,7 @@ def search_with_kerastuner(
             return model
 
         def fit(self, hp, model, *args, **kwargs):
-            config = space.sample(HyperparameterSuggester(hp))
-            return model.fit(*args, batch_size=config["batch_size"], **kwargs)
+            return model.fit(*args, batch_size=now["config"]["batch_size"], **kwargs)
 
     class _Record(keras.callbacks.Callback):
         """Every epoch's validation accuracy, and the budget checked between batches. KerasTuner deep-copies
@@ -112,6 +119,9 @@ def search_with_kerastuner(
             if over_budget():
                 now["cut"] = True
                 self.model.stop_training = True
+            elif stopping():
+                now["interrupted"] = True
+                self.model.stop_training = True
 
         def on_epoch_end(self, epoch, logs=None):
             curves[now["id"]].append(round(float((logs or {}).get("val_accuracy", 0.0)), 5))
@@ -119,10 +129,11 @@ def search_with_kerastuner(
     class _Tuner(kt.Hyperband):
         def run_trial(self, trial, *args, **kwargs):
             spent = record.spent_seconds(study.get_trials(deepcopy=False))
-            if spent >= budget.seconds:
-                raise kt.errors.FatalError("budget used")
+            if spent >= budget.seconds or stopping():
+                ended.append("stop requested" if stopping() else "budget used")
+                raise kt.errors.FatalError(ended[-1])
             parent = trial.hyperparameters.values.get("tuner/trial_id")
-            now.update(id=trial.trial_id, started=time.time(), spent=spent, cut=False, parent=numbers.get(parent))
+            now.update(id=trial.trial_id, started=time.time(), spent=spent, cut=False, interrupted=False, parent=numbers.get(parent))
             before = curves.get(parent, []) if parent else []
             curves[trial.trial_id] = before[: int(np.argmax(before)) + 1] if before else []
             return super().run_trial(trial, *args, **kwargs)
@@ -130,8 +141,7 @@ def search_with_kerastuner(
         def on_trial_end(self, trial):
             super().on_trial_end(trial)
             extra = {**sizes.get(trial.trial_id, {}), **({CONTINUES: now["parent"]} if now["parent"] is not None else {})}
-            frozen = _copy_trial(study, space, trial, curves.get(trial.trial_id, []), extra,
-                                 epochs, time.time() - now["started"], now["cut"])
+            frozen = _copy_trial(study, trial, now, curves.get(trial.trial_id, []), extra, epochs, time.time() - now["started"])
             numbers[trial.trial_id] = frozen.number
             if on_trial is not None:
                 on_trial(frozen)
@@ -149,22 +159,24 @@ def search_with_kerastuner(
         )
     except kt.errors.FatalError:
         pass
-    except RuntimeError as exc:  # KerasTuner wraps a FatalError raised inside a trial
-        if "budget used" not in str(exc):
+    except RuntimeError:  # KerasTuner wraps a FatalError raised inside a trial: ours ended the search, others are bugs
+        if not ended:
             raise
     finally:
         release_models()
 
 
-def _copy_trial(study: optuna.Study, space: Space, trial, curve: list[float], extra: dict[str, int],
-                max_epochs: int, seconds: float, cut: bool) -> optuna.trial.FrozenTrial:
-    """The KerasTuner trial as an Optuna trial: the same flat parameters and record bakeoff's objective writes."""
-    suggester = HyperparameterSuggester(trial.hyperparameters)
-    config = space.sample(suggester)
-    params = {k: v for k, v in trial.hyperparameters.values.items() if k in suggester.distributions}
-    if trial.status != "COMPLETED" or not curve:
+def _copy_trial(study: optuna.Study, trial, now: dict[str, Any], curve: list[float], extra: dict[str, int],
+                max_epochs: int, seconds: float) -> optuna.trial.FrozenTrial:
+    """The KerasTuner trial as an Optuna trial: the same flat parameters and record bakeoff's objective writes,
+    from the configuration and distributions its build sampled (``now``)."""
+    config, distributions = now["config"], now["distributions"]
+    params = {k: v for k, v in trial.hyperparameters.values.items() if k in distributions}
+    if now["interrupted"]:  # a signal stopped it mid-way: not counted, and no result
+        outcome, reason = Outcome.INTERRUPTED, "interrupted: the search was stopped during this trial"
+    elif trial.status != "COMPLETED" or not curve:
         outcome, reason = Outcome.FAILED, f"kerastuner: trial {trial.status.lower()}"
-    elif cut:
+    elif now["cut"]:
         outcome, reason = BUDGET_CUT
     else:
         outcome, reason = Outcome.COMPLETE, None
@@ -185,7 +197,7 @@ def _copy_trial(study: optuna.Study, space: Space, trial, curve: list[float], ex
         state=outcome.state,
         value=float(max(curve)) if outcome is Outcome.COMPLETE else None,
         params=params,
-        distributions=suggester.distributions,
+        distributions=distributions,
         user_attrs=attrs,
         intermediate_values=dict(enumerate(curve)),
     )

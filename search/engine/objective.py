@@ -23,7 +23,7 @@ from bakeoff.search.engine.record import Outcome
 from bakeoff.search.engine.storage import worker_id
 from bakeoff.search.errors import first_line
 from bakeoff.search.train.builders import count_flops, resize_schedule
-from bakeoff.search.train.fit import fit, peak_rss_mb, release_models
+from bakeoff.search.train.fit import fit, peak_rss_mb, release_models, steps_per_epoch
 from bakeoff.search.train.pace import REVISE_EPOCHS, Pace
 from bakeoff.search.train.speed import tuned_model
 from bakeoff.spaces import Space
@@ -103,15 +103,15 @@ class Objective:
         trial.set_user_attr(record.BACKEND, keras.backend.backend())
         keras.utils.set_random_seed(self.seed * 100_003 + trial.number)
         data = self.data
-        steps = int(np.ceil(len(data.x_train) / config["batch_size"])) * self.epochs
+        steps = steps_per_epoch(len(data.x_train), config["batch_size"]) * self.epochs
         try:
             model = tuned_model(config, self.family, data.input_shape, data.num_classes, steps)
             trial.set_user_attr(record.PARAMS, int(model.count_params()))
             trial.set_user_attr(record.FLOPS, count_flops(model))
             self.model, self.cut = model, None
-            steps_per_epoch = steps // self.epochs
+            per_epoch = steps // self.epochs
             self.pace = None if self.max_seconds is None else Pace(
-                self.max_seconds, self.epochs, steps_per_epoch, -(-len(data.y_val) // config["batch_size"]), self.clock(),
+                self.max_seconds, self.epochs, per_epoch, steps_per_epoch(len(data.y_val), config["batch_size"]), self.clock(),
                 revise_epochs=REVISE_EPOCHS if config.get("schedule") == "cosine" else self.epochs,
             )
             fit_started = time.perf_counter()

@@ -1,7 +1,10 @@
-"""Drive the families' studies to their budgets, one trial at a time, the family furthest behind first.
+"""Drive the families' studies to their budgets: the one driver both engines run under.
 
-Interleaving keeps the families' budgets equal at every moment, so a search cut short overnight still
-compares like with like. Progress is one line per finished trial on stdout; Optuna's own logging is muted.
+``run`` owns what every engine shares: signal handling (a stop request polled between batches), recovery of
+trials a dead worker left running, progress lines, the exit code. An engine (``ENGINES``) only decides which
+trial comes next: Optuna's TPE interleaves the families, the one furthest behind first, so their budgets stay
+equal at every moment and a search cut short overnight still compares like with like; KerasTuner's Hyperband
+runs each family for what is left of its budget after the same queued starts. Optuna's own logging is muted.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Callable, TextIO
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -57,30 +60,66 @@ class SearchPlan:
     process: Process = Process()
 
 
-def run_search(plan: SearchPlan, studies: dict[str, optuna.Study], data: SearchData, out: TextIO | None = None) -> int:
-    """Search until every family's budget is used; 130/143 after SIGINT/SIGTERM, else 0."""
+#: An engine searches until its budgets are used or a stop is requested; it returns ``RECYCLE`` to hand over
+#: to a fresh process, else None.
+Engine = Callable[["SearchPlan", dict[str, optuna.Study], SearchData, StopRequest, TextIO, Path], "int | None"]
+
+
+def run(engine: str, plan: SearchPlan, studies: dict[str, optuna.Study], data: SearchData, workdir: Path, out: TextIO | None = None) -> int:
+    """Search with ``engine`` until every family's budget is used; ``RECYCLE`` when memory grew past the
+    process's limit, 130/143 after SIGINT/SIGTERM, else 0."""
     out = out or sys.stdout
     stop = StopRequest(threading.Event())
     _recover(studies, out)
     started = time.time()
-    baseline_rss: float | None = None
     with on_signals(lambda num, _frame: stop.request(signal.Signals(num).name)):
-        while not stop.requested:
-            family = _next_family(studies, plan.budget)
-            if family is None:
-                if not _wait_for_others(studies, plan.budget, stop):
-                    break
-                continue
-            _run_one_trial(plan, family, studies[family], data, stop, out)
-            baseline_rss = baseline_rss or current_rss_mb()  # after the first trial: TensorFlow is loaded
-            if plan.process.recycle_mb is not None and current_rss_mb() - baseline_rss > plan.process.recycle_mb:
-                print(f"{_who(plan)}memory grew {current_rss_mb() - baseline_rss:.0f} MB: handing over to a fresh process", file=out, flush=True)
-                return RECYCLE
+        code = ENGINES[engine](plan, studies, data, stop, out, workdir)
+    if code is not None:
+        return code
     if stop.requested:
         elapsed = format_duration(time.time() - started)
         print(f"{_who(plan)}stopped by {stop.signal_name} after {elapsed}; re-run the same command to resume", file=out, flush=True)
         return 130 if stop.signal_name == "SIGINT" else 143
     return 0
+
+
+def _optuna(plan: SearchPlan, studies: dict[str, optuna.Study], data: SearchData, stop: StopRequest, out: TextIO, workdir: Path) -> int | None:
+    """Optuna: one trial at a time, the family with the least budget used first."""
+    baseline_rss: float | None = None
+    while not stop.requested:
+        family = _next_family(studies, plan.budget)
+        if family is None:
+            if not _wait_for_others(studies, plan.budget, stop):
+                break
+            continue
+        _run_one_trial(plan, family, studies[family], data, stop, out)
+        baseline_rss = baseline_rss or current_rss_mb()  # after the first trial: TensorFlow is loaded
+        if plan.process.recycle_mb is not None and current_rss_mb() - baseline_rss > plan.process.recycle_mb:
+            print(f"{_who(plan)}memory grew {current_rss_mb() - baseline_rss:.0f} MB: handing over to a fresh process", file=out, flush=True)
+            return RECYCLE
+    return None
+
+
+def _kerastuner(plan: SearchPlan, studies: dict[str, optuna.Study], data: SearchData, stop: StopRequest, out: TextIO, workdir: Path) -> int | None:
+    """KerasTuner's Hyperband, one family after the other, each for what is left of its time budget. The queued
+    starts run first, trained by the same objective as with Optuna, so both engines begin from the same points
+    and are charged the same way."""
+    from bakeoff.search.engine.kerastuner import search_with_kerastuner  # imports TensorFlow
+
+    for family, study in studies.items():
+        while not stop.requested and study.get_trials(deepcopy=False, states=(TrialState.WAITING,)) and plan.budget.fraction_used(study) < 1.0:
+            _run_one_trial(plan, family, study, data, stop, out)
+        if stop.requested or plan.budget.fraction_used(study) >= 1.0:
+            continue
+        progress = _Progress(family, plan, out)
+        search_with_kerastuner(
+            family, plan.spaces[family], data, study, epochs=plan.epochs, budget=plan.budget, seed=plan.seed,
+            workdir=workdir / family, stop=stop, on_trial=lambda trial, s=study, p=progress: p(s, trial),
+        )
+    return None
+
+
+ENGINES: dict[str, Engine] = {"optuna": _optuna, "kerastuner": _kerastuner}
 
 
 def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: SearchData, stop: StopRequest, out: TextIO) -> None:
@@ -111,32 +150,6 @@ def _recover(studies: dict[str, optuna.Study], out: TextIO) -> None:
     for family, study in studies.items():
         if recovered := recover_dead_trials(study):
             print(f"[{family}] re-queued {recovered} trial(s) left running by a dead worker", file=out, flush=True)
-
-
-def run_kerastuner(plan: SearchPlan, studies: dict[str, optuna.Study], data: SearchData, workdir: Path, out: TextIO | None = None) -> int:
-    """KerasTuner's Hyperband, one family after the other, each for what is left of its time budget.
-
-    The queued starts run first, trained by the same objective as with the Optuna engine, so both engines
-    begin from the same points and are charged the same way.
-    """
-    from bakeoff.search.engine.kerastuner import search_with_kerastuner
-
-    out = out or sys.stdout
-    stop = StopRequest(threading.Event())
-    _recover(studies, out)
-    started = time.time()
-    for family, study in studies.items():
-        while study.get_trials(deepcopy=False, states=(TrialState.WAITING,)) and plan.budget.fraction_used(study) < 1.0:
-            _run_one_trial(plan, family, study, data, stop, out)
-        if plan.budget.fraction_used(study) >= 1.0:
-            continue
-        progress = _Progress(family, plan, out)
-        search_with_kerastuner(
-            family, plan.spaces[family], data, study, epochs=plan.epochs, budget=plan.budget, seed=plan.seed,
-            workdir=workdir / family, on_trial=lambda trial, s=study, p=progress: p(s, trial),
-        )
-    print(f"search finished in {format_duration(time.time() - started)}", file=out, flush=True)
-    return 0
 
 
 def _next_family(studies: dict[str, optuna.Study], budget: Budget) -> str | None:

@@ -30,6 +30,7 @@ from bakeoff.search import layout
 from bakeoff.search.data import Dataset
 from bakeoff.search.evaluation.retrain import Plan, train_and_predict
 from bakeoff.search.manifest import write_json
+from bakeoff.search.train.fit import steps_per_epoch
 
 FRACTIONS = (0.01, 0.05, 0.20)
 #: Version of the shuffled-pixel results: version 1 augmented already-shuffled images.
@@ -89,7 +90,7 @@ def run_analyses(chosen: Plan, family: str, data: Dataset, out: Path, log=print)
         batch = chosen.config["batch_size"]
         found: dict[str, Any] = {
             "kind": kind, "fraction": fraction or 1.0, "seed": seed, "trial": chosen.trial, "data_sha256": data.sha256, "epochs": chosen.epochs,
-            "steps": -(-len(train[1]) // batch) * chosen.epochs, "full_steps": -(-len(y) // batch) * chosen.epochs,
+            "steps": steps_per_epoch(len(train[1]), batch) * chosen.epochs, "full_steps": steps_per_epoch(len(y), batch) * chosen.epochs,
             "train_images": int(len(train[1])), "test_accuracy": float((predictions == data.y_test).mean()),
             "seconds": round(time.perf_counter() - started, 2), "planned": len(jobs),
         }

@@ -28,7 +28,7 @@ from bakeoff.search.layout import retrain_dir
 from bakeoff.search.manifest import write_json
 from bakeoff.search.stats import retrain_epochs
 from bakeoff.search.train.builders import count_flops
-from bakeoff.search.train.fit import fit, release_models
+from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
 from bakeoff.search.train.speed import tuned_model
 
 #: Misclassified test images kept per model, so the report can show mistakes and disagreements without the data.
@@ -104,7 +104,7 @@ def train_and_predict(chosen: Plan, family: str, x: np.ndarray, y: np.ndarray, x
     release_models()
     keras.utils.set_random_seed(10_000 + seed)
     batch = chosen.config["batch_size"]
-    model = tuned_model(chosen.config, family, x.shape[1:], num_classes, int(np.ceil(len(x) / batch)) * chosen.schedule_epochs)
+    model = tuned_model(chosen.config, family, x.shape[1:], num_classes, steps_per_epoch(len(x), batch) * chosen.schedule_epochs)
     started = time.perf_counter()
     result = fit(model, x, y, epochs=chosen.epochs, batch_size=batch)
     seconds = time.perf_counter() - started

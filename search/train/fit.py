@@ -37,6 +37,12 @@ class FitResult:
         return len(self.epoch_seconds)
 
 
+def steps_per_epoch(images: int, batch_size: int) -> int:
+    """Optimisation steps in one pass over ``images`` (the last batch may be short): the one count the schedule,
+    the pace and the records use."""
+    return -(-int(images) // int(batch_size))
+
+
 def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[labels]
 
@@ -68,13 +74,13 @@ def fit(
     num_classes = int(model.output_shape[-1])
     result = FitResult(history={}, epoch_seconds=[])
     measured: dict[str, list[float]] = {"val_loss": [], "val_accuracy": []}
-    steps_per_epoch = -(-len(x) // batch_size)
+    per_epoch = steps_per_epoch(len(x), batch_size)
 
     class _Hooks(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             # With steps_per_execution, the epoch's last (shorter) call still reports a full call's batch index.
-            done = self.epoch * steps_per_epoch + min(batch + 1, steps_per_epoch)
-            if stop_now is not None and stop_now(done, epochs * steps_per_epoch):
+            done = self.epoch * per_epoch + min(batch + 1, per_epoch)
+            if stop_now is not None and stop_now(done, epochs * per_epoch):
                 self.model.stop_training = True
 
         def on_epoch_begin(self, epoch, logs=None):

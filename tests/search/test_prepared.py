@@ -3,7 +3,6 @@ the later stages, and opened only with the split options it was made with."""
 
 from __future__ import annotations
 
-import argparse
 import shutil
 
 import numpy as np
@@ -39,17 +38,6 @@ def test_a_half_written_folder_is_not_a_prepared_split(small_npz, tmp_path):
     folder = write_prepared(tmp_path, load_dataset(str(small_npz), **options), options)
     (folder / MARKER).unlink()  # what a kill before the rename would leave, were it not built aside
     assert not is_prepared(folder)
-
-
-def test_workers_are_pointed_at_the_prepared_split(tmp_path):
-    from bakeoff.search.app.commands import _worker_argv
-
-    args = argparse.Namespace(family="ann", trials=2, timeout=None, epochs=1, data="mnist.npz", subset=None, val_fraction=0.1, seed=0,
-                              space=None, engine="optuna", sampler=None, pruner=None, starts=True, workers=1, backend=None,
-                              study="s", out=tmp_path, storage=None)
-    argv = _worker_argv(args, "sqlite:///x.db", tmp_path, str(tmp_path / "prepared" / "abc"), "tensorflow")
-    assert argv[argv.index("--data") + 1] == str(tmp_path / "prepared" / "abc")
-    assert argv[argv.index("--backend") + 1] == "tensorflow" and argv[argv.index("--storage") + 1] == "sqlite:///x.db"
 
 
 @pytest.fixture(scope="module")

@@ -94,7 +94,7 @@ def test_the_search_cannot_read_the_test_split(small_npz, tmp_path):
 
     from bakeoff.search.data import SearchData, load_dataset
     from bakeoff.search.engine.budget import Budget
-    from bakeoff.search.engine.runner import SearchPlan, run_kerastuner, run_search
+    from bakeoff.search.engine.runner import SearchPlan, run
     from bakeoff.search.engine.studies import open_study
     from bakeoff.spaces import get_spaces
 
@@ -108,10 +108,7 @@ def test_the_search_cannot_read_the_test_split(small_npz, tmp_path):
         storage = optuna.storages.InMemoryStorage()
         study = open_study(storage, "p", "ann", spaces["ann"], {"engine": engine}, 0)
         plan = SearchPlan(("ann",), spaces, budget, 1, 0)
-        if engine == "optuna":
-            assert run_search(plan, {"ann": study}, data.search_data()) == 0
-        else:
-            assert run_kerastuner(plan, {"ann": study}, data.search_data(), tmp_path / "kerastuner") == 0
+        assert run(engine, plan, {"ann": study}, data.search_data(), tmp_path / "kerastuner") == 0  # one driver, either engine
         assert [t for t in study.get_trials() if record.val_curve(t)], engine  # trained and validated
 
 

@@ -3,8 +3,6 @@
 import optuna
 import pytest
 
-from bakeoff.search.app.cli import build_parser
-from bakeoff.search.app.commands import _worker_argv
 from bakeoff.search.engine.strategy import PRUNERS, pruner_for, sampler_for
 
 PRUNER_TYPES = {
@@ -43,9 +41,16 @@ def test_samplers_are_seeded_and_move_on_with_the_study():
     assert optuna.create_study(sampler=sampler_for(study, 3, "random")).ask().suggest_float("x", 0, 1) != draws[0]
 
 
-def test_workers_receive_the_sampler_and_pruner(tmp_path):
-    args = build_parser().parse_args(["search", "--data", "digits", "--sampler", "random", "--pruner", "none"])
-    argv = _worker_argv(args, "sqlite:///x.db", tmp_path, "digits", "tensorflow")
-    assert argv[argv.index("--sampler") + 1] == "random" and argv[argv.index("--pruner") + 1] == "none"
-    default = _worker_argv(build_parser().parse_args(["search"]), "sqlite:///x.db", tmp_path, "digits", "tensorflow")
-    assert "--sampler" not in default and "--pruner" not in default
+def test_workers_receive_the_sampler_and_pruner_in_their_job(tmp_path):
+    from bakeoff.search.app.job import SearchJob
+    from bakeoff.search.engine.runner import Process
+    from bakeoff.spaces import DEFAULT_SPACES
+
+    job = SearchJob(engine="optuna", storage="sqlite:///x.db", study="s", families=("ann",), spaces={"ann": DEFAULT_SPACES["ann"].get_config()},
+                    budget={"trials": 3, "seconds": None}, epochs=2, seed=7, sampler="random", pruner="none", data=str(tmp_path / "prepared"),
+                    split={"subset": None, "val_fraction": 0.1, "seed": 7}, backend="tensorflow", workdir=str(tmp_path))
+    again = SearchJob.read(job.write(tmp_path / "job.json"))
+    assert again == job
+    plan = again.plan(Process(label="w1 ", recycle_mb=512.0))
+    assert (plan.sampler, plan.pruner, plan.seed, plan.epochs, plan.budget.trials) == ("random", "none", 7, 2, 3)
+    assert plan.spaces["ann"].get_config() == DEFAULT_SPACES["ann"].get_config() and plan.process.recycle_mb == 512.0
