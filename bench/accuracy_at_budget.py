@@ -121,7 +121,7 @@ def summary_table(attempts: list[dict]) -> str:
             spread = f" ± {100 * row['test_accuracy_std']:.2f}" if row["test_accuracy_std"] is not None else " (one seed)"
             lines.append(f"| {seed} | {attempt['commit']} | {family.upper()} | {row['best_val_accuracy']:.2%} "
                          f"(#{row['best_trial']}, {row['best_start'] or 'sampled'}) | {row['test_accuracy_mean']:.2%}{spread} | "
-                         f"{row['goal_met']} | {memory} |")
+                         f"{goal_verdict(mean_interval(row['test_accuracy_per_seed']), row['goal'])} (goal {row['goal']:.1%}) | {memory} |")
     codes = [search_code(a["commit"]) for a in attempts]  # one git call per attempt
     for code in dict.fromkeys(codes):
         mine = [a for a, its in zip(attempts, codes) if its == code]

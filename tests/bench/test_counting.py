@@ -78,3 +78,11 @@ def test_a_goal_is_met_only_when_the_whole_interval_clears_it():
     assert goal_verdict(mean_interval([-0.5, -0.4, -0.6]), 0.1) == "missed"
     assert goal_verdict(mean_interval([0.9]), 0.1) == "not shown"  # one repetition shows no spread
     assert goal_verdict(mean_interval([0.4, 0.5, 0.45]), 0.6, higher_is_better=False) == "met"  # a time ratio under 0.6
+
+
+def test_the_benchmark_readme_is_what_the_recorded_results_give():
+    """bench/README.md's figures are written by bench/tables.py from bench/results/, never copied by hand."""
+    import tables
+
+    assert tables.README.read_text() == tables.render(), "run: python bench/tables.py"
+    assert "x86_64, ? cores" not in tables.render()
