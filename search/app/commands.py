@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -182,20 +183,36 @@ def _format_status(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def retrain(args: argparse.Namespace) -> int:
-    out = run_dir(args)
-    storage = open_storage(storage_url(args), create=False)
-    studies = require_studies(storage, args.study, FAMILIES)
+class Stages:
+    """What the stages after the search share, each opened once and only when a stage first needs it: the run
+    folder, the storage and its studies, and the data they were searched on. ``bakeoff run`` hands one through
+    retraining, analyses, export and the report; each of those commands alone makes its own."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.out = run_dir(args)
+        self.url = storage_url(args)
+
+    @cached_property
+    def studies(self) -> dict[str, Any]:
+        return require_studies(open_storage(self.url, create=False), self.args.study, FAMILIES)
+
+    @cached_property
+    def data(self):
+        return _searched_data(self.args, self.studies)
+
+
+def retrain(args: argparse.Namespace, stages: Stages | None = None) -> int:
+    stages = stages or Stages(args)
+    out, studies = stages.out, stages.studies
     if all(record.best_trial(study.get_trials(deepcopy=False)) is None for study in studies.values()):
         raise UserError(f"nothing to retrain: study {args.study!r} has no complete trial yet; run 'bakeoff search' first")
-    data = _searched_data(args, studies)
+    data = stages.data
     _prepare_out(out)
-
     if not is_worker():
         gpus = visible_gpus()
         update_manifest(out, "retrain", {"seeds": args.seeds, "backend": os.environ["KERAS_BACKEND"]}, args.argv)
         if len(gpus) > 1 and args.seeds > 1:  # one process per GPU, each retraining its share of the seeds
-
             argv = to_argv("retrain", argparse.Namespace(**{**vars(args), "backend": os.environ["KERAS_BACKEND"]}))
             return run_workers(["-m", "bakeoff.search", *argv], min(len(gpus), args.seeds), gpus, what="retraining")
     for family, study in studies.items():
@@ -203,38 +220,34 @@ def retrain(args: argparse.Namespace) -> int:
     return 0
 
 
-def analyse(args: argparse.Namespace) -> int:
+def analyse(args: argparse.Namespace, stages: Stages | None = None) -> int:
     """Robustness of every retrained model (quick); with ``full``, the analyses that retrain. Re-runs skip what is done."""
     if args.analyses == "none":
         return 0
-    out = run_dir(args)
-    folders = layout.retrained_models(out)
+    stages = stages or Stages(args)
+    folders = layout.retrained_models(stages.out)
     if not folders:
-        raise UserError(f"nothing to analyse: {out} has no retrained models yet; run 'bakeoff retrain' first")
-    storage = open_storage(storage_url(args), create=False)
-    studies = require_studies(storage, args.study, FAMILIES)
-    data = _searched_data(args, studies)
+        raise UserError(f"nothing to analyse: {stages.out} has no retrained models yet; run 'bakeoff retrain' first")
+    data = stages.data
     log = lambda line: print(line, flush=True)  # noqa: E731
     ran = sum(analyse_seed(f.parent, data.x_test, data.y_test, log=log) for f in folders)
     print(f"robustness: {ran} retrained model(s) analysed, {len(folders) - ran} already done", flush=True)
     if args.analyses == "full":
-        for family, study in studies.items():
+        for family, study in stages.studies.items():
             chosen = retrain_plan(study, len(data.y_val))
             if chosen is not None:
-                run_analyses(chosen, family, data, out, log=log)
+                run_analyses(chosen, family, data, stages.out, log=log)
     return 0
 
 
-def export(args: argparse.Namespace) -> int:
+def export(args: argparse.Namespace, stages: Stages | None = None) -> int:
     """Each family's retrained model in every shipping format, each verified in its own runtime."""
-    out = run_dir(args)
-    if not layout.retrained_models(out):
-        raise UserError(f"nothing to export: {out} has no retrained models yet; run 'bakeoff retrain' first")
-    storage = open_storage(storage_url(args), create=False)
-    data = _searched_data(args, require_studies(storage, args.study, FAMILIES))
+    stages = stages or Stages(args)
+    if not layout.retrained_models(stages.out):
+        raise UserError(f"nothing to export: {stages.out} has no retrained models yet; run 'bakeoff retrain' first")
     for family in FAMILIES:
-        export_family(out, family, data, log=lambda line: print(line, flush=True))
-    print(f"exports and model cards in {out / layout.EXPORT_DIR}", flush=True)
+        export_family(stages.out, family, stages.data, log=lambda line: print(line, flush=True))
+    print(f"exports and model cards in {stages.out / layout.EXPORT_DIR}", flush=True)
     return 0
 
 
@@ -252,7 +265,6 @@ def _searched_data(args: argparse.Namespace, studies: dict[str, Any]):
     if "data_sha256" not in attrs:
         raise UserError(f"study {args.study!r} records no data; was it made by bakeoff search?")
     choose_backend(args.backend or attrs.get("backend") or default_backend())
-
     options = split_options(attrs.get("subset"), attrs.get("val_fraction", VAL_FRACTION), attrs.get("seed", 0))
     prepared = folder_for(run_dir(args), attrs["data_sha256"], options)
     source = str(prepared) if is_prepared(prepared) else args.data or attrs.get("data_source")  # same hash either way
@@ -264,33 +276,32 @@ def _searched_data(args: argparse.Namespace, studies: dict[str, Any]):
     return data
 
 
-def report(args: argparse.Namespace) -> int:
+def report(args: argparse.Namespace, stages: Stages | None = None) -> int:
     import time
 
     from bakeoff.reports.context import build_context
     from bakeoff.reports.render import render
 
-    out = run_dir(args)
-    url = storage_url(args)
-    target = args.output or out / layout.REPORT_FILE
+    stages = stages or Stages(args)
+    target = getattr(args, "output", None) or stages.out / layout.REPORT_FILE
     check_writable_dir(target.parent)
-    storage = open_storage(url, create=False)
-    studies = require_studies(storage, args.study, FAMILIES)
     started = time.perf_counter()
-    html = render(build_context(out, studies, redact(url), args.study))
+    html = render(build_context(stages.out, stages.studies, redact(stages.url), args.study))
     write_text_atomic(target, html)
     print(f"report written to {target} ({len(html.encode()) / 1e6:.2f} MB, rendered in {time.perf_counter() - started:.1f}s)")
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    """search -> retrain -> analyse -> export -> report; a search or a stage stopped by a signal still gets a
-    report of what exists, and then exits 128 + the signal's number."""
+    """search -> retrain -> analyse -> export -> report, the stages after the search sharing one ``Stages``; a
+    search or a stage stopped by a signal still gets a report of what exists, and then exits 128 + the signal's
+    number."""
     code, stopped = search(args), None
+    stages = Stages(argparse.Namespace(**{**vars(args), "output": None}))
     if code == 0:
         for stage in (retrain, analyse, *([export] if args.export else [])):
             try:
-                code = stage(args)
+                code = stage(stages.args, stages)
             except UserError as exc:  # e.g. every trial failed: the report still shows the search
                 print(f"bakeoff: {stage.__name__} skipped: {exc}", file=sys.stderr)
                 break
@@ -299,7 +310,7 @@ def run(args: argparse.Namespace) -> int:
                 break
             if code:  # a stopped or failed retraining on GPUs: the report shows what exists
                 break
-    report(argparse.Namespace(**{**vars(args), "output": None}))
+    report(stages.args, stages)
     if stopped:
         raise stopped
     return code
@@ -307,7 +318,6 @@ def run(args: argparse.Namespace) -> int:
 
 def spaces_show(args: argparse.Namespace) -> int:
     import json
-
 
     space = get_spaces(args.space)[args.family]
     print(json.dumps(space.get_config(), indent=2) if args.json else space.describe())

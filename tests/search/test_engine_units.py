@@ -108,3 +108,29 @@ def test_a_study_refuses_another_space_and_a_missing_study_is_named():
         studies.open_study(memory, "t", "ann", DEFAULT_SPACES["cnn"], IDENTITY, seed=0)
     with pytest.raises(UserError, match="no study named 'x' .*studies here: t"):
         studies.require_studies(memory, "x", ("ann", "cnn"))
+
+
+def _kerastuner_trial(status="COMPLETED"):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(trial_id="0007", status=status, hyperparameters=SimpleNamespace(values={"units": 64, "tuner/epochs": 3}))
+
+
+@pytest.mark.parametrize(("status", "cut", "interrupted", "outcome"), [
+    ("COMPLETED", False, False, Outcome.COMPLETE),
+    ("COMPLETED", True, False, Outcome.OVER_BUDGET),
+    ("COMPLETED", False, True, Outcome.INTERRUPTED),
+    ("FAILED", False, False, Outcome.FAILED),
+])
+def test_a_kerastuner_trial_is_copied_with_the_outcome_and_record_the_objective_writes(status, cut, interrupted, outcome):
+    from bakeoff.search.engine.kerastuner import _copy_trial
+
+    study = optuna.create_study(direction="maximize")
+    now = {"config": {"units": 64}, "distributions": {"units": optuna.distributions.IntDistribution(16, 128)}, "cut": cut, "interrupted": interrupted}
+    copied = _copy_trial(study, _kerastuner_trial(status), now, [0.8, 0.9, 0.85], {record.PARAMS: 1234}, 3, 12.5)
+    assert record.outcome_of(copied) is outcome and copied.params == {"units": 64}  # KerasTuner's own keys left out
+    assert copied.user_attrs[record.CONFIG] == {"units": 64} and copied.user_attrs[record.ENGINE] == "kerastuner"
+    assert record.val_curve(copied) == [0.8, 0.9, 0.85] and copied.user_attrs[record.BEST_EPOCH] == 2
+    assert record.seconds(copied) == 12.5 and copied.user_attrs[record.PARAMS] == 1234
+    assert record.selectable_value(copied) == (0.9 if outcome is Outcome.COMPLETE else None)  # only a complete trial is a result
+    assert record.counts(copied) is (outcome is not Outcome.INTERRUPTED)
