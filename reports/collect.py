@@ -40,6 +40,7 @@ def trial_record(trial: FrozenTrial) -> dict[str, Any]:
         "start": attrs.get(record.START),
         "engine": attrs.get(record.ENGINE, "optuna"),
         "seconds": record.seconds(trial) if trial.state.is_finished() else None,
+        "completed": trial.datetime_complete.timestamp() if trial.datetime_complete else None,
         "intermediate": dict(sorted(trial.intermediate_values.items())),
         "curves": attrs.get(record.CURVES, {}),
         record.VAL_CORRECT: attrs.get(record.VAL_CORRECT),

@@ -15,7 +15,7 @@ import numpy as np
 import optuna
 from optuna.visualization import matplotlib as optuna_mpl
 
-from bakeoff.reports import figures, selection
+from bakeoff.reports import figures, progress, selection
 from bakeoff.reports.collect import load_analyses, load_exports, load_retrained, snapshot, study_summary
 from bakeoff.reports.deploy import deploy_section
 from bakeoff.reports.notes import notes
@@ -43,6 +43,7 @@ def build_context(out: Path, studies: dict[str, optuna.Study], storage_label: st
         verdict["stale"] = [m for f, s in summaries.items() if (m := selection.stale(f, s["best"], retrained[f]))]
     return {
         "title": f"bakeoff report: {study_name}",
+        "tie_se": f"{selection.TIE_SE:g}",
         "study_name": study_name,
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "notes": notes(summaries, retrained),
@@ -79,9 +80,12 @@ def _search_section(summaries: dict[str, dict[str, Any]], studies: dict[str, opt
         study = studies[family]
         complete = [t for t in summary["trials"] if t["state"] == "COMPLETE"]
         importances_order = _importance_order(study)
+        progress_found = progress.anytime(summary["trials"], found[family]["n_val"] if found[family] else None)
         section["families"][family] = {
             "summary": summary,
             "selection": selection.describe(family, found[family]),
+            "progress": progress.sentence(family, progress_found),
+            "progress_figure": figures.search_progress(progress_found, family) if progress_found else None,
             "history": figures.optuna_plot(optuna_mpl.plot_optimization_history, study) if complete else None,
             "importances": figures.optuna_plot(optuna_mpl.plot_param_importances, study) if len(complete) >= 3 else None,
             "parallel": figures.optuna_plot(optuna_mpl.plot_parallel_coordinate, study, params=importances_order[:PARALLEL_PARAMS]) if len(complete) >= 2 and importances_order else None,

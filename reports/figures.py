@@ -74,6 +74,26 @@ def intermediate_values(trials: list[dict[str, Any]], family: str) -> str | None
     return to_data_uri(figure)
 
 
+def search_progress(found: dict[str, Any], family: str) -> str:
+    """Best selectable validation accuracy against charged minutes, the starts marked, the first beat drawn."""
+    figure, ax = plt.subplots(figsize=(7, 3.2))
+    steps = found["steps"]
+    minutes = [s["seconds"] / 60 for s in steps] + [found["charged"] / 60]
+    values = [s["value"] for s in steps] + [steps[-1]["value"]]
+    ax.step(minutes, values, where="post", color=COLORS[family], label="best so far (complete trials)")
+    for start in found["starts"]:
+        ax.plot(start["seconds"] / 60, start["value"], marker="s", color="black", markersize=5)
+        ax.annotate(start["label"], (start["seconds"] / 60, start["value"]), fontsize=7, xytext=(4, -10), textcoords="offset points")
+    if found["beaten"]:
+        ax.axvline(found["beaten"]["seconds"] / 60, color="#2ca02c", linestyle="--", linewidth=1, label="first beat every start")
+    low = min([s["value"] for s in steps] + [s["value"] for s in found["starts"]])
+    ax.set_ylim(max(0.0, low - 0.01), min(1.0, max(values) + 0.005))
+    ax.set(xlabel="charged trial time (minutes)", ylabel="validation accuracy")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    return to_data_uri(figure)
+
+
 def learning_curves(histories: dict[str, list[dict[str, list[float]]]]) -> str:
     """Training loss and accuracy per epoch for every retrained seed, both families on one figure."""
     figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.2))

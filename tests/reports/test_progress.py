@@ -1,0 +1,48 @@
+"""Whether the search worked, from plain trial records: best so far over charged time, the starts, the first beat."""
+
+import numpy as np
+
+from bakeoff.reports.progress import anytime, sentence
+from bakeoff.search.engine import record
+
+
+def _trial(number, value, seconds, completed, state="COMPLETE", start=None, correct=None):
+    found = {"number": number, "value": value, "seconds": seconds, "completed": completed, "state": state, "start": start}
+    if correct is not None:
+        found[record.VAL_CORRECT] = record.pack_correct(correct)
+    return found
+
+
+def _wrong(n, count):
+    correct = np.ones(n, dtype=bool)
+    correct[:count] = False
+    return correct
+
+
+def test_best_so_far_counts_only_complete_trials_but_charges_every_finished_one():
+    trials = [_trial(0, 0.95, 60, 1, start="seed notebook"), _trial(1, 0.99, 30, 2, state="PRUNED"), _trial(2, 0.96, 30, 3),
+              _trial(3, None, 10, None, state="RUNNING")]
+    found = anytime(trials, 6000)
+    assert [(s["seconds"], s["value"]) for s in found["steps"]] == [(60, 0.95), (120, 0.96)]  # the pruned 0.99 is no result
+    assert found["charged"] == 120 and found["starts"][0]["label"] == "seed notebook"
+
+
+def test_the_first_sampled_trial_beyond_every_start_is_named_and_a_tie_is_not():
+    n = 6000
+    trials = [_trial(0, 0.99, 60, 1, start="seed notebook", correct=_wrong(n, 60)),
+              _trial(1, 0.9905, 60, 2, correct=_wrong(n, 57)),  # 3 images better: a tie, not a beat
+              _trial(2, 0.994, 60, 3, correct=_wrong(n, 36))]  # 24 images better, its errors among the start's: beyond the noise
+    found = anytime(trials, n)
+    assert found["beaten"] == {"seconds": 180, "number": 2, "value": 0.994}
+    text = sentence("cnn", found)
+    assert text == ("The CNN search first beat every start beyond the noise after 3.0 of 3.0 minutes of charged trial time: "
+                    "trial #2, 99.40 % validation.")
+    assert anytime(trials[:2], n)["beaten"] is None
+    assert sentence("cnn", anytime(trials[:2], n)).startswith("No sampled CNN trial beat every start")
+
+
+def test_a_search_without_starts_or_without_a_complete_trial_says_so():
+    assert anytime([_trial(0, None, 10, 1, state="PRUNED")], 6000) is None
+    assert sentence("ann", None) == "The ANN search has no complete trial yet."
+    found = anytime([_trial(0, 0.9, 10, 1)], 6000)
+    assert found["beaten"] is None and "began with no queued start" in sentence("ann", found)
