@@ -38,6 +38,7 @@ def trial_record(trial: FrozenTrial) -> dict[str, Any]:
         "peak_rss_mb": attrs.get(record.PEAK_RSS_MB),
         "reason": attrs.get(record.REASON),
         "start": attrs.get(record.START),
+        "warm_from": attrs.get(record.WARM_FROM),
         "engine": attrs.get(record.ENGINE, "optuna"),
         "seconds": record.seconds(trial) if trial.state.is_finished() else None,
         "completed": trial.datetime_complete.timestamp() if trial.datetime_complete else None,

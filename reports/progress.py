@@ -5,7 +5,8 @@ trials recorded their validation images: the same rule as "found by search").
 
 Plain data in: trial records as ``collect.trial_record`` makes them. Trials are taken in the order they finished;
 every finished trial's charged seconds count (pruned ones too: they cost time), but only complete trials can be
-best, as only they can be selected.
+best, as only they can be selected. Trials copied in by ``--warm-start`` cost this search nothing and are never
+its first beat: an earlier search found them.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def anytime(trials: list[dict[str, Any]], n_val: int | None) -> dict[str, Any] |
             continue
         if trial.get("start"):
             starts.append({"seconds": charged, "value": trial["value"], "label": trial["start"], "number": trial["number"], "trial": trial})
-        elif beaten is None and n_val and starts and all(_margin(trial, s["trial"], n_val) > TIE_SE for s in starts):
+        elif beaten is None and not trial.get("warm_from") and n_val and starts and all(_margin(trial, s["trial"], n_val) > TIE_SE for s in starts):
             beaten = {"seconds": charged, "number": trial["number"], "value": trial["value"]}
         if best is None or trial["value"] > best:
             best = trial["value"]

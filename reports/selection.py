@@ -40,6 +40,10 @@ def select(trials: list[dict[str, Any]], n_val: int | None) -> dict[str, Any] | 
 
     if found["runner_up"] is not None and n_val:
         found["margin_se"] = margin_in_se(winner, found["runner_up"])
+    if winner.get("warm_from"):
+        found["origin"] = f"carried over by --warm-start from trial {winner['warm_from']}, trained in that earlier search, not this one"
+        found["label"] = f"#{winner['number']} (from {winner['warm_from']})"
+        return found
     if winner.get("start"):
         found["origin"] = f"the {winner['start']} start"
         found["label"] = f"#{winner['number']} ({winner['start']} start)"

@@ -158,3 +158,31 @@ def test_the_gp_sampler_without_pytorch_is_one_line(template, capsys, monkeypatc
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ['bakeoff: error: --sampler gp needs PyTorch: pip install "bakeoff[gp]"']
     assert not (template / "gp-run").exists()
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--warm-start", "nowhere"], "bakeoff: error: no study named 'nowhere' to warm-start from"),
+    (["--warm-start", "explore", "--seed", "1"], "bakeoff: error: cannot warm-start from 'explore-ann': it was searched with seed=0, this search with 1"),
+    (["--warm-start", "explore", "--engine", "kerastuner", "--timeout", "1m"], "bakeoff: error: --sampler, --pruner and --warm-start are for Optuna's engine"),
+])
+def test_a_bad_warm_start_is_one_line_exit_2_and_changes_nothing(tmp_path, capsys, extra, message):
+    from optuna.trial import create_trial
+
+    from bakeoff.search.data import load_dataset
+    from bakeoff.search.engine import studies
+    from bakeoff.search.engine.storage import open_storage
+    from bakeoff.spaces import DEFAULT_SPACES
+
+    out = tmp_path / "run"
+    out.mkdir()
+    storage = open_storage(f"sqlite:///{out}/study.db", create=True)
+    data = load_dataset("digits")
+    identity = {"data_source": "digits", "data_sha256": data.sha256, "subset": None, "val_fraction": 0.1, "seed": 0, "engine": "optuna",
+                "backend": "tensorflow", "val_size": len(data.y_val)}
+    explore = studies.open_study(storage, "explore", "ann", DEFAULT_SPACES["ann"], identity, seed=0, starts=False)
+    explore.add_trial(create_trial(state=optuna.trial.TrialState.COMPLETE, value=0.9, params={}, distributions={}))
+    before = (out / "study.db").read_bytes()
+    code = main(["search", "--data", "digits", "--family", "ann", "--trials", "1", "--out", str(out), "--study", "night", *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith(message), err
+    assert (out / "study.db").read_bytes() == before  # nothing stored changed

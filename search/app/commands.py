@@ -27,7 +27,7 @@ from bakeoff.search.engine import record
 from bakeoff.search.engine.budget import Budget
 from bakeoff.search.engine.storage import check_writable_dir, file_of, normalise_url, open_storage, redact
 from bakeoff.search.engine.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, require_torch
-from bakeoff.search.engine.studies import load_existing, open_study, require_studies
+from bakeoff.search.engine.studies import load_existing, open_study, require_studies, warm_start, warm_start_source
 from bakeoff.search.errors import UserError
 from bakeoff.search.evaluation.analyses import run_analyses
 from bakeoff.search.evaluation.retrain import plan as retrain_plan
@@ -78,8 +78,8 @@ def search(args: argparse.Namespace) -> int:
     budget = _budget(args, families)
     if args.engine == "kerastuner" and (args.timeout is None or args.trials is not None or args.workers > 1):
         raise UserError("--engine kerastuner takes a --timeout budget only (no --trials, one worker)")
-    if args.engine == "kerastuner" and (args.sampler or args.pruner):
-        raise UserError("--sampler and --pruner choose Optuna's strategy; --engine kerastuner runs Hyperband")
+    if args.engine == "kerastuner" and (args.sampler or args.pruner or args.warm_start):
+        raise UserError("--sampler, --pruner and --warm-start are for Optuna's engine; --engine kerastuner runs Hyperband")
 
     sampler, pruner = args.sampler or DEFAULT_SAMPLER, args.pruner or DEFAULT_PRUNER
     if sampler == "gp":
@@ -104,7 +104,13 @@ def search(args: argparse.Namespace) -> int:
     identity = {**attrs, record.VAL_SIZE: len(data.y_val)}
     # Opening checks that a resumed study was searched on the same data; the parent of --workers creates
     # the studies and their starting trials once, before the workers race for them.
+    if args.warm_start and file_of(url) is not None and not file_of(url).exists():
+        raise UserError(f"no study named {args.warm_start!r} to warm-start from: {file_of(url)} does not exist yet")
+    sources = {f: warm_start_source(storage, args.warm_start, args.study, f, identity, spaces[f]) for f in families} if args.warm_start else {}
     studies = {f: open_study(storage, args.study, f, spaces[f], identity, args.seed, starts=args.starts) for f in families}
+    for family, source in sources.items():
+        if copied := warm_start(studies[family], source):
+            print(f"[{family}] warm start: {copied} finished trial(s) of {source.study_name} copied in, not charged to this budget", flush=True)
     print(
         f"searching {', '.join(families)} with Keras on {backend} on {data.source} "
         f"({len(data.y_train)} train / {len(data.y_val)} validation images), storage {redact(url)}"

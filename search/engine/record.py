@@ -30,6 +30,7 @@ SECONDS = "trial_seconds"  # seconds charged to the budget, written when the tri
 ALIVE_AT = "alive_at"  # unix time of the trial's last sign of life (epochs and batch polls), for recovery
 WORKER = "worker"  # host:pid:start-ticks of the process running it
 ENGINE = "engine"
+WARM_FROM = "warm_start_from"  # "STUDY#NUMBER": a finished trial of an earlier study, copied in as knowledge
 BACKEND = "backend"  # the Keras backend that trained the trial: tensorflow, jax or torch
 FIT_SECONDS = "fit_seconds"  # the fit alone, without building and compiling the model
 PROJECTED_FIT_SECONDS = "projected_fit_seconds"  # the first projection of the fit, for the epochs it trained
@@ -94,8 +95,10 @@ def outcome_of(trial: FrozenTrial) -> Outcome | None:
 
 
 def counts(trial: FrozenTrial) -> bool:
+    """Whether it uses up one of ``--trials``: it ended for a reason of its own, in this study (a trial copied in
+    by ``--warm-start`` was paid for by the earlier study)."""
     outcome = outcome_of(trial)
-    return outcome is not None and outcome.counts
+    return outcome is not None and outcome.counts and WARM_FROM not in trial.user_attrs
 
 
 def counted(trials: Iterable[FrozenTrial]) -> int:
@@ -108,8 +111,8 @@ def seconds(trial: FrozenTrial) -> float:
     A trial records its own time when it ends. One whose process died is charged up to its last sign of
     life (``ALIVE_AT``), so a crash at 2 am and a resume at 8 am do not bill six hours to one family.
     """
-    if not trial.state.is_finished() or trial.datetime_start is None:
-        return 0.0
+    if not trial.state.is_finished() or trial.datetime_start is None or WARM_FROM in trial.user_attrs:
+        return 0.0  # unfinished, or copied in by --warm-start: the earlier study was charged for it
     attrs = trial.user_attrs
     if SECONDS in attrs:
         return float(attrs[SECONDS])

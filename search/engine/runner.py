@@ -187,13 +187,14 @@ def _requeue_if_interrupted(study: optuna.Study, trial_id: int | None) -> None:
 
 
 def _wait_for_others(studies: dict[str, optuna.Study], budget: Budget, stop: StopRequest) -> bool:
-    """True while other workers' running trials may still leave budget to use (wait and look again)."""
-    running = False
+    """True while other workers' running trials may still leave budget to use (wait and look again), or when a
+    dead worker's trial was just given back (failed and queued again: look again at once)."""
     for study in studies.values():
         fail_stale(study)
         recover_dead_trials(study)
-        if budget.fraction_used(study) < 1.0 and study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            running = True
+    if _next_family(studies, budget) is not None:
+        return True
+    running = any(budget.fraction_used(study) < 1.0 and study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) for study in studies.values())
     if running:
         stop.event.wait(POLL_SECONDS)
     return running

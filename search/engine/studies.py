@@ -11,8 +11,9 @@ import json
 from typing import Any
 
 import optuna
+from optuna.trial import TrialState
 
-from bakeoff.search.engine.record import START, study_name
+from bakeoff.search.engine.record import START, WARM_FROM, study_name
 from bakeoff.search.engine.strategy import pruner_for, sampler_for
 from bakeoff.search.errors import UserError
 from bakeoff.spaces import STARTS, Space
@@ -22,6 +23,10 @@ from bakeoff.spaces import STARTS, Space
 #: differences), so a time budget and a time to target would mix incomparable seconds.
 DATA_KEYS = ("data_sha256", "subset", "val_fraction", "seed", "engine", "backend")
 SPACE = "space"
+#: Study attribute: the earlier study whose trials this one was warm-started with (once, when it was created).
+WARM_START = "warm_start"
+#: What must match for an earlier study's validation accuracies to mean the same here: the data and its split.
+SPLIT_KEYS = ("data_sha256", "subset", "val_fraction", "seed")
 
 
 def open_study(
@@ -98,3 +103,44 @@ def _check_same_data(study: optuna.Study, attrs: dict[str, Any]) -> None:
                 "re-run with the same --data/--subset/--seed/--engine/--backend, or start a new --study"
             )
 
+
+
+def warm_start_source(storage: optuna.storages.BaseStorage, source: str, name: str, family: str, attrs: dict[str, Any], space: Space) -> optuna.Study:
+    """The earlier study ``source`` of ``family``, checked before anything is written: it exists, it is not this
+    study, and it was searched on the same data and split (so its validation accuracies are measured on the
+    same images) and in the same space."""
+    if source == name:
+        raise UserError(f"--warm-start {source!r} names this study itself; name an earlier one")
+    found = load_existing(storage, source, family)
+    if found is None:
+        raise UserError(f"no study named {source!r} to warm-start from (looked for {study_name(source, family)} in this storage)")
+    for key in SPLIT_KEYS:
+        if found.user_attrs.get(key) != attrs.get(key):
+            raise UserError(
+                f"cannot warm-start from {found.study_name!r}: it was searched with {key}={found.user_attrs.get(key)!r}, this search "
+                f"with {attrs.get(key)!r}; its validation accuracies would be measured on other images"
+            )
+    if _canonical(found.user_attrs.get(SPACE)) != _canonical(space.get_config()):
+        raise UserError(f"cannot warm-start from {found.study_name!r}: it was searched in another space")
+    return found
+
+
+def warm_start(study: optuna.Study, source: optuna.Study) -> int:
+    """Copy ``source``'s complete and pruned trials into ``study`` once, marked ``record.WARM_FROM``: the sampler
+    learns from them, the budget is not charged for them; the number copied (0 when already done)."""
+    done = study.user_attrs.get(WARM_START)
+    source_name = source.study_name.rsplit("-", 1)[0]
+    if done == source_name:
+        return 0
+    if done is not None:
+        raise UserError(f"study {study.study_name!r} was warm-started from {done!r}, not {source_name!r}; start a new --study")
+    copies = [
+        optuna.trial.create_trial(
+            state=t.state, value=t.value if t.state == TrialState.COMPLETE else None, params=t.params, distributions=t.distributions,
+            user_attrs={**t.user_attrs, WARM_FROM: f"{source_name}#{t.number}"}, intermediate_values=t.intermediate_values,
+        )
+        for t in source.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    ]
+    study.add_trials(copies)
+    study.set_user_attr(WARM_START, source_name)
+    return len(copies)

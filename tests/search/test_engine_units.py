@@ -134,3 +134,59 @@ def test_a_kerastuner_trial_is_copied_with_the_outcome_and_record_the_objective_
     assert record.seconds(copied) == 12.5 and copied.user_attrs[record.PARAMS] == 1234
     assert record.selectable_value(copied) == (0.9 if outcome is Outcome.COMPLETE else None)  # only a complete trial is a result
     assert record.counts(copied) is (outcome is not Outcome.INTERRUPTED)
+
+
+def _searched(memory, name, family="ann", identity=IDENTITY, n=3):
+    study = studies.open_study(memory, name, family, DEFAULT_SPACES[family], identity, seed=0, starts=False)
+    for k in range(n):
+        study.add_trial(create_trial(state=TrialState.COMPLETE, value=0.9 + k / 100, params={}, distributions={},
+                                     user_attrs={record.OUTCOME: "complete", record.SECONDS: 60.0}))
+    study.add_trial(_finished(Outcome.PRUNED, 30))
+    return study
+
+
+def test_a_warm_start_copies_finished_trials_once_uncharged_and_uncounted():
+    memory = optuna.storages.InMemoryStorage()
+    _searched(memory, "explore")
+    source = studies.warm_start_source(memory, "explore", "night", "ann", IDENTITY, DEFAULT_SPACES["ann"])
+    night = studies.open_study(memory, "night", "ann", DEFAULT_SPACES["ann"], IDENTITY, seed=0)
+    assert studies.warm_start(night, source) == 4 and studies.warm_start(night, source) == 0  # once
+    copies = [t for t in night.trials if record.WARM_FROM in t.user_attrs]
+    assert [t.user_attrs[record.WARM_FROM] for t in copies] == ["explore#0", "explore#1", "explore#2", "explore#3"]
+    assert record.counted(night.trials) == 0 and record.spent_seconds(night.trials) == 0.0  # the night's budget is untouched
+    assert record.best_trial(night.trials).value == 0.92  # but the knowledge is there, and selectable
+    assert Budget(trials=5).fraction_used(night) == 0.0
+
+
+@pytest.mark.parametrize(("source", "identity", "space", "message"), [
+    ("nowhere", IDENTITY, "ann", "no study named 'nowhere' to warm-start from"),
+    ("explore", {**IDENTITY, "seed": 1}, "ann", "it was searched with seed=0, this search with 1"),
+    ("explore", {**IDENTITY, "data_sha256": "c" * 64}, "ann", "it was searched with data_sha256="),
+    ("explore", IDENTITY, "cnn", "it was searched in another space"),
+    ("night", IDENTITY, "ann", "names this study itself"),
+])
+def test_a_warm_start_from_other_data_another_space_or_no_study_is_refused_before_anything_is_written(source, identity, space, message):
+    memory = optuna.storages.InMemoryStorage()
+    _searched(memory, "explore")
+    before = [s.study_name for s in optuna.get_all_study_summaries(memory)]
+    with pytest.raises(UserError, match=message):
+        studies.warm_start_source(memory, source, "night", "ann", identity, DEFAULT_SPACES[space])
+    assert [s.study_name for s in optuna.get_all_study_summaries(memory)] == before
+
+
+def test_a_trial_given_back_while_waiting_for_others_is_run_not_left_waiting(monkeypatch):
+    """A worker killed between starting a trial and recording itself leaves an owner-less RUNNING trial, which is
+    recovered only after the grace period, while the runner waits; the runner must then take it, not stop (a
+    kill -9 test once ended with the budget one short and the trial left WAITING)."""
+    import threading
+
+    from bakeoff.search.engine.objective import StopRequest
+
+    study = optuna.create_study(direction="maximize")
+    study.ask()  # RUNNING, no worker recorded
+    budget = Budget(trials=1)
+    assert runner._next_family({"ann": study}, budget) is None  # counted 0 + running 1: the budget looks full
+    monkeypatch.setattr(storage, "GRACE_SECONDS", -1.0)  # the grace period has passed
+    assert runner._wait_for_others({"ann": study}, budget, StopRequest(threading.Event())) is True
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.WAITING]
+    assert runner._next_family({"ann": study}, budget) == "ann"
