@@ -161,8 +161,8 @@ def test_the_gp_sampler_without_pytorch_is_one_line(template, capsys, monkeypatc
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--warm-start", "nowhere"], "bakeoff: error: no study named 'nowhere' to warm-start from"),
-    (["--warm-start", "explore", "--seed", "1"], "bakeoff: error: cannot warm-start from 'explore-ann': it was searched with seed=0, this search with 1"),
+    (["--warm-start", "nowhere", "--trials", "1"], "bakeoff: error: no study named 'nowhere' to warm-start from"),
+    (["--warm-start", "explore", "--seed", "1", "--trials", "1"], "bakeoff: error: cannot warm-start from 'explore-ann': it was searched with seed=0, this search with 1"),
     (["--warm-start", "explore", "--engine", "kerastuner", "--timeout", "1m"], "bakeoff: error: --sampler, --pruner and --warm-start are for Optuna's engine"),
 ])
 def test_a_bad_warm_start_is_one_line_exit_2_and_changes_nothing(tmp_path, capsys, extra, message):
@@ -182,7 +182,7 @@ def test_a_bad_warm_start_is_one_line_exit_2_and_changes_nothing(tmp_path, capsy
     explore = studies.open_study(storage, "explore", "ann", DEFAULT_SPACES["ann"], identity, seed=0, starts=False)
     explore.add_trial(create_trial(state=optuna.trial.TrialState.COMPLETE, value=0.9, params={}, distributions={}))
     before = (out / "study.db").read_bytes()
-    code = main(["search", "--data", "digits", "--family", "ann", "--trials", "1", "--out", str(out), "--study", "night", *extra])
+    code = main(["search", "--data", "digits", "--family", "ann", "--out", str(out), "--study", "night", *extra])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith(message), err
     assert (out / "study.db").read_bytes() == before  # nothing stored changed

@@ -238,3 +238,20 @@ def test_no_starts_searches_from_scratch_and_starts_are_queued_by_default(small_
     assert [t.user_attrs.get(record.START) for t in _trials(tmp_path / "scratch", "ann")] == [None, None]
     assert _search(small_npz, tmp_path / "queued", "--trials", "2", "--family", "ann") == 0
     assert [t.user_attrs.get(record.START) for t in _trials(tmp_path / "queued", "ann")] == ["seed notebook", "recipe"]
+
+
+@pytest.mark.slow
+def test_a_warm_started_search_learns_from_an_earlier_study_without_paying_for_it(small_npz, tmp_path, capfd):
+    out = tmp_path / "run"
+    assert main(["search", "--data", str(small_npz), "--epochs", "1", "--out", str(out), "--study", "explore", "--family", "ann", "--trials", "2"]) == 0
+    earlier = optuna.load_study(study_name=record.study_name("explore", "ann"), storage=f"sqlite:///{out}/study.db").get_trials()
+    finished = [t for t in earlier if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    capfd.readouterr()
+    assert _search(small_npz, out, "--family", "ann", "--trials", "1", "--warm-start", "explore", "--no-starts") == 0
+    assert f"[ann] warm start: {len(finished)} finished trial(s) of explore-ann copied in" in capfd.readouterr().out
+    trials = _trials(out, "ann")
+    copies = [t for t in trials if record.WARM_FROM in t.user_attrs]
+    assert [t.params for t in copies] == [t.params for t in finished]
+    assert record.counted(trials) == 1 and record.spent_seconds(trials) == record.spent_seconds([t for t in trials if t not in copies])
+    assert _search(small_npz, out, "--family", "ann", "--trials", "1", "--warm-start", "explore", "--no-starts") == 0  # resumed: copied once
+    assert len([t for t in _trials(out, "ann") if record.WARM_FROM in t.user_attrs]) == len(copies)
