@@ -77,12 +77,13 @@ def train_like_a_trial(family: str, config: dict, data, epochs: int, speed=None)
     """
     from bakeoff.search.train.backend import import_keras
     from bakeoff.search.train.builders import build_model
-    from bakeoff.search.train.fit import fit, release_models
+    from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
+    from bakeoff.search.train.speed import default_speed
 
     release_models()
     import_keras().utils.set_random_seed(0)
-    steps = -(-len(data.x_train) // config["batch_size"]) * epochs
-    model = build_model(config, family, data.input_shape, data.num_classes, steps, speed=speed)
+    steps = steps_per_epoch(len(data.x_train), config["batch_size"]) * epochs
+    model = build_model(config, family, data.input_shape, data.num_classes, steps, speed=speed or default_speed(family, config, steps))
     result = fit(model, data.x_train, data.y_train, epochs=epochs, batch_size=config["batch_size"],
                  validation=(data.x_val, data.y_val))
     return model, result

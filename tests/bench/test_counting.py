@@ -86,3 +86,19 @@ def test_the_benchmark_readme_is_what_the_recorded_results_give():
 
     assert tables.README.read_text() == tables.render(), "run: python bench/tables.py"
     assert "x86_64, ? cores" not in tables.render()
+
+
+def test_every_benchmark_script_imports_and_trains_like_a_trial_with_the_trial_settings(small_npz):
+    """Refactors move modules: a benchmark that no longer imports, or trains with settings nobody chose, fails
+    here rather than at the start of a long run."""
+    import importlib
+
+    for script in sorted((Path(__file__).resolve().parents[2] / "bench").glob("*.py")):
+        importlib.import_module(script.stem)
+    from bakeoff.search.data import load_dataset
+    from bakeoff.spaces import BASELINES
+
+    from common import train_like_a_trial
+
+    _, result = train_like_a_trial("ann", BASELINES["ann"], load_dataset(str(small_npz)), 1)
+    assert len(result.history["val_accuracy"]) == 1 and len(result.val_correct) == 1
