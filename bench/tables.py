@@ -2,7 +2,7 @@
 
 One section per file in ``bench/results/``: the benchmark's own description (its script's docstring, first
 paragraph), the command that recorded it, its machine and date, and its figures. A benchmark with a table of its
-own prints that (``short_budgets.table``, ``accuracy_at_budget.summary_table``, ``search_quality.table``); the
+own prints that (``short_budgets.table``, ``accuracy_at_budget.summary_table``, ``lr_ranges.table``); the
 others are laid out from their JSON as recorded: a list of rows as a table, every other figure as one line of a
 "figure | value" table (long per-run lists are left in the JSON). Files whose names say ``withdrawn`` are listed,
 not tabulated: their figures are not current.
@@ -88,6 +88,10 @@ def _own_table(name: str, result: dict) -> str | None:
         import short_budgets
 
         return short_budgets.table([row for row in result["rows"] if "commit" in row])
+    if name == "lr_ranges":
+        import lr_ranges
+
+        return lr_ranges.table(result["rows"])
     if name == "accuracy_at_budget":
         import accuracy_at_budget
 
