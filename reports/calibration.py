@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from bakeoff.search.stats import confidence_bins
+
 BINS = 15
 #: Probabilities are clipped here before the logarithm, so one confident mistake costs at most -log(1e-12).
 NLL_FLOOR = 1e-12
@@ -19,9 +21,7 @@ def calibration(probabilities: np.ndarray, labels: np.ndarray, bins: int = BINS)
     """ECE over ``bins`` equal-width confidence bins, mean negative log-likelihood, and the bins themselves."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
     labels = np.asarray(labels)
-    confidence = probabilities.max(axis=1)
-    correct = (probabilities.argmax(axis=1) == labels).astype(np.float64)
-    index = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)  # bin k holds (k/bins, (k+1)/bins]
+    confidence, correct, index = confidence_bins(probabilities, labels, bins)
     count = np.bincount(index, minlength=bins)
     confidence_sum = np.bincount(index, weights=confidence, minlength=bins)
     correct_sum = np.bincount(index, weights=correct, minlength=bins)

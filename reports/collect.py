@@ -81,6 +81,12 @@ def snapshot(study: optuna.Study) -> optuna.Study:
     return copy
 
 
+def same_images(runs: list[dict[str, Any]]) -> bool:
+    """Whether every run (retrained seed or analysis) was scored on the same test images, in the same order: what
+    a paired comparison of them needs."""
+    return all(np.array_equal(r["labels"], runs[0]["labels"]) for r in runs)
+
+
 def load_retrained(out: Path, family: str) -> list[dict[str, Any]]:
     """Every finished retraining of ``family``: metrics, history and test predictions, by seed."""
     runs = []

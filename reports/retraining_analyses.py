@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from bakeoff.reports.collect import same_images
 from bakeoff.reports.verdict import compare
 from bakeoff.search import stats
 
@@ -103,12 +104,11 @@ def _lead_intervals(shuffled, retrained, ordinary: float, permuted: float) -> di
     """Bootstrap intervals of the CNN's lead on ordinary and on shuffled pixels and of its change (same test
     images everywhere, seeds resampled); None when the runs were not scored on the same images."""
     runs = [r for group in (shuffled, retrained) for f in ("ann", "cnn") for r in group[f]]
-    first = runs[0]["labels"]
-    if not all(np.array_equal(r["labels"], first) for r in runs):
+    if not same_images(runs):
         return None
     groups = {f"{f}_{name}": [stats.accuracy_statistic(r["predictions"] == r["labels"]) for r in group[f]]
               for name, group in (("ordinary", retrained), ("shuffled", shuffled)) for f in ("ann", "cnn")}
-    n = len(first)
+    n = len(runs[0]["labels"])
     return {
         "ordinary": stats.interval(groups, lambda m: m["cnn_ordinary"] - m["ann_ordinary"], n, ordinary),
         "shuffled": stats.interval(groups, lambda m: m["cnn_shuffled"] - m["ann_shuffled"], n, permuted),

@@ -22,11 +22,11 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
     found = [r["robustness"] for r in runs if r.get("robustness")]
     if not found:
         return None
+    n = len(runs[0]["labels"]) if "labels" in runs[0] else None
     kinds = {}
     for kind, first in found[0]["kinds"].items():
         same = [f["kinds"][kind] for f in found if f["kinds"].get(kind, {}).get("strengths") == first["strengths"]]
         values = np.array([s["accuracy"] for s in same])
-        n = len(runs[0]["labels"]) if runs and "labels" in runs[0] else None
         packed = [s.get("strongest_correct") for s in same]
         kinds[kind] = {
             "unit": first["unit"],

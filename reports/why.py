@@ -11,6 +11,7 @@ import numpy as np
 
 from bakeoff.reports import figures, retraining_analyses, robustness
 from bakeoff.reports.calibration import calibration
+from bakeoff.reports.collect import same_images
 from bakeoff.reports.disagreements import disagreements
 from bakeoff.search import stats
 
@@ -60,11 +61,6 @@ def _spread_text(values: list[float], scale: float, digits: int, unit: str) -> s
     return stats.mean_pm(stats.spread(values), lambda v: f"{scale * v:.{digits}f}{unit}")
 
 
-def _same_images(runs: dict[str, list[dict[str, Any]]]) -> bool:
-    first = runs["ann"][0]["labels"]
-    return all(np.array_equal(r["labels"], first) for rs in runs.values() for r in rs)
-
-
 def calibration_sentence(calibrations: dict[str, list[dict[str, Any]]], runs: dict[str, list[dict[str, Any]]]) -> str:
     """ECE and NLL per family; which family's confidence is the closer to its accuracy only where the bootstrap
     interval of the ECE difference (same test images, seeds resampled) excludes zero."""
@@ -72,7 +68,7 @@ def calibration_sentence(calibrations: dict[str, list[dict[str, Any]]], runs: di
     nll = {f: [c["nll"] for c in cs] for f, cs in calibrations.items()}
     means = {f: float(np.mean(v)) for f, v in ece.items()}
     found = None
-    if len(ece) == 2 and not math.isclose(means["ann"], means["cnn"], abs_tol=1e-12) and _same_images(runs):
+    if len(ece) == 2 and not math.isclose(means["ann"], means["cnn"], abs_tol=1e-12) and same_images([r for rs in runs.values() for r in rs]):
         bins = next(iter(calibrations.values()))[0]["bins"]
         groups = {f: [stats.ece_statistic(r["probabilities"], r["labels"], bins) for r in rs] for f, rs in runs.items()}
         found = stats.interval(groups, lambda m: m["cnn"] - m["ann"], len(runs["ann"][0]["labels"]), means["cnn"] - means["ann"])

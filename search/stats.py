@@ -112,12 +112,19 @@ def accuracy_statistic(correct: np.ndarray) -> Statistic:
     return lambda weights: weights @ c / c.size
 
 
-def ece_statistic(probabilities: np.ndarray, labels: np.ndarray, bins: int) -> Statistic:
-    """Expected calibration error (as ``calibration.calibration``) under bootstrap weights."""
+def confidence_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per image: confidence (the top probability), 1.0 if right else 0.0, and its equal-width bin (bin k holds
+    (k/bins, (k+1)/bins]); the one binning of the calibration error and of its bootstrap."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
     confidence = probabilities.max(axis=1)
-    gap = (probabilities.argmax(axis=1) == np.asarray(labels)) - confidence
-    index = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
+    correct = (probabilities.argmax(axis=1) == np.asarray(labels)).astype(np.float64)
+    return confidence, correct, np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
+
+
+def ece_statistic(probabilities: np.ndarray, labels: np.ndarray, bins: int) -> Statistic:
+    """Expected calibration error (as ``reports.calibration.calibration``) under bootstrap weights."""
+    confidence, correct, index = confidence_bins(probabilities, labels, bins)
+    gap = correct - confidence
     by_bin = np.zeros((len(gap), bins), dtype=np.float32)
     by_bin[np.arange(len(gap)), index] = gap
     return lambda weights: np.abs(weights @ by_bin).sum(axis=1) / len(gap)

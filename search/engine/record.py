@@ -168,10 +168,9 @@ def val_correct(attrs: dict[str, Any], n: int | None) -> Any:
     """The stored per-image validation correctness of a trial (its user attributes), or None: not recorded (the
     KerasTuner engine, older studies) or for another number of images."""
     packed = attrs.get(VAL_CORRECT)
-    if packed is None or not n:
+    if packed is None or not n or len(base64.b64decode(packed)) != -(-n // 8):
         return None
-    correct = unpack_correct(packed, n)
-    return correct if len(base64.b64decode(packed)) == -(-n // 8) else None
+    return unpack_correct(packed, n)
 
 
 def study_name(name: str, family: str) -> str:
