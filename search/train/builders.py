@@ -122,10 +122,10 @@ def _conv_body(x, config: Config, regularizer, layers):
 
 
 def _optimizer(config: Config, total_steps: int, keras):
-    rate = config["learning_rate"]
+    name = config["optimizer"]
+    rate = config["sgd_learning_rate" if name == "sgd" else "learning_rate"]
     if config.get("schedule") == "cosine":
         rate = _cosine_class(keras)(rate, decay_steps=max(1, total_steps))
-    name = config["optimizer"]
     if name == "adam":
         return keras.optimizers.Adam(rate)
     if name == "adamw":

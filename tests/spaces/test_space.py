@@ -29,8 +29,9 @@ def test_the_starting_models_are_points_and_replay_through_enqueue(family, start
 
 def test_conditional_parameters_follow_their_conditions():
     space = DEFAULT_SPACES["ann"]
-    config = space.sample(optuna.trial.FixedTrial({**space.to_trial_params(BASELINES["ann"]), "optimizer": "sgd", "momentum": 0.9}))
-    assert config["momentum"] == 0.9 and "weight_decay" not in config
+    config = space.sample(optuna.trial.FixedTrial({**space.to_trial_params(BASELINES["ann"]), "optimizer": "sgd", "sgd_learning_rate": 0.05, "momentum": 0.9}))
+    assert config["momentum"] == 0.9 and config["sgd_learning_rate"] == 0.05
+    assert "weight_decay" not in config and "learning_rate" not in config  # Adam's rate range is not SGD's
     assert "translate" not in config  # augmentation off: its magnitudes are inactive
 
 
