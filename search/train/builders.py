@@ -126,6 +126,8 @@ def _optimizer(config: Config, total_steps: int, keras):
     rate = config["sgd_learning_rate" if name == "sgd" else "learning_rate"]
     if config.get("schedule") == "cosine":
         rate = _cosine_class(keras)(rate, decay_steps=max(1, total_steps))
+    elif config.get("schedule") == "wsd":
+        rate = _wsd_class(keras)(rate)
     if name == "adam":
         return keras.optimizers.Adam(rate)
     if name == "adamw":
@@ -171,10 +173,39 @@ def _cosine_class(keras):
     return ResizableCosine
 
 
+@lru_cache(maxsize=None)
+def _wsd_class(keras):
+    """Warm-up-stable-decay without the warm-up: a constant rate until told to decay (``search.train.rungs``), then a
+    linear fall to zero over ``decay_steps``. The decay's start and length are variables, so a compiled training
+    step follows them without being traced again."""
+
+    @keras.saving.register_keras_serializable(package="bakeoff")
+    class StableThenDecay(keras.optimizers.schedules.LearningRateSchedule):
+        def __init__(self, initial_learning_rate: float, decay_from: float = NEVER, decay_steps: float = 1.0) -> None:
+            self.initial_learning_rate = float(initial_learning_rate)
+            self.decay_from = keras.Variable(float(decay_from), dtype="float32", trainable=False, name="decay_from")
+            self.decay_steps = keras.Variable(float(decay_steps), dtype="float32", trainable=False, name="decay_length")
+
+        def __call__(self, step):
+            ops = keras.ops
+            done = ops.maximum(ops.cast(step, "float32") - self.decay_from, 0.0)
+            return self.initial_learning_rate * ops.maximum(1.0 - done / self.decay_steps, 0.0)
+
+        def get_config(self) -> dict[str, float]:
+            return {"initial_learning_rate": self.initial_learning_rate, "decay_from": float(self.decay_from.numpy()),
+                    "decay_steps": float(self.decay_steps.numpy())}
+
+    return StableThenDecay
+
+
+#: A decay start no trial reaches: the stable phase of ``StableThenDecay`` goes on.
+NEVER = 1e12
+
+
 def resize_schedule(model, total_steps: int) -> bool:
     """Lay a cosine schedule over ``total_steps`` from now on; False for a constant learning rate."""
     schedule = getattr(model.optimizer, "_learning_rate", None)
-    if schedule is None or not hasattr(schedule, "decay_steps") or not hasattr(schedule.decay_steps, "assign"):
+    if schedule is None or not hasattr(schedule, "decay_steps") or hasattr(schedule, "decay_from"):
         return False
     schedule.decay_steps.assign(float(max(1, total_steps)))
     return True

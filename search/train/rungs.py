@@ -1,0 +1,74 @@
+"""Judge a model at a rung without ending its run: a short decay on a copy of its state (warm-up-stable-decay).
+
+A trial trains at a constant learning rate (the stable phase, ``schedule = "wsd"``). To be scored at a rung it
+branches: the rate falls linearly to zero over ``DECAY_SHARE`` of the steps trained so far, the model is
+validated, and its weights and optimiser state go back to where the branch began. The stable run then continues,
+so a configuration promoted to a longer rung goes on from its checkpoint instead of starting again, and its score
+at every rung is that of a run of that length whose rate was decayed at the end (Hägele et al., 2024: such runs
+match a cosine schedule laid over the same length). A constant-rate run judged without its decay ranks large
+rates below where they end, which is what punishes slow starters.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from bakeoff.search.train.builders import NEVER
+from bakeoff.search.train.fit import one_hot, steps_per_epoch, validation_pass
+
+#: The decay's length as a share of the steps trained before it (10-20 % in the WSD literature).
+DECAY_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class Decayed:
+    correct: np.ndarray  # which validation images the decayed model got right
+    loss: float
+    steps: int  # training steps of the decay
+    seconds: float  # the decay and its validation
+
+    @property
+    def accuracy(self) -> float:
+        return float(self.correct.mean())
+
+
+def decay_steps(steps_done: int) -> int:
+    return max(1, math.ceil(DECAY_SHARE * steps_done))
+
+
+def decayed_validation(model, x: np.ndarray, y: np.ndarray, validation: tuple[np.ndarray, np.ndarray], *, batch_size: int, seed: int) -> Decayed:
+    """Decay a copy of ``model``'s run, validate it, and put the run back as it was (weights, optimiser, step)."""
+    started = time.perf_counter()
+    optimizer = model.optimizer
+    schedule = getattr(optimizer, "_learning_rate", None)
+    if not hasattr(schedule, "decay_from"):
+        raise ValueError("a decayed validation needs the stable-then-decay schedule (schedule = 'wsd')")
+    saved = [v.numpy() for v in model.weights], [v.numpy() for v in optimizer.variables]
+    steps = decay_steps(int(optimizer.iterations.numpy()))
+    schedule.decay_from.assign(float(optimizer.iterations.numpy()))
+    schedule.decay_steps.assign(float(steps))
+    try:
+        _train_steps(model, x, y, steps, batch_size, np.random.default_rng(seed))
+        correct, loss = validation_pass(model, *validation)
+    finally:
+        for variable, value in zip(model.weights, saved[0]):
+            variable.assign(value)
+        for variable, value in zip(optimizer.variables, saved[1]):
+            variable.assign(value)
+        schedule.decay_from.assign(NEVER)
+    return Decayed(correct, loss, steps, time.perf_counter() - started)
+
+
+def _train_steps(model, x: np.ndarray, y: np.ndarray, steps: int, batch_size: int, rng: np.random.Generator) -> None:
+    """``steps`` optimisation steps over shuffled passes of the training images: whole passes, then a random part."""
+    num_classes = int(model.output_shape[-1])
+    whole, rest = divmod(steps, steps_per_epoch(len(x), batch_size))
+    if whole:
+        model.fit(x, one_hot(y, num_classes), batch_size=batch_size, epochs=whole, shuffle=True, verbose=0)
+    if rest:
+        pick = rng.choice(len(x), size=min(len(x), rest * batch_size), replace=False)
+        model.fit(x[pick], one_hot(y[pick], num_classes), batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
