@@ -7,7 +7,9 @@ uniformly from the default space (Optuna's RandomSampler, ``--seed``), the famil
 together. Each configuration trains at a constant rate (``schedule = "wsd"``: the stable phase); at every rung
 (epoch 1, 2, 4, 8, 16) it is also scored after a short decay on a copy of its state (``search/train/rungs.py``).
 Stored per configuration: its validation accuracy after every epoch of the constant-rate run, its decayed accuracy
-at each rung, and the seconds of each (tracing and compiling included, as a search is charged).
+at each rung, and the seconds of each (tracing and compiling included, as a search is charged). Each accuracy is
+stored as a pair, on the even-numbered and the odd-numbered validation images: a replayed search selects on one
+half and is judged on the other, so a strategy is not credited for the luck of the images it selected on.
 
 Depth follows an online successive halving with factor 2, so the record spends its hours where strategies look:
 every configuration trains 4 epochs; it goes on to 8 when its decayed accuracy at 4 is at least the median of
@@ -75,8 +77,13 @@ def goes_deeper(rung: int, score: float, peers: list[dict]) -> bool:
     configurations that reached it (every configuration does while fewer than ``FULL_DEPTH`` are recorded)."""
     if len(peers) < FULL_DEPTH:
         return True
-    scores = [p["decayed"][str(rung)] for p in peers if str(rung) in p["decayed"]]
+    scores = [float(np.mean(p["decayed"][str(rung)])) for p in peers if str(rung) in p["decayed"]]
     return not scores or score >= float(np.median(scores))
+
+
+def halves(correct: np.ndarray) -> list[float]:
+    """Accuracy on the even-numbered and on the odd-numbered validation images."""
+    return [round(float(correct[0::2].mean()), 5), round(float(correct[1::2].mean()), 5)]
 
 
 def record_one(family: str, index: int, label: str, config: dict, data, peers: list[dict], cap: float, seed: int) -> dict:
@@ -111,7 +118,7 @@ def record_one(family: str, index: int, label: str, config: dict, data, peers: l
         result = fit(model, data.x_train, data.y_train, epochs=rung - epoch, batch_size=trained["batch_size"],
                      validation=(data.x_val, data.y_val), stop_now=over_cap)
         whole = result.epochs - 1 if capped else result.epochs  # an epoch the cap cut short is not a point of the curve
-        row["trunk"] += [round(v, 5) for v in result.history.get("val_accuracy", [])[:whole]]
+        row["trunk"] += [halves(correct) for correct in result.val_correct[:whole]]
         row["epoch_seconds"] += [round(s, 3) for s in result.epoch_seconds[:whole]]
         epoch += whole
         if result.diverged_at is not None:
@@ -122,7 +129,7 @@ def record_one(family: str, index: int, label: str, config: dict, data, peers: l
             break
         decayed = decayed_validation(model, data.x_train, data.y_train, (data.x_val, data.y_val),
                                      batch_size=trained["batch_size"], seed=index)
-        row["decayed"][str(rung)] = round(decayed.accuracy, 5)
+        row["decayed"][str(rung)] = halves(decayed.correct)
         row["decay_seconds"][str(rung)] = round(decayed.seconds, 3)
         if rung >= ALWAYS and rung != RUNGS[-1] and not goes_deeper(rung, decayed.accuracy, peers):
             break
@@ -162,7 +169,7 @@ def main() -> None:
             row["machine"] = machine()["cpu"]
             with (folder / f"{family}.jsonl").open("a") as handle:
                 handle.write(json.dumps(row, separators=(",", ":")) + "\n")
-            best = max(row["decayed"].values(), default=float("nan"))
+            best = max((float(np.mean(v)) for v in row["decayed"].values()), default=float("nan"))
             print(f"[{family}] {index:>3} {label:<13} epochs {len(row['trunk']):>2}  decayed best {best:.4f}  "
                   f"{row.get('seconds', 0):7.1f}s  {row['stopped'] or ''}", flush=True)
 
