@@ -12,15 +12,18 @@ stored as a pair, on the even-numbered and the odd-numbered validation images: a
 half and is judged on the other, so a strategy is not credited for the luck of the images it selected on.
 
 Depth follows an online successive halving with factor 2, so the record spends its hours where strategies look:
-every configuration trains 4 epochs; it goes on to 8 when its decayed accuracy at 4 is at least the median of
-its family's configurations recorded so far at 4, and to 16 likewise among those that reached 8 (the first
-``FULL_DEPTH`` of each family go all the way, to seed the medians). A strategy that wants a curve the record does
+every configuration trains 2 epochs; it goes on to 4 when its decayed accuracy at 2 is at least the median of
+its family's configurations recorded so far at 2, and to 8 and 16 likewise among those that reached 4 and 8 (the
+first ``FULL_DEPTH`` of each family go all the way, to seed the medians). On 2 cores a sampled CNN takes a minute
+or more an epoch, so depth for all would record a few dozen configurations in a day. A strategy that wants a curve the record does
 not hold is told so by the replay, which counts such cases. A configuration stops early when its loss turns NaN
 (recorded as diverged) or when it has trained ``--cap`` seconds (recorded as capped: the search's per-trial cap
 would have cut it too).
 
 One JSON line per configuration in ``bench/results/curves/FAMILY.jsonl``, appended when it finishes: stop the
 script at any moment and run it again to go on (an unfinished configuration is trained again from its start).
+While a file ``PAUSE`` exists in that folder the script waits between configurations, so tests or other
+benchmarks can run without sharing the cores with a configuration being timed.
 
     python bench/record_curves.py [--configs 120] [--seed 0] [--cap 1200] [--families ann,cnn]
 """
@@ -38,7 +41,7 @@ from common import RESULTS, commit, machine, mnist_path
 
 RUNGS = (1, 2, 4, 8, 16)
 #: Epochs every configuration trains; deeper rungs follow the online halving.
-ALWAYS = 4
+ALWAYS = 2
 FULL_DEPTH = 6
 CURVES = RESULTS / "curves"
 
@@ -164,6 +167,8 @@ def main() -> None:
             rows = done(folder, family)
             if any(r["index"] == index for r in rows):
                 continue
+            while (folder / "PAUSE").exists():
+                time.sleep(5)
             label, config = plans[family][index]
             row = record_one(family, index, label, config, data, rows, args.cap, args.seed)
             row["machine"] = machine()["cpu"]
