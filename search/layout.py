@@ -7,6 +7,8 @@ paths through these, so a renamed file cannot leave one of them behind.
       manifest.json                 versions, machine, commands, seeds, data hash
       search-job.json               what the search parent resolved for its workers
       prepared/KEY/                 the split as .npy files, memory-mapped by workers and later stages
+      checkpoints/FAMILY/           the ladder's models at the last rung each configuration reached
+      kerastuner/FAMILY/            KerasTuner's own project folder (--engine kerastuner)
       retrain/FAMILY/seed-K/        model.keras, predictions.npz, history.json, gallery.npz, robustness.json,
                                     metrics.json (written last: the seed is finished once it exists)
       analyses/FAMILY/*.json        data efficiency and shuffled-pixel results
@@ -27,7 +29,8 @@ MANIFEST_FILE = "manifest.json"
 #: The split prepared once, per data and split options (search/data/prepared.py names the sub-folders).
 PREPARED_DIR = "prepared"
 REPORT_FILE = "report.html"
-RETRAIN_DIR = "retrain"
+#: The engines' working folders: the ladder's checkpoints (Optuna) and KerasTuner's project.
+ENGINE_DIRS = {"optuna": "checkpoints", "kerastuner": "kerastuner"}
 #: A retrained seed's model, its test predictions and its training history (search/evaluation/retrain.py).
 MODEL_FILE = "model.keras"
 PREDICTIONS_FILE = "predictions.npz"
@@ -48,6 +51,15 @@ GALLERY_FILE = "gallery.npz"
 
 #: Beside the exported formats: what a user of the model needs (input, scaling, classes, provenance).
 CARD_FILE = "card.json"
+
+
+def checkpoint(workdir: Path, family: str, key: int, epochs: int) -> Path:
+    """The ladder's model of configuration ``key`` after ``epochs`` epochs, weights and optimiser state."""
+    return workdir / family / f"config-{key}-epoch-{epochs}.keras"
+
+
+def checkpoints(workdir: Path, family: str, key: int) -> list[Path]:
+    return sorted((workdir / family).glob(f"config-{key}-epoch-*.keras"))
 
 
 def retrain_dir(out: Path, family: str, seed: int) -> Path:

@@ -1,7 +1,18 @@
 """What can be searched: parameter types, the ANN and CNN spaces, and user space files (no TensorFlow)."""
 
 from bakeoff.spaces.errors import SpaceError
-from bakeoff.spaces.families import BASELINES, DEFAULT_SPACES, FAMILIES, RECIPES, STARTS, get_spaces, load_space_file
+from bakeoff.spaces.families import (
+    BASELINES,
+    DEFAULT_SPACES,
+    FAMILIES,
+    LADDER_SCHEDULE,
+    RECIPES,
+    STARTS,
+    get_spaces,
+    load_space_file,
+    on_the_ladder,
+    start_in,
+)
 from bakeoff.spaces.params import Bool, Choice, Fixed, Float, Int, Param, param_from_config
 from bakeoff.spaces.space import Config, Space
 
@@ -9,6 +20,7 @@ __all__ = [
     "BASELINES",
     "DEFAULT_SPACES",
     "FAMILIES",
+    "LADDER_SCHEDULE",
     "RECIPES",
     "STARTS",
     "Bool",
@@ -22,5 +34,7 @@ __all__ = [
     "SpaceError",
     "get_spaces",
     "load_space_file",
+    "on_the_ladder",
     "param_from_config",
+    "start_in",
 ]

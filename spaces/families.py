@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.spaces.errors import SpaceError
-from bakeoff.spaces.params import Bool, Choice, Float, Int, Param
+from bakeoff.spaces.params import Bool, Choice, Fixed, Float, Int, Param
 from bakeoff.spaces.space import Config, Space
 
 if sys.version_info >= (3, 11):
@@ -146,6 +146,23 @@ RECIPES: dict[str, Config] = {
 STARTS: dict[str, dict[str, Config]] = {f: {"seed notebook": BASELINES[f], "recipe": RECIPES[f]} for f in FAMILIES}
 
 DEFAULT_SPACES: dict[str, Space] = {"ann": ANN, "cnn": CNN}
+
+#: The ladder's schedule (``--pruner ladder``): a constant rate, decayed at the end of each rung's run.
+LADDER_SCHEDULE = "wsd"
+
+
+def on_the_ladder(space: Space) -> Space:
+    """The space as the ladder searches it: its trials continue from rung to rung, so the schedule is the ladder's
+    (a cosine laid over a fixed length cannot be continued)."""
+    return space.with_overrides({"schedule": LADDER_SCHEDULE})
+
+
+def start_in(space: Space, config: Config) -> Config:
+    """A start as ``space`` trains it: on the ladder, with the ladder's schedule."""
+    pinned = space["schedule"]
+    if isinstance(pinned, Fixed) and pinned.value == LADDER_SCHEDULE:
+        return {**config, "schedule": LADDER_SCHEDULE}
+    return config
 
 
 def load_space_file(path: str | Path) -> dict[str, dict[str, Any]]:

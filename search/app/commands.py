@@ -26,7 +26,7 @@ from bakeoff.search.durations import DEFAULT_TIMEOUT, format_duration, parse_dur
 from bakeoff.search.engine import record
 from bakeoff.search.engine.budget import Budget
 from bakeoff.search.engine.storage import check_writable_dir, file_of, normalise_url, open_storage, redact
-from bakeoff.search.engine.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, require_torch
+from bakeoff.search.engine.strategy import DEFAULT_EPOCHS, DEFAULT_PRUNER, DEFAULT_SAMPLER, FIRST_RUNG, LADDER, require_torch
 from bakeoff.search.engine.studies import load_existing, open_study, require_studies, warm_start, warm_start_source
 from bakeoff.search.errors import UserError
 from bakeoff.search.evaluation.analyses import run_analyses
@@ -36,7 +36,7 @@ from bakeoff.search.evaluation.robustness import analyse_seed
 from bakeoff.search.manifest import update_manifest, write_text_atomic
 from bakeoff.search.signals import Stopped
 from bakeoff.search.train.backend import choose_backend, default_backend
-from bakeoff.spaces import FAMILIES, get_spaces
+from bakeoff.spaces import FAMILIES, get_spaces, on_the_ladder
 
 
 def run_dir(args: argparse.Namespace) -> Path:
@@ -82,6 +82,9 @@ def search(args: argparse.Namespace) -> int:
         raise UserError("--sampler, --pruner and --warm-start are for Optuna's engine; --engine kerastuner runs Hyperband")
 
     sampler, pruner = args.sampler or DEFAULT_SAMPLER, args.pruner or DEFAULT_PRUNER
+    if pruner == LADDER:  # trials continue from rung to rung: the ladder's schedule, in every family's space
+        spaces = {f: on_the_ladder(space) for f, space in spaces.items()}
+    epochs = args.epochs or (FIRST_RUNG if pruner == LADDER else DEFAULT_EPOCHS)
     if sampler == "gp":
         require_torch()
     url = storage_url(args)
@@ -122,8 +125,8 @@ def search(args: argparse.Namespace) -> int:
     split = split_options(args.subset, args.val_fraction, args.seed)
     job = SearchJob(
         engine=args.engine, storage=url, study=args.study, families=families, spaces={f: spaces[f].get_config() for f in families},
-        budget={"trials": budget.trials, "seconds": budget.seconds}, epochs=args.epochs, seed=args.seed, sampler=sampler, pruner=pruner,
-        data=str(write_prepared(out, data, split).resolve()), split=split, backend=backend, workdir=str((out / "kerastuner").resolve()),
+        budget={"trials": budget.trials, "seconds": budget.seconds}, epochs=epochs, seed=args.seed, sampler=sampler, pruner=pruner,
+        data=str(write_prepared(out, data, split).resolve()), split=split, backend=backend, workdir=str((out / layout.ENGINE_DIRS[args.engine]).resolve()),
     )
     del data  # workers memory-map the prepared split; the parent holds no copy through the night
     code = run_workers(worker_command(job.write(out / layout.JOB_FILE)), args.workers, gpus)

@@ -35,7 +35,7 @@ from bakeoff.search.train.speed import tuned_model
 from bakeoff.spaces import Space
 
 #: Trial attribute of a Hyperband continuation: the number of the trial whose best checkpoint it trained on.
-CONTINUES = "continues_trial"
+CONTINUES = record.CONTINUES
 
 
 class HyperparameterSuggester:

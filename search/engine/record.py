@@ -44,6 +44,14 @@ VAL_CORRECT = "val_correct"
 VAL_VS_BEST = "val_vs_best"
 PARAMS = "params_count"
 FLOPS = "flops"
+#: The ladder (``--pruner ladder``): which configuration a trial trains (the number of its first trial), the rung it
+#: started from (epochs; 0 for a new configuration), the trial whose checkpoint it continues, and its decayed
+#: validation score at every rung it has reached, {epochs: score}, earlier trials' rungs included.
+LADDER_KEY = "ladder_config"
+FROM_EPOCHS = "from_epochs"
+CONTINUES = "continues_trial"
+RUNG_SCORES = "rung_scores"
+CHECKPOINT_EPOCHS = "checkpoint_epochs"  # the epochs of the last checkpoint a ladder trial saved
 
 # Study user attributes.
 VAL_SIZE = "val_size"  # validation images: what a standard error of a validation accuracy is computed from
@@ -60,16 +68,17 @@ class Outcome(str, enum.Enum):
     FAILED = "failed"  # could not be built or trained
     INTERRUPTED = "interrupted"  # a signal, or its process died: it never ran to its end
     SURPLUS = "surplus"  # another worker already held the budget's last trial
+    DUPLICATE = "duplicate"  # another worker already took the same rung of the same configuration
 
     @property
     def counts(self) -> bool:
         """Whether it uses up one of ``--trials``: it ended for a reason of its own."""
-        return self not in (Outcome.INTERRUPTED, Outcome.SURPLUS)
+        return self not in (Outcome.INTERRUPTED, Outcome.SURPLUS, Outcome.DUPLICATE)
 
     @property
     def requeue(self) -> bool:
-        """Whether its parameters go back to the queue: it never had its chance."""
-        return not self.counts
+        """Whether its parameters go back to the queue: it never had its chance (a duplicate had it elsewhere)."""
+        return self in (Outcome.INTERRUPTED, Outcome.SURPLUS)
 
     @property
     def state(self) -> TrialState:
@@ -150,10 +159,17 @@ def selectable_value(trial: FrozenTrial) -> float | None:
     return trial.value if trial.state == TrialState.COMPLETE and trial.value is not None else None
 
 
+def rung_epochs(trial: FrozenTrial) -> int:
+    """The deepest rung a ladder trial reached, in epochs (0 for a trial of the epoch-by-epoch engines)."""
+    return max(map(int, trial.user_attrs.get(RUNG_SCORES) or {}), default=0)
+
+
 def best_trial(trials: Iterable[FrozenTrial]) -> FrozenTrial | None:
-    """The best selectable trial by validation accuracy, the earliest on ties: the one retraining uses."""
+    """The best selectable trial, the one retraining uses: by validation accuracy, the earliest on ties; on the
+    ladder, the best of the highest rung reached (a lucky short run does not beat the configurations that earned
+    longer training)."""
     complete = [t for t in trials if selectable_value(t) is not None]
-    return max(complete, key=lambda t: (t.value, -t.number)) if complete else None
+    return max(complete, key=lambda t: (rung_epochs(t), t.value, -t.number)) if complete else None
 
 
 def config_of(trial: FrozenTrial) -> dict[str, Any]:

@@ -24,9 +24,10 @@ from bakeoff.search.data import SearchData
 from bakeoff.search.durations import format_duration
 from bakeoff.search.engine import record
 from bakeoff.search.engine.budget import TRIAL_SHARE, Budget
+from bakeoff.search.engine.ladder_trial import LadderObjective, continuation
 from bakeoff.search.engine.objective import Interrupted, Objective, StopRequest
 from bakeoff.search.engine.storage import fail_stale, recover_dead_trials, requeue
-from bakeoff.search.engine.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, pruner_for, sampler_for
+from bakeoff.search.engine.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, LADDER, ladder_rungs, pruner_for, sampler_for
 from bakeoff.search.signals import on_signals
 from bakeoff.search.train.fit import current_rss_mb
 from bakeoff.spaces import Space
@@ -92,7 +93,7 @@ def _optuna(plan: SearchPlan, studies: dict[str, optuna.Study], data: SearchData
             if not _wait_for_others(studies, plan.budget, stop):
                 break
             continue
-        _run_one_trial(plan, family, studies[family], data, stop, out)
+        _run_one_trial(plan, family, studies[family], data, stop, out, workdir)
         baseline_rss = baseline_rss or current_rss_mb()  # after the first trial: TensorFlow is loaded
         if plan.process.recycle_mb is not None and current_rss_mb() - baseline_rss > plan.process.recycle_mb:
             print(f"{_who(plan)}memory grew {current_rss_mb() - baseline_rss:.0f} MB: handing over to a fresh process", file=out, flush=True)
@@ -108,7 +109,7 @@ def _kerastuner(plan: SearchPlan, studies: dict[str, optuna.Study], data: Search
 
     for family, study in studies.items():
         while not stop.requested and study.get_trials(deepcopy=False, states=(TrialState.WAITING,)) and plan.budget.fraction_used(study) < 1.0:
-            _run_one_trial(plan, family, study, data, stop, out)
+            _run_one_trial(plan, family, study, data, stop, out, workdir)
         if stop.requested or plan.budget.fraction_used(study) >= 1.0:
             continue
         progress = _Progress(family, plan, out)
@@ -122,22 +123,23 @@ def _kerastuner(plan: SearchPlan, studies: dict[str, optuna.Study], data: Search
 ENGINES: dict[str, Engine] = {"optuna": _optuna, "kerastuner": _kerastuner}
 
 
-def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: SearchData, stop: StopRequest, out: TextIO) -> None:
-    """One trial of ``family`` (a queued one first), trained by the objective and recorded in its study."""
+def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: SearchData, stop: StopRequest, out: TextIO, workdir: Path) -> None:
+    """One trial of ``family`` (a queued one first), trained by the objective and recorded in its study. On the
+    ladder, a configuration that has earned its next rung is queued first (``ladder_trial.continuation``)."""
     study.sampler = sampler_for(study, plan.seed, plan.sampler)
     study.pruner = pruner_for(plan.pruner, plan.epochs)
     left = plan.budget.seconds_left(study)
-    objective = Objective(
-        family,
-        plan.spaces[family],
-        data,
-        epochs=plan.epochs,
-        seed=plan.seed,
-        deadline=None if left is None else time.time() + left,
-        stop=stop,
-        surplus=lambda trial: _is_surplus(study, plan.budget, trial.number),
-        max_seconds=None if left is None else min(plan.budget.seconds * TRIAL_SHARE, left),
-    )
+    cap = None if left is None else min(plan.budget.seconds * TRIAL_SHARE, left)
+    common = dict(epochs=plan.epochs, seed=plan.seed, deadline=None if left is None else time.time() + left, stop=stop,
+                  surplus=lambda trial: _is_surplus(study, plan.budget, trial.number), max_seconds=cap)
+    if plan.pruner == LADDER:
+        rungs = ladder_rungs(plan.epochs)
+        if (found := continuation(study, rungs, workdir, family, cap)) is not None:
+            config, attrs = found
+            study.enqueue_trial(plan.spaces[family].to_trial_params(config), user_attrs=attrs)
+        objective = LadderObjective(family, plan.spaces[family], data, rungs=rungs, workdir=workdir, **common)
+    else:
+        objective = Objective(family, plan.spaces[family], data, **common)
     try:
         study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[_Progress(family, plan, out)])
     except Interrupted:
@@ -219,6 +221,9 @@ class _Progress:
             f"{self.prefix}[{self.family}] trial {trial.number:>3} {trial.state.name:<8} {value}  {best}  "
             f"{format_duration(seconds):>6}  budget: {self.budget.describe_left(study)}"
         )
+        if record.rung_epochs(trial):
+            begin = trial.user_attrs.get(record.FROM_EPOCHS) or 0
+            line += f"  (rung {record.rung_epochs(trial)} epochs" + (f", continued from {begin})" if begin else ")")
         if reason and trial.state != TrialState.COMPLETE:
             line += f"  ({reason})"
         elif record.FITTED in trial.user_attrs:

@@ -209,10 +209,21 @@ def requeue(study: optuna.Study, trial: FrozenTrial) -> None:
             state=TrialState.WAITING,
             params=trial.params,
             distributions=trial.distributions,
-            user_attrs={k: v for k, v in trial.user_attrs.items() if k == record.START},
+            user_attrs=_carried(trial.user_attrs),
             system_attrs={"failed_trial": trial.system_attrs.get("failed_trial", trial.number), "retry_history": history},
         )
     )
+
+
+def _carried(attrs: dict) -> dict:
+    """What a re-queued copy keeps: its start label, and on the ladder its configuration, the last checkpoint it
+    saved (where the copy goes on from) and the rung scores up to it."""
+    kept = {k: v for k, v in attrs.items() if k in (record.START, record.LADDER_KEY)}
+    if record.LADDER_KEY in attrs:
+        begin = int(attrs.get(record.CHECKPOINT_EPOCHS) or attrs.get(record.FROM_EPOCHS) or 0)
+        kept[record.FROM_EPOCHS] = begin
+        kept[record.RUNG_SCORES] = {e: s for e, s in (attrs.get(record.RUNG_SCORES) or {}).items() if int(e) <= begin}
+    return kept
 
 
 def fail_stale(study: optuna.Study) -> None:

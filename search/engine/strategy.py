@@ -16,7 +16,12 @@ import optuna
 from bakeoff.search.errors import UserError
 
 SAMPLERS = ("tpe", "random", "gp")
-PRUNERS = ("median", "percentile", "halving", "hyperband", "wilcoxon", "none")
+PRUNERS = ("median", "percentile", "halving", "hyperband", "wilcoxon", "ladder", "none")
+#: The ladder (``--pruner ladder``, search/engine/ladder.py): rungs of ``--epochs`` times powers of this factor.
+LADDER = "ladder"
+LADDER_FACTOR = 2
+#: ``--epochs`` when not given: each trial's length, or the ladder's first rung.
+DEFAULT_EPOCHS, FIRST_RUNG = 15, 1
 DEFAULT_SAMPLER, DEFAULT_PRUNER = "tpe", "median"
 
 #: Finished trials before TPE models the space (the starts count): a 30-minute CNN search on 2 cores gets
@@ -58,6 +63,13 @@ def require_torch() -> None:
         raise UserError('--sampler gp needs PyTorch: pip install "bakeoff[gp]"') from None
 
 
+def ladder_rungs(first: int):
+    """The ladder's rungs: ``first`` epochs, then ``LADDER_FACTOR`` times more at each (BAKEOFF_LADDER_FACTOR)."""
+    from bakeoff.search.engine.ladder import Rungs
+
+    return Rungs(first=first, factor=_setting("BAKEOFF_LADDER_FACTOR", LADDER_FACTOR))
+
+
 def pruner_for(kind: str = DEFAULT_PRUNER, epochs: int = 15) -> optuna.pruners.BasePruner:
     """Epochs are the steps; every pruner judges from epoch ``PRUNER_WARMUP_EPOCHS + 1`` on."""
     startup, warmup = _setting("BAKEOFF_PRUNER_STARTUP", PRUNER_STARTUP_TRIALS), _setting("BAKEOFF_PRUNER_WARMUP", PRUNER_WARMUP_EPOCHS)
@@ -73,6 +85,6 @@ def pruner_for(kind: str = DEFAULT_PRUNER, epochs: int = 15) -> optuna.pruners.B
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=warmup + 1)
-    if kind == "none":
+    if kind in ("none", LADDER):  # the ladder decides at its rungs itself (search/engine/ladder_trial.py)
         return optuna.pruners.NopPruner()
     raise UserError(f"unknown pruner {kind!r}; choose one of {', '.join(PRUNERS)}")

@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 from bakeoff.search.engine.record import START, WARM_FROM, study_name
 from bakeoff.search.engine.strategy import pruner_for, sampler_for
 from bakeoff.search.errors import UserError
-from bakeoff.spaces import STARTS, Space
+from bakeoff.spaces import STARTS, Space, start_in
 
 #: Study attributes that must match on resume: the validation set depends on the data ones, and trials trained
 #: by another engine or Keras backend are neither timed nor seeded alike (bench/backends.py: 2-5x speed
@@ -54,7 +54,8 @@ def open_study(
     else:
         for key, value in {**attrs, "family": family, SPACE: space.get_config()}.items():
             study.set_user_attr(key, value)
-        for label, config in STARTS[family].items() if starts else ():
+        for label, start in STARTS[family].items() if starts else ():
+            config = start_in(space, start)
             if not space.problems(config):  # a user's space may exclude it
                 study.enqueue_trial(space.to_trial_params(config), user_attrs={START: label})
     study.sampler = sampler_for(study, seed)

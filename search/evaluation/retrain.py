@@ -29,7 +29,9 @@ from bakeoff.search.manifest import write_json
 from bakeoff.search.stats import retrain_epochs
 from bakeoff.search.train.builders import count_flops
 from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
+from bakeoff.search.train.rungs import decay
 from bakeoff.search.train.speed import tuned_model
+from bakeoff.spaces import LADDER_SCHEDULE
 
 #: Misclassified test images kept per model, so the report can show mistakes and disagreements without the data.
 MISTAKES_KEPT = 2000
@@ -51,6 +53,8 @@ def plan(study: optuna.Study, n_val: int) -> Plan | None:
     best = record.best_trial(study.get_trials(deepcopy=False))
     if best is None:
         return None
+    if record.rung_epochs(best):  # the ladder: the rung's epochs, then the decay its score was taken after
+        return Plan(best.number, best.value, record.config_of(best), record.rung_epochs(best), record.rung_epochs(best))
     curve = record.val_curve(best)
     epochs = retrain_epochs(curve, n_val, best.user_attrs.get(record.VAL_VS_BEST)) if curve else max(1, int(best.user_attrs.get(record.BEST_EPOCH) or 1))
     schedule_epochs = max(epochs, int(best.user_attrs.get(record.MAX_EPOCHS) or epochs))
@@ -107,6 +111,8 @@ def train_and_predict(chosen: Plan, family: str, x: np.ndarray, y: np.ndarray, x
     model = tuned_model(chosen.config, family, x.shape[1:], num_classes, steps_per_epoch(len(x), batch) * chosen.schedule_epochs)
     started = time.perf_counter()
     result = fit(model, x, y, epochs=chosen.epochs, batch_size=batch)
+    if chosen.config.get("schedule") == LADDER_SCHEDULE and result.diverged_at is None:
+        decay(model, x, y, batch_size=batch, seed=seed)
     seconds = time.perf_counter() - started
     if result.diverged_at is not None:
         raise RuntimeError(f"{family} seed {seed} diverged in epoch {result.diverged_at} while retraining")

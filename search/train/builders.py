@@ -199,7 +199,15 @@ def _wsd_class(keras):
 
 
 #: A decay start no trial reaches: the stable phase of ``StableThenDecay`` goes on.
-NEVER = 1e12
+NEVER = float(2**40)  # exact in float32, so reading it back compares equal
+
+
+def load_checkpoint(path):
+    """A model saved with its optimiser, to train on: the schedules this module defines are registered first, so a
+    fresh process can read them back."""
+    keras = import_keras()
+    _cosine_class(keras), _wsd_class(keras)
+    return keras.models.load_model(path)
 
 
 def resize_schedule(model, total_steps: int) -> bool:

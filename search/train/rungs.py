@@ -40,6 +40,20 @@ def decay_steps(steps_done: int) -> int:
     return max(1, math.ceil(DECAY_SHARE * steps_done))
 
 
+def decay(model, x: np.ndarray, y: np.ndarray, *, batch_size: int, seed: int) -> int:
+    """End ``model``'s stable phase: its rate falls linearly to zero over ``DECAY_SHARE`` of the steps trained so far
+    (what retraining does after the rung's epochs, and what a rung's score is taken after). Returns the steps."""
+    optimizer = model.optimizer
+    schedule = getattr(optimizer, "_learning_rate", None)
+    if not hasattr(schedule, "decay_from"):
+        raise ValueError("a decay needs the stable-then-decay schedule (schedule = 'wsd')")
+    steps = decay_steps(int(optimizer.iterations.numpy()))
+    schedule.decay_from.assign(float(optimizer.iterations.numpy()))
+    schedule.decay_steps.assign(float(steps))
+    _train_steps(model, x, y, steps, batch_size, np.random.default_rng(seed))
+    return steps
+
+
 def decayed_validation(model, x: np.ndarray, y: np.ndarray, validation: tuple[np.ndarray, np.ndarray], *, batch_size: int, seed: int) -> Decayed:
     """Decay a copy of ``model``'s run, validate it, and put the run back as it was (weights, optimiser, step)."""
     started = time.perf_counter()
@@ -48,11 +62,8 @@ def decayed_validation(model, x: np.ndarray, y: np.ndarray, validation: tuple[np
     if not hasattr(schedule, "decay_from"):
         raise ValueError("a decayed validation needs the stable-then-decay schedule (schedule = 'wsd')")
     saved = [v.numpy() for v in model.weights], [v.numpy() for v in optimizer.variables]
-    steps = decay_steps(int(optimizer.iterations.numpy()))
-    schedule.decay_from.assign(float(optimizer.iterations.numpy()))
-    schedule.decay_steps.assign(float(steps))
     try:
-        _train_steps(model, x, y, steps, batch_size, np.random.default_rng(seed))
+        steps = decay(model, x, y, batch_size=batch_size, seed=seed)
         correct, loss = validation_pass(model, *validation)
     finally:
         for variable, value in zip(model.weights, saved[0]):

@@ -1,0 +1,499 @@
+"""Replay search strategies against recorded learning curves: many repetitions in minutes, like for like.
+
+Real searches on 2 cores give a CNN a handful of trials per hour, too few to tell strategies apart. Like the
+tabular HPO benchmarks (LCBench, HPOBench, YAHPO), this replays each strategy against curves recorded once by real
+training (``record_curves.py``: the starts and uniform draws from the default space, full MNIST), charging each
+trial the seconds its epochs, its compiling and its decays took when recorded, with the same starts, the same
+per-family budget and the same per-trial cap (``TRIAL_SHARE``) as ``bakeoff search``. Only selectable trials count.
+
+Strategies:
+- ``today``: Optuna's TPE (multivariate, the engine's start-up) with the median pruner (2 start-up trials, judged from
+  epoch 2), 15 epochs at a constant rate, a trial's value its best epoch: the engine's default before issue 26.
+- ``random``: uniform draws, 15 epochs each, no pruning.
+- ``hyperband``: KerasTuner's own ``HyperbandOracle`` (factor 3, 15 epochs, as ``--engine kerastuner``); a
+  continuation loads its parent and trains on, paying the parent's compile cost again.
+- ``ladder-K``: asynchronous successive halving with factor K over rungs 1, 2, 4, 8, 16 epochs (1, 4, 16 for K=4),
+  scored at each rung after a decay (``search/train/rungs.py``); a configuration in the top 1/K of its rung goes on
+  at once (same model), one that gets there later continues from its checkpoint (compile cost again); TPE proposes
+  new configurations, ordering pruned ones by how far they got.
+
+A sampler's proposal is snapped to the nearest unused recorded configuration (normalised distance, log scale
+where the space says so), so model-based samplers act on what the record holds; random draws from the record
+are uniform draws from the space, since the record is one.
+
+Every accuracy in the record comes in two halves of the validation images. Strategies select on the first; the
+configuration a strategy would ship at each moment is judged on the second, at the deepest rung recorded for it
+after a decay (what retraining does): a strategy gains nothing from the luck of the images it selected on. Where a
+strategy asks for epochs the record does not hold (it records deep only the better half of each rung), the trial
+ends where the record does and the replay counts it ("holes").
+
+    python bench/replay.py [--budget 1800] [--reps 30] [--strategies today,random,hyperband,ladder-2,ladder-4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from common import RESULTS, mean_interval, record
+
+CURVES = RESULTS / "curves"
+FRACTIONS = (0.25, 0.5, 0.75, 1.0)
+EPOCHS = 15
+#: The engine's per-trial cap, as a share of the family's budget (``search.engine.budget.TRIAL_SHARE``).
+TRIAL_SHARE = 0.25
+
+
+@dataclass
+class Curve:
+    """One recorded configuration."""
+
+    index: int
+    start: str
+    config: dict
+    trunk: list[list[float]]
+    epoch_seconds: list[float]
+    decayed: dict[int, list[float]]
+    decay_seconds: dict[int, float]
+    build_seconds: float
+    failed: bool
+    diverged: bool
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Curve":
+        return cls(row["index"], row["start"], row["config"], row["trunk"], row["epoch_seconds"],
+                   {int(k): v for k, v in row["decayed"].items()}, {int(k): v for k, v in row["decay_seconds"].items()},
+                   row.get("build_seconds", 0.0), str(row.get("stopped") or "").startswith("failed"),
+                   str(row.get("stopped") or "").startswith("diverged"))
+
+    @property
+    def depth(self) -> int:
+        return len(self.trunk)
+
+    def epoch(self, e: int) -> float:
+        """Selection half's accuracy after epoch ``e`` (1-based) of the constant-rate run."""
+        return self.trunk[e - 1][0]
+
+    def cost(self, first: int, last: int) -> float:
+        """Seconds of epochs ``first+1 .. last``."""
+        return float(sum(self.epoch_seconds[first:last]))
+
+    @property
+    def compile_seconds(self) -> float:
+        """What a continuation pays again to trace and compile: the first epoch beyond a later one."""
+        if len(self.epoch_seconds) < 2:
+            return self.build_seconds
+        return self.build_seconds + max(0.0, self.epoch_seconds[0] - statistics.median(self.epoch_seconds[1:]))
+
+    @property
+    def quality(self) -> float | None:
+        """Held-out half, decayed, at the deepest recorded rung: what shipping this configuration is worth."""
+        return self.decayed[max(self.decayed)][1] if self.decayed else None
+
+
+@dataclass
+class Run:
+    """One replayed search: the moments its shippable choice changed."""
+
+    budget: float
+    spent: float = 0.0
+    trials: int = 0
+    holes: int = 0
+    changes: list[tuple[float, float | None, bool]] = field(default_factory=list)  # (time, quality, is a start)
+    incumbent: tuple[float, int] | None = None  # (selection score, index)
+
+    def left(self) -> float:
+        return self.budget - self.spent
+
+    def offer(self, score: float, curve: Curve) -> None:
+        """A selectable result: it becomes the choice when its selection score beats the current one."""
+        if self.incumbent is None or score > self.incumbent[0]:
+            self.incumbent = (score, curve.index)
+            self.changes.append((self.spent, curve.quality, curve.start != "sampled"))
+
+    def choose(self, score: float, curve: Curve) -> None:
+        """The strategy's own choice (the ladder ships the best of its highest rung, whatever earlier rungs held)."""
+        if self.incumbent is None or self.incumbent[1] != curve.index:
+            self.changes.append((self.spent, curve.quality, curve.start != "sampled"))
+        self.incumbent = (score, curve.index)
+
+    def at(self, fraction: float) -> float | None:
+        """Quality of the choice at ``fraction`` of the budget (None before the first selectable result)."""
+        found = None
+        for moment, quality, _ in self.changes:
+            if moment <= fraction * self.budget + 1e-9:
+                found = quality
+        return found
+
+    def start_won(self) -> bool:
+        return bool(self.changes) and self.changes[-1][2]
+
+
+class Pool:
+    """The recorded configurations of one family, drawn without replacement."""
+
+    def __init__(self, curves: list[Curve], space) -> None:
+        self.curves, self.space = curves, space
+        self.used: set[int] = set()
+        self.vectors = [self._vector(c.config) for c in curves]
+
+    def starts(self) -> list[Curve]:
+        return [c for c in self.curves if c.start != "sampled"]
+
+    def take(self, curve: Curve) -> Curve:
+        self.used.add(curve.index)
+        return curve
+
+    def random(self, rng: np.random.Generator) -> Curve | None:
+        free = [c for c in self.curves if c.index not in self.used and c.start == "sampled"]
+        return self.take(free[int(rng.integers(len(free)))]) if free else None
+
+    def nearest(self, config: dict) -> Curve | None:
+        target = self._vector(config)
+        best, best_d = None, math.inf
+        for curve, vector in zip(self.curves, self.vectors):
+            if curve.index in self.used or curve.start != "sampled":
+                continue
+            keys = set(target) | set(vector)
+            d = sum(_gap(target.get(k), vector.get(k)) for k in keys)
+            if d < best_d:
+                best, best_d = curve, d
+        return self.take(best) if best else None
+
+    def _vector(self, config: dict) -> dict:
+        """Each active parameter as a number in [0, 1] (ranges, log where log) or a category."""
+        from bakeoff.spaces.params import Float, Int
+
+        flat = {}
+        for name, value in self.space.to_trial_params(config).items():
+            param = self.space[name.rsplit("_", 1)[0]] if name not in self.space.names else self.space[name]
+            if isinstance(param, (Int, Float)) and not isinstance(value, bool):
+                low, high = (math.log(param.low), math.log(param.high)) if param.log else (param.low, param.high)
+                x = math.log(value) if param.log else value
+                flat[name] = 0.0 if high == low else (x - low) / (high - low)
+            else:
+                flat[name] = ("category", value)
+        return flat
+
+
+def _gap(a, b) -> float:
+    if a is None or b is None:
+        return 1.0
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        return 0.0 if a == b else 1.0
+    return abs(a - b)
+
+
+def _study(sampler, pruner=None):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    return optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner or optuna.pruners.NopPruner())
+
+
+def _tpe(seed: int):
+    import optuna
+
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, n_startup_trials=5)
+
+
+def _propose(study, pool: Pool, rng: np.random.Generator, model_based: bool) -> Curve | None:
+    """The next sampled configuration: the sampler's proposal snapped to the record (or a uniform draw)."""
+    import optuna
+
+    if not model_based:
+        return pool.random(rng)
+    trial = study.ask()
+    proposal = pool.space.sample(trial)
+    study.tell(trial, state=optuna.trial.TrialState.FAIL)  # the proposal itself is not a result
+    return pool.nearest(proposal)
+
+
+def _enqueued(study, pool: Pool, curve: Curve):
+    study.enqueue_trial(pool.space.to_trial_params(curve.config))
+    trial = study.ask()
+    pool.space.sample(trial)
+    return trial
+
+
+def _cap(run: Run) -> float:
+    return min(run.budget * TRIAL_SHARE, run.left())
+
+
+def trunk_search(pool: Pool, run: Run, rng, *, model_based: bool, median: bool) -> None:
+    """``today`` and ``random``: whole trials of ``EPOCHS`` constant-rate epochs, optionally median-pruned."""
+    import optuna
+
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1) if median else None
+    study = _study(_tpe(int(rng.integers(2**31))) if model_based else optuna.samplers.RandomSampler(0), pruner)
+    queue = pool.starts()
+    while run.left() > 0:
+        curve = pool.take(queue.pop(0)) if queue else _propose(study, pool, rng, model_based)
+        if curve is None:
+            break
+        trial = _enqueued(study, pool, curve)
+        run.trials += 1
+        cap, spent, best = _cap(run), curve.build_seconds, None
+        if curve.failed:
+            run.spent += spent
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            continue
+        state, capped = optuna.trial.TrialState.COMPLETE, False
+        for e in range(1, min(EPOCHS, curve.depth) + 1):
+            step = curve.epoch_seconds[e - 1]
+            if spent + step > cap:
+                # The pace fits the epochs into the cap; not even one: too slow, cut after half an epoch.
+                capped = True
+                if e == 1:
+                    state, spent = optuna.trial.TrialState.PRUNED, spent + min(step / 2, max(0.0, cap - spent))
+                break
+            spent += step
+            score = curve.epoch(e)
+            best = score if best is None else max(best, score)
+            trial.report(score, e - 1)
+            if trial.should_prune():
+                state = optuna.trial.TrialState.PRUNED
+                break
+        if curve.diverged and state == optuna.trial.TrialState.COMPLETE and not capped:
+            state = optuna.trial.TrialState.PRUNED  # its loss became NaN within the epochs it trained
+        elif state == optuna.trial.TrialState.COMPLETE and not capped and curve.depth < EPOCHS:
+            run.holes += 1  # it would have trained on: the record stops here, and so does the trial
+        over = run.spent + spent > run.budget
+        run.spent = min(run.budget, run.spent + spent)
+        if over or state != optuna.trial.TrialState.COMPLETE or best is None:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            continue
+        study.tell(trial, best)
+        run.offer(best, curve)
+
+
+def hyperband(pool: Pool, run: Run, rng, *, factor: int = 3) -> None:
+    """KerasTuner's Hyperband oracle choosing among the record (after the same starts as every strategy)."""
+    import keras_tuner as kt
+
+    for curve in pool.starts():  # the runner trains the queued starts first for both engines
+        _whole(pool.take(curve), run)
+    hp = kt.HyperParameters()
+    free = [c for c in pool.curves if c.start == "sampled"]
+    hp.Int("config", 0, len(free) - 1)
+    with tempfile.TemporaryDirectory() as folder:
+        oracle = kt.oracles.HyperbandOracle(objective=kt.Objective("score", "max"), max_epochs=EPOCHS, factor=factor,
+                                            hyperband_iterations=1000, seed=int(rng.integers(2**31)), hyperparameters=hp)
+        oracle._set_project_dir(folder, "replay")
+        oracle.verbose = 0
+        while run.left() > 0:
+            trial = oracle.create_trial("replay")
+            if trial.status != "RUNNING":
+                break
+            values = trial.hyperparameters.values
+            curve = free[values["config"]]
+            start, end = values["tuner/initial_epoch"], values["tuner/epochs"]
+            spent = curve.build_seconds if "tuner/trial_id" not in values else curve.compile_seconds
+            run.trials += 1
+            if curve.failed:
+                run.spent += spent
+                trial.status = "FAILED"
+                oracle.end_trial(trial)
+                continue
+            if end > curve.depth:
+                run.holes += 1
+            last, best = min(end, curve.depth), None
+            for e in range(start + 1, last + 1):
+                spent += curve.epoch_seconds[e - 1]
+                best = max(best or 0.0, curve.epoch(e))
+                oracle.update_trial(trial.trial_id, {"score": curve.epoch(e)}, step=e)
+            over = run.spent + spent > run.budget or spent > _cap(run)
+            run.spent = min(run.budget, run.spent + spent)
+            if best is None or over:
+                trial.status = "FAILED"
+                oracle.end_trial(trial)
+                continue
+            trial.status = "COMPLETED"
+            oracle.end_trial(trial)
+            run.offer(best, curve)
+
+
+def _whole(curve: Curve, run: Run) -> None:
+    """A start trained as a trial of ``EPOCHS`` epochs (its best epoch selectable), within the cap."""
+    spent, best = curve.build_seconds, None
+    run.trials += 1
+    for e in range(1, min(EPOCHS, curve.depth) + 1):
+        if spent + curve.epoch_seconds[e - 1] > _cap(run):
+            break
+        spent += curve.epoch_seconds[e - 1]
+        best = max(best or 0.0, curve.epoch(e))
+    run.spent = min(run.budget, run.spent + spent)
+    if best is not None and run.spent < run.budget:
+        run.offer(best, curve)
+
+
+def ladder(pool: Pool, run: Run, rng, *, factor: int) -> None:
+    """Asynchronous successive halving over decayed rung scores with continuation: the engine's own decisions
+    (``search/engine/ladder.py``) on the recorded curves."""
+    import optuna
+
+    from bakeoff.search.engine import ladder as asha
+
+    rungs = asha.Rungs(first=1, factor=factor)
+    study = _study(_tpe(int(rng.integers(2**31))))
+    configs: dict[int, asha.Config] = {}
+    by_index = {c.index: c for c in pool.curves}
+    queue = pool.starts()
+    while run.left() > 0:
+        ready = asha.promotable(list(configs.values()), rungs)
+        if ready:  # the deepest promotable configuration, the best of its rung, from its checkpoint
+            state = ready[0][1]
+            curve, spent = by_index[state.key], by_index[state.key].compile_seconds
+        else:
+            curve = pool.take(queue.pop(0)) if queue else _propose(study, pool, rng, True)
+            if curve is None:
+                break
+            state = configs.setdefault(curve.index, asha.Config(curve.index))
+            spent = curve.build_seconds
+        trial = _enqueued(study, pool, curve)
+        run.trials += 1
+        for k, score in sorted(state.scores.items()):  # a continuation carries its rungs: TPE orders it by them
+            trial.report(score, rungs.epochs(k))
+        done = rungs.epochs(state.rung) if state.rung >= 0 else 0
+        while not curve.failed:
+            if state.rung >= 0:
+                state.went_on.add(state.rung)
+            epochs = rungs.epochs(state.rung + 1)
+            if epochs not in curve.decayed:  # diverged, or deeper than the record went with it
+                run.holes += state.rung >= 0 and not curve.diverged
+                break
+            step = curve.cost(done, epochs) + curve.decay_seconds[epochs]
+            if spent + step > _cap(run):  # cut by the trial cap or the budget: charged, nothing kept
+                spent = max(spent, _cap(run))
+                break
+            spent, done = spent + step, epochs
+            state.scores[state.rung + 1] = curve.decayed[epochs][0]
+            trial.report(state.scores[state.rung], epochs)
+            if not asha.goes_on(list(configs.values()), state, rungs):
+                break
+        run.spent = min(run.budget, run.spent + spent)
+        best = asha.incumbent(list(configs.values()))
+        if best is not None:
+            run.choose(best.scores[best.rung], by_index[best.key])
+        if state.rung >= 0 and not curve.failed:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+
+STRATEGIES = {
+    "today": lambda pool, run, rng: trunk_search(pool, run, rng, model_based=True, median=True),
+    "random": lambda pool, run, rng: trunk_search(pool, run, rng, model_based=False, median=False),
+    "hyperband": lambda pool, run, rng: hyperband(pool, run, rng),
+    "ladder-2": lambda pool, run, rng: ladder(pool, run, rng, factor=2),
+    "ladder-4": lambda pool, run, rng: ladder(pool, run, rng, factor=4),
+}
+
+
+def load(folder: Path, family: str) -> list[Curve]:
+    path = folder / f"{family}.jsonl"
+    rows = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return [Curve.from_row(r) for r in rows]
+
+
+def replay(curves: list[Curve], family: str, strategy: str, budget: float, seed: int) -> Run:
+    from bakeoff.spaces import DEFAULT_SPACES
+
+    pool = Pool(curves, DEFAULT_SPACES[family])
+    run = Run(budget)
+    STRATEGIES[strategy](pool, run, np.random.default_rng(seed))
+    return run
+
+
+def time_to(run: Run, target: float) -> float | None:
+    """When the shippable choice first reached ``target`` on the held-out half; None: not within the budget."""
+    return next((moment for moment, quality, _ in run.changes if quality is not None and quality >= target), None)
+
+
+def main() -> None:
+    from common import censored_median
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--budget", type=float, default=1800.0, help="seconds of trial time per family (1800: a 1-hour run)")
+    parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--families", default="ann,cnn")
+    parser.add_argument("--targets", default="ann=0.985,cnn=0.992", help="held-out accuracy to time per family")
+    parser.add_argument("--curves", type=Path, default=CURVES)
+    parser.add_argument("--name", default="replay", help="results file bench/results/NAME.json")
+    args = parser.parse_args()
+    targets = {k: float(v) for k, v in (item.split("=") for item in args.targets.split(","))}
+    strategies = args.strategies.split(",")
+    results = {}
+    for family in args.families.split(","):
+        curves = load(args.curves, family)
+        if not curves:
+            raise SystemExit(f"replay: no recorded curves for {family} in {args.curves}; run record_curves.py")
+        for strategy in strategies:
+            reps = []
+            for rep in range(args.reps):
+                run = replay(curves, family, strategy, args.budget, seed=rep)
+                reps.append({"at": [run.at(f) for f in FRACTIONS], "trials": run.trials, "holes": run.holes,
+                             "start_won": run.start_won(), "time_to_target": time_to(run, targets[family])})
+            results.setdefault(family, {})[strategy] = {
+                "reps": reps, "configurations": len(curves),
+                "median_time_to_target": censored_median([r["time_to_target"] for r in reps]),
+            }
+            print(summary_line(family, strategy, results[family][strategy]), flush=True)
+    record(args.name, {"budget_seconds": args.budget, "fractions": FRACTIONS, "targets": targets,
+                       "baseline": strategies[0], "results": results})
+    print(table(results, strategies[0], targets))
+
+
+def summary_line(family: str, strategy: str, found: dict) -> str:
+    reps = found["reps"]
+    end = [r["at"][-1] for r in reps if r["at"][-1] is not None]
+    hits = sum(r["time_to_target"] is not None for r in reps)
+    return (f"[{family}] {strategy:<10} end {100 * statistics.mean(end):.2f} % ({len(end)}/{len(reps)} with a choice)  "
+            f"trials {statistics.mean(r['trials'] for r in reps):.1f}  holes {statistics.mean(r['holes'] for r in reps):.1f}  "
+            f"target {hits}/{len(reps)}  starts won {sum(r['start_won'] for r in reps)}/{len(reps)}")
+
+
+def table(results: dict, baseline: str, targets: dict) -> str:
+    """Per family and strategy: held-out accuracy of the choice at each budget fraction, its paired difference
+    from the baseline (95 % interval over repetitions), hits of the target and censored median time to it."""
+    head = ("| family | strategy | " + " | ".join(f"at {int(100 * f)} %" for f in FRACTIONS)
+            + " | end vs " + baseline + " (pp) | target hits | median time to target | trials | holes | a start won |")
+    lines = [head, "| " + " | ".join("---" for _ in head.strip("|").split("|")) + " |"]
+    for family, strategies in results.items():
+        base = strategies[baseline]["reps"]
+        for strategy, found in strategies.items():
+            reps = found["reps"]
+            cells = []
+            for i in range(len(FRACTIONS)):
+                values = [r["at"][i] for r in reps if r["at"][i] is not None]
+                cells.append(f"{100 * statistics.mean(values):.2f} ({len(values)}/{len(reps)})" if values else "none")
+            pairs = [100 * (r["at"][-1] - b["at"][-1]) for r, b in zip(reps, base) if r["at"][-1] is not None and b["at"][-1] is not None]
+            interval = mean_interval(pairs) if strategy != baseline else None
+            diff = "baseline" if strategy == baseline else (
+                f"{interval['mean']:+.2f} [{interval['low']:+.2f}, {interval['high']:+.2f}]" if interval and interval.get("low") is not None else "n/a")
+            hits = sum(r["time_to_target"] is not None for r in reps)
+            median = found["median_time_to_target"]
+            lines.append(f"| {family.upper()} | {strategy} | " + " | ".join(cells) + f" | {diff} | {hits}/{len(reps)} (≥ {100 * targets[family]:.1f} %) | "
+                         f"{'not reached by half' if median is None else f'{median:.0f} s'} | "
+                         f"{statistics.mean(r['trials'] for r in reps):.1f} | {statistics.mean(r['holes'] for r in reps):.1f} | "
+                         f"{sum(r['start_won'] for r in reps)}/{len(reps)} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Asynchronous successive halving with continuation: which configuration trains next, and how far.
+
+Rungs are epoch counts ``first * factor**k`` with no top fixed in advance: a configuration in the top
+``1/factor`` of the configurations scored at its rung goes on to the next rung when that segment fits the trial's
+time cap, so the deepest rung a search reaches grows with its budget (an overnight search trains its best
+configurations far beyond a 15-minute one's). Each configuration is judged only against others at the same rung
+and the same point of the same schedule (a decayed score, ``search/train/rungs.py``), never against a finished
+hand-tuned start: slow starters are compared with slow starters. One worker or many, the decision reads only
+what the studies hold, so workers agree without talking to each other, and the replay benchmark
+(``bench/replay.py``) runs this same code.
+
+Nothing here imports Optuna or TensorFlow: the engine and the replay hand in plain records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Rungs:
+    """Epochs at rung ``k``: ``first * factor**k``."""
+
+    first: int = 1
+    factor: int = 2
+
+    def __post_init__(self) -> None:
+        if self.first < 1 or self.factor < 2:
+            raise ValueError("rungs need first >= 1 epoch and a factor >= 2")
+
+    def epochs(self, k: int) -> int:
+        return self.first * self.factor**k
+
+    def describe(self, reached: int) -> str:
+        return ", ".join(str(self.epochs(k)) for k in range(reached + 1))
+
+
+@dataclass
+class Config:
+    """One configuration's progress: its decayed score at each rung it reached, and where it cannot go on."""
+
+    key: int  # the number of its first trial
+    scores: dict[int, float] = field(default_factory=dict)  # rung index -> selection score
+    went_on: set[int] = field(default_factory=set)  # rungs it was promoted from (or that it cannot leave)
+    running: bool = False  # a worker is training it now
+
+    @property
+    def rung(self) -> int:
+        """The highest rung reached, -1 before the first."""
+        return max(self.scores, default=-1)
+
+
+def top_of_rung(configs: list[Config], k: int, factor: int) -> set[int]:
+    """Keys of the configurations in the top ``1/factor`` of rung ``k`` (ties broken by the earlier key):
+    with fewer than ``factor`` scored there, none."""
+    scored = sorted((c for c in configs if k in c.scores), key=lambda c: (-c.scores[k], c.key))
+    return {c.key for c in scored[: len(scored) // factor]}
+
+
+def promotable(configs: list[Config], rungs: Rungs) -> list[tuple[int, Config]]:
+    """Configurations that may go on now, the deepest rung first, then the best score: (rung index, config)."""
+    found = []
+    for k in sorted({c.rung for c in configs if c.rung >= 0}, reverse=True):
+        top = top_of_rung(configs, k, rungs.factor)
+        ready = [c for c in configs if c.key in top and c.rung == k and k not in c.went_on and not c.running]
+        found += [(k, c) for c in sorted(ready, key=lambda c: (-c.scores[k], c.key))]
+    return found
+
+
+def goes_on(configs: list[Config], config: Config, rungs: Rungs) -> bool:
+    """Whether ``config``, just scored at its rung, is in the top of it now (and so trains on without a pause)."""
+    k = config.rung
+    return k not in config.went_on and config.key in top_of_rung(configs, k, rungs.factor)
+
+
+def incumbent(configs: list[Config]) -> Config | None:
+    """What the search would ship now: the best of the highest rung any configuration reached (the earlier on ties)."""
+    scored = [c for c in configs if c.rung >= 0]
+    if not scored:
+        return None
+    top = max(c.rung for c in scored)
+    return min((c for c in scored if c.rung == top), key=lambda c: (-c.scores[top], c.key))

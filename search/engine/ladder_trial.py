@@ -1,0 +1,240 @@
+"""One trial of the ladder (``--pruner ladder``): a configuration trained from its rung to the next, and on while it
+stays in the top of each rung it reaches.
+
+A new configuration starts from scratch; a promoted one loads the checkpoint its last trial left at its rung and
+trains on with the same optimiser state, so no epoch is trained twice. At every rung the trial is scored after a
+short decay on a copy of its state (``search/train/rungs.py``), saves its checkpoint, and records its score; a
+trial killed between rungs is re-queued from the last checkpoint it saved. The decisions (who is in the top, who
+goes on) are ``ladder.py``'s, made from what the study holds, so several workers agree without talking.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from bakeoff.search import layout
+from bakeoff.search.engine import record
+from bakeoff.search.engine.ladder import Config, Rungs, goes_on, promotable
+from bakeoff.search.engine.objective import BUDGET_CUT, Interrupted, Objective, Surplus, _end
+from bakeoff.search.engine.record import Outcome
+from bakeoff.search.engine.storage import worker_id
+from bakeoff.search.errors import first_line
+from bakeoff.search.train.builders import count_flops, load_checkpoint
+from bakeoff.search.train.fit import fit, peak_rss_mb, release_models, steps_per_epoch
+from bakeoff.search.train.rungs import DECAY_SHARE, decayed_validation
+from bakeoff.spaces import LADDER_SCHEDULE
+
+
+def rung_index(rungs: Rungs, epochs: int) -> int | None:
+    """``k`` with ``rungs.epochs(k) == epochs``, None off the ladder."""
+    if epochs < rungs.first or epochs % rungs.first:
+        return None
+    k = round(math.log(epochs // rungs.first, rungs.factor))
+    return k if rungs.epochs(k) == epochs else None
+
+
+def configs_of(trials: list[FrozenTrial], rungs: Rungs) -> dict[int, Config]:
+    """Each configuration's progress as the study holds it: scores per rung, rungs it has left, whether a worker
+    has it now (a queued or running trial of it)."""
+    found: dict[int, Config] = {}
+    for trial in trials:
+        key = trial.user_attrs.get(record.LADDER_KEY)
+        if key is None or record.outcome_of(trial) is Outcome.DUPLICATE:
+            continue
+        config = found.setdefault(int(key), Config(int(key)))
+        for epochs, score in (trial.user_attrs.get(record.RUNG_SCORES) or {}).items():
+            k = rung_index(rungs, int(epochs))
+            if k is not None:
+                config.scores[k] = float(score)
+        start = rung_index(rungs, int(trial.user_attrs.get(record.FROM_EPOCHS) or 0))
+        if trial.state in (TrialState.WAITING, TrialState.RUNNING):
+            config.running = True
+            if start is not None:
+                config.went_on.add(start)
+        elif start is not None and record.outcome_of(trial) not in (Outcome.INTERRUPTED, Outcome.SURPLUS):
+            config.went_on.add(start)  # a continuation that ended (too slow, over budget): not offered again
+    for config in found.values():
+        config.went_on.update(range(config.rung))
+    return found
+
+
+def continuation(study: optuna.Study, rungs: Rungs, workdir: Path, family: str, cap: float | None) -> tuple[dict, dict] | None:
+    """The next configuration to continue, as (configuration, user attributes of its queued trial); None: sample a
+    new one. Skipped: a configuration whose checkpoint this worker cannot see (another machine's), and one whose
+    next segment, at the pace its epochs went, would not fit the per-trial ``cap``."""
+    trials = study.get_trials(deepcopy=False)
+    last = {int(t.user_attrs[record.LADDER_KEY]): t for t in trials
+            if t.user_attrs.get(record.LADDER_KEY) is not None and t.state == TrialState.COMPLETE}
+    for k, config in promotable(list(configs_of(trials, rungs).values()), rungs):
+        epochs, trial = rungs.epochs(k), last.get(config.key)
+        if trial is None or not layout.checkpoint(workdir, family, config.key, epochs).exists():
+            continue
+        pace = float(trial.user_attrs.get(record.MEAN_EPOCH_SECONDS) or 0.0)
+        if cap is not None and (rungs.epochs(k + 1) - epochs) * pace * (1 + DECAY_SHARE) > cap:
+            continue
+        scores = {str(rungs.epochs(j)): s for j, s in sorted(config.scores.items()) if j <= k}
+        return record.config_of(trial), {record.LADDER_KEY: config.key, record.FROM_EPOCHS: epochs,
+                                         record.CONTINUES: trial.number, record.RUNG_SCORES: scores}
+    return None
+
+
+class LadderObjective(Objective):
+    """Trains one segment of the ladder; see the module's text."""
+
+    def __init__(self, *args, rungs: Rungs, workdir: Path, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.rungs, self.workdir = rungs, workdir
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        started = time.perf_counter()
+        self.trial_id, self.trial = trial._trial_id, trial
+        self.started = started
+        trial.set_user_attr(record.WORKER, worker_id())
+        attrs = dict(trial.user_attrs)
+        key = int(attrs.get(record.LADDER_KEY, trial.number))
+        begin = int(attrs.get(record.FROM_EPOCHS) or 0)
+        surplus = self.surplus is not None and self.surplus(trial)
+        if surplus or (begin and self._taken(trial, key, begin)):
+            outcome = Outcome.SURPLUS if surplus else Outcome.DUPLICATE
+            _end(trial, outcome, "interrupted: another worker took " + ("the budget's last trial" if surplus else "this rung"))
+            trial.set_user_attr(record.SECONDS, round(time.perf_counter() - started, 3))
+            raise Surplus()
+        config = self.space.sample(trial)
+        trial.set_user_attr(record.CONFIG, config)
+        trial.set_user_attr(record.LADDER_KEY, key)
+        trial.set_user_attr(record.FROM_EPOCHS, begin)
+        scores = {int(e): float(s) for e, s in (attrs.get(record.RUNG_SCORES) or {}).items()}
+        release_models()
+        from bakeoff.search.train.backend import import_keras
+
+        keras = import_keras()
+        trial.set_user_attr(record.BACKEND, keras.backend.backend())
+        keras.utils.set_random_seed(self.seed * 100_003 + trial.number)
+        data = self.data
+        batch = config["batch_size"]
+        per_epoch = steps_per_epoch(len(data.x_train), batch)
+        curve: list[float] = []
+        epoch_seconds: list[float] = []
+        done, correct = begin, None
+        try:
+            model = self._model(keras, config, key, begin, per_epoch)
+            trial.set_user_attr(record.PARAMS, int(model.count_params()))
+            trial.set_user_attr(record.FLOPS, count_flops(model))
+            self.model, self.cut = model, None
+            while True:
+                k = rung_index(self.rungs, done) if done else -1
+                target = self.rungs.epochs(k + 1)
+                if done > begin and not self._fits(started, epoch_seconds, target - done):
+                    break  # the next rung would not fit this trial's cap: it ends at its rung, complete
+                result = fit(model, data.x_train, data.y_train, epochs=target - done, batch_size=batch,
+                             validation=(data.x_val, data.y_val), hook=self._between_epochs, stop_now=self._stop_now)
+                curve += result.history.get("val_accuracy", [])
+                epoch_seconds += result.epoch_seconds
+                if self.cut and done > begin and not self.stop.requested:
+                    break  # the budget or the cap ran out on the way to the next rung: it ends at the rung it reached
+                if self.stop.requested or result.diverged_at is not None or self.cut or result.epochs < target - done:
+                    return self._cut_short(trial, result, curve)
+                done = target
+                decayed = decayed_validation(model, data.x_train, data.y_train, (data.x_val, data.y_val), batch_size=batch, seed=trial.number)
+                scores[done], correct = decayed.accuracy, decayed.correct
+                self._save(model, key, done)
+                trial.set_user_attr(record.RUNG_SCORES, {str(e): s for e, s in sorted(scores.items())})
+                trial.set_user_attr(record.CHECKPOINT_EPOCHS, done)
+                self._drop_older(key, done)  # only now: a copy re-queued before this line still finds its checkpoint
+                trial.report(decayed.accuracy, done)
+                configs = configs_of(trial.study.get_trials(deepcopy=False), self.rungs)
+                configs[key].running = False  # this very trial: the question is its rank, not who holds it
+                if not goes_on(list(configs.values()), configs[key], self.rungs):
+                    break
+        except Interrupted:
+            raise
+        except Exception as exc:
+            _end(trial, Outcome.FAILED, f"{type(exc).__name__}: {first_line(exc, 300)}")
+            raise
+        finally:
+            trial.set_user_attr(record.PEAK_RSS_MB, round(peak_rss_mb(), 1))
+            trial.set_user_attr(record.SECONDS, round(time.perf_counter() - started, 3))
+        return self._complete(trial, done, begin, scores, correct, curve, epoch_seconds)
+
+    def _model(self, keras, config: dict, key: int, begin: int, per_epoch: int):
+        if begin:
+            return load_checkpoint(layout.checkpoint(self.workdir, self.family, key, begin))
+        from bakeoff.search.train.speed import tuned_model
+
+        return tuned_model({**config, "schedule": LADDER_SCHEDULE}, self.family, self.data.input_shape, self.data.num_classes, per_epoch * self.rungs.first)
+
+    def _between_epochs(self, epoch: int, logs: dict) -> str | None:
+        """Only a stop request or a cut ends a segment between epochs: the ladder judges at rungs, not per epoch."""
+        self._alive(force=True)
+        return "interrupted" if self.stop.requested else (self.cut[1] if self.cut else None)
+
+    def _stop_now(self, done: int, total: int) -> bool:
+        """Polled between batches: a signal, the family's budget, or the trial's time cap."""
+        self._alive()
+        if self.deadline is not None and time.time() >= self.deadline:
+            self.cut = BUDGET_CUT
+        elif self.max_seconds is not None and time.perf_counter() - self.started > self.max_seconds:
+            self.cut = (Outcome.TOO_SLOW, f"too slow: its next rung did not fit the {self.max_seconds:.0f}s cap per trial")
+        return self.stop.requested or self.cut is not None
+
+    def _fits(self, started: float, epoch_seconds: list[float], epochs: int) -> bool:
+        if self.max_seconds is None or not epoch_seconds:
+            return True
+        per_epoch = float(np.median(epoch_seconds))
+        return time.perf_counter() - started + epochs * per_epoch * (1 + DECAY_SHARE) <= self.max_seconds
+
+    def _taken(self, trial: optuna.Trial, key: int, begin: int) -> bool:
+        """Whether an earlier trial already trains (or trained) this configuration from this rung."""
+        for other in trial.study.get_trials(deepcopy=False):
+            if (other.number < trial.number and other.user_attrs.get(record.LADDER_KEY) == key
+                    and other.user_attrs.get(record.FROM_EPOCHS) == begin
+                    and (other.state in (TrialState.RUNNING, TrialState.COMPLETE))):
+                return True
+        return False
+
+    def _save(self, model, key: int, epochs: int) -> None:
+        """Write the checkpoint beside the older ones, atomically (a kill mid-write leaves no half file)."""
+        path = layout.checkpoint(self.workdir, self.family, key, epochs)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"partial-{os.getpid()}-{path.name}")
+        model.save(partial)
+        os.replace(partial, path)
+
+    def _drop_older(self, key: int, epochs: int) -> None:
+        keep = layout.checkpoint(self.workdir, self.family, key, epochs)
+        for older in layout.checkpoints(self.workdir, self.family, key):
+            if older != keep:
+                older.unlink(missing_ok=True)
+
+    def _cut_short(self, trial: optuna.Trial, result, curve: list[float]) -> float:
+        trial.set_user_attr(record.CURVES, {"val_accuracy": [round(v, 5) for v in curve]})
+        if self.stop.requested:
+            reason = f"interrupted by {self.stop.signal_name}"
+            _end(trial, Outcome.INTERRUPTED, reason)
+            raise Interrupted(reason)
+        if result.diverged_at is not None:
+            _end(trial, Outcome.DIVERGED, f"diverged: loss became NaN in epoch {len(curve)}")
+            raise optuna.TrialPruned("diverged")
+        outcome, reason = self.cut or (Outcome.FAILED, "the fit ended early for no reason it gave")
+        _end(trial, outcome, reason)
+        raise optuna.TrialPruned(reason)
+
+    def _complete(self, trial, done: int, begin: int, scores: dict[int, float], correct, curve: list[float], epoch_seconds: list[float]) -> float:
+        trial.set_user_attr(record.EPOCHS_RUN, done - begin)
+        trial.set_user_attr(record.MAX_EPOCHS, done)
+        trial.set_user_attr(record.BEST_EPOCH, done)
+        trial.set_user_attr(record.CURVES, {"val_accuracy": [round(v, 5) for v in curve]})
+        if epoch_seconds:
+            trial.set_user_attr(record.MEAN_EPOCH_SECONDS, round(float(np.mean(epoch_seconds)), 4))
+        if correct is not None:
+            trial.set_user_attr(record.VAL_CORRECT, record.pack_correct(correct))
+        _end(trial, Outcome.COMPLETE)
+        return float(scores[done])
+

@@ -1,0 +1,65 @@
+"""Asynchronous successive halving: who is promoted, who trains on at once, what the search would ship."""
+
+import pytest
+
+from bakeoff.search.engine.ladder import Config, Rungs, goes_on, incumbent, promotable, top_of_rung
+
+
+def _configs(*rung0_scores: float) -> list[Config]:
+    return [Config(key, {0: score}) for key, score in enumerate(rung0_scores)]
+
+
+def test_rungs_grow_geometrically_and_refuse_nonsense():
+    assert [Rungs(1, 2).epochs(k) for k in range(5)] == [1, 2, 4, 8, 16]
+    assert [Rungs(2, 3).epochs(k) for k in range(3)] == [2, 6, 18]
+    assert Rungs(1, 4).describe(2) == "1, 4, 16"
+    for first, factor in ((0, 2), (1, 1)):
+        with pytest.raises(ValueError):
+            Rungs(first, factor)
+
+
+def test_only_the_top_share_of_a_rung_goes_on_and_fewer_than_factor_promote_none():
+    assert top_of_rung(_configs(0.9), 0, 2) == set()  # one configuration says nothing of its rank
+    assert top_of_rung(_configs(0.9, 0.8), 0, 2) == {0}
+    assert top_of_rung(_configs(0.5, 0.9, 0.7, 0.8), 0, 2) == {1, 3}
+    assert top_of_rung(_configs(0.5, 0.9, 0.7, 0.8), 0, 4) == {1}
+    assert top_of_rung(_configs(0.8, 0.8, 0.1), 0, 3) == {0}  # a tie goes to the earlier configuration
+
+
+def test_promotion_prefers_the_deepest_rung_then_the_best_and_skips_what_went_on_or_runs():
+    configs = _configs(0.5, 0.9, 0.7, 0.8)
+    configs[1].scores[1] = 0.95
+    configs[1].went_on.add(0)
+    configs[3].scores[1] = 0.96
+    configs[3].went_on.add(0)
+    # rung 1 has two configurations (1 and 3): the better, 3, may go to rung 2; at rung 0 the top half is {1, 3},
+    # both already gone on
+    assert [(k, c.key) for k, c in promotable(configs, Rungs(1, 2))] == [(1, 3)]
+    configs[3].running = True
+    assert promotable(configs, Rungs(1, 2)) == []
+
+
+def test_a_configuration_that_becomes_top_later_is_promoted_then():
+    configs = _configs(0.6, 0.9)
+    configs[1].went_on.add(0)
+    configs[1].scores[1] = 0.93
+    assert promotable(configs, Rungs(1, 2)) == []  # 0.6 is the bottom half of two
+    configs += [Config(2, {0: 0.1}), Config(3, {0: 0.2})]
+    # four at rung 0: the top half is {1, 0}; 1 went on already, so 0 goes on now, from its checkpoint
+    assert [(k, c.key) for k, c in promotable(configs, Rungs(1, 2))] == [(0, 0)]
+
+
+def test_goes_on_at_once_only_when_in_the_top_now():
+    configs = _configs(0.9, 0.5)
+    assert goes_on(configs, configs[0], Rungs(1, 2)) and not goes_on(configs, configs[1], Rungs(1, 2))
+    configs[0].went_on.add(0)
+    assert not goes_on(configs, configs[0], Rungs(1, 2))
+
+
+def test_the_incumbent_is_the_best_of_the_highest_rung_even_when_a_shallower_score_is_higher():
+    assert incumbent([]) is None and incumbent([Config(0)]) is None
+    configs = _configs(0.99, 0.90)
+    configs[1].scores[1] = 0.95  # deeper, lower than the lucky 0.99 at rung 0
+    assert incumbent(configs).key == 1
+    configs.append(Config(2, {0: 0.5, 1: 0.95}))
+    assert incumbent(configs).key == 1  # a tie at the top rung: the earlier

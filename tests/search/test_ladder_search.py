@@ -1,0 +1,116 @@
+"""The ladder (``--pruner ladder``) for real: checkpoints that continue exactly, and a search that trains no epoch twice."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from bakeoff.search import layout
+from bakeoff.search.app.main import main
+from bakeoff.search.data import load_dataset
+from bakeoff.search.engine import record
+from bakeoff.search.train.backend import import_keras
+from bakeoff.search.train.builders import load_checkpoint
+from bakeoff.search.train.fit import fit, release_models
+from bakeoff.search.train.rungs import decayed_validation
+from bakeoff.search.train.speed import tuned_model
+from bakeoff.spaces import BASELINES, LADDER_SCHEDULE
+
+from studycheck import check, complete_trials, studies
+
+
+def test_a_checkpoint_holds_the_run_exactly_and_trains_on(tmp_path):
+    data = load_dataset("digits")
+    keras = import_keras()
+    release_models()
+    keras.utils.set_random_seed(0)
+    config = {**BASELINES["ann"], "schedule": LADDER_SCHEDULE}
+    model = tuned_model(config, "ann", data.input_shape, data.num_classes, 100)
+    fit(model, data.x_train, data.y_train, epochs=2, batch_size=config["batch_size"])
+    decayed_validation(model, data.x_train, data.y_train, (data.x_val, data.y_val), batch_size=config["batch_size"], seed=0)
+    path = layout.checkpoint(tmp_path, "ann", 3, 2)
+    path.parent.mkdir(parents=True)
+    model.save(path)
+    loaded = load_checkpoint(path)
+    for before, after in ((model.weights, loaded.weights), (model.optimizer.variables, loaded.optimizer.variables)):
+        assert len(before) == len(after) and all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(before, after))
+    assert int(loaded.optimizer.iterations.numpy()) == int(model.optimizer.iterations.numpy()) > 0
+    assert hasattr(loaded.optimizer._learning_rate, "decay_from")  # the schedule that can decay again
+    result = fit(loaded, data.x_train, data.y_train, epochs=1, batch_size=config["batch_size"], validation=(data.x_val, data.y_val))
+    assert result.history["val_accuracy"][0] > 0.8
+
+
+def _trials(out, family="ann"):
+    return optuna.load_study(study_name=record.study_name("t", family), storage=f"sqlite:///{out}/study.db").get_trials()
+
+
+@pytest.mark.slow
+def test_a_ladder_search_continues_configurations_and_trains_no_epoch_twice(tmp_path, capfd):
+    out = tmp_path / "run"
+    argv = ["search", "--pruner", "ladder", "--data", "digits", "--family", "ann", "--trials", "10", "--out", str(out), "--study", "t"]
+    assert main(argv) == 0
+    trials = _trials(out)
+    assert len(trials) == 10 and sum(t.state == TrialState.COMPLETE for t in trials) >= 8  # a sampled one may diverge
+    assert [t.user_attrs.get(record.START) for t in trials[:2]] == ["seed notebook", "recipe"]
+    assert all(t.user_attrs[record.CONFIG]["schedule"] == LADDER_SCHEDULE for t in trials)
+    by_key: dict[int, list] = {}
+    for trial in trials:
+        by_key.setdefault(trial.user_attrs[record.LADDER_KEY], []).append(trial)
+    deepest = 0
+    for key, segments in by_key.items():
+        reached = 0
+        for trial in segments:  # each segment begins where the last one ended: no epoch trained twice or skipped
+            assert trial.user_attrs[record.FROM_EPOCHS] == reached
+            if trial.state != TrialState.COMPLETE:
+                continue
+            scores = {int(e): s for e, s in trial.user_attrs[record.RUNG_SCORES].items()}
+            assert trial.user_attrs[record.EPOCHS_RUN] == max(scores) - reached
+            assert all(e & (e - 1) == 0 for e in scores)  # rungs 1, 2, 4, ...: --epochs 1, factor 2
+            if reached:
+                parent = next(t for t in trials if t.number == trial.user_attrs[record.CONTINUES])
+                assert parent.user_attrs[record.LADDER_KEY] == key
+                assert all(scores[int(e)] == s for e, s in parent.user_attrs[record.RUNG_SCORES].items())
+            assert trial.value == scores[max(scores)]
+            reached = max(scores)
+        expected = [f"config-{key}-epoch-{reached}.keras"] if reached else []
+        assert [p.name for p in layout.checkpoints(out / "checkpoints", "ann", key)] == expected
+        deepest = max(deepest, reached)
+    assert deepest >= 2  # of the two starts, the better went on (at once, or from its checkpoint)
+    assert record.rung_epochs(record.best_trial(trials)) == deepest
+    assert "budget: 10/10 trials" in capfd.readouterr().out
+
+
+@pytest.mark.slow
+def test_kill_9_in_the_middle_of_a_rung_loses_nothing_finished_and_trains_nothing_twice(tmp_path):
+    out = tmp_path / "run"
+    storage = f"sqlite:///{out}/study.db"
+    argv = [sys.executable, "-m", "bakeoff.search", "search", "--pruner", "ladder", "--data", "digits", "--trials", "6",
+            "--out", str(out), "--study", "k"]
+    rng = random.Random(5)
+    kept: dict = {}
+    for _ in range(2):  # a crash takes the search and its worker at once, wherever they are
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(rng.uniform(8.0, 16.0))
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        kept.update(complete_trials(storage, "k"))
+    finished = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    assert finished.returncode == 0, finished.stderr
+    check(storage, "k", 6, kept)  # nothing running or queued, 6 counted per family, every finished trial unchanged
+    for study in studies(storage, "k").values():
+        checkpointed: dict[int, int] = {}
+        for trial in study.get_trials():
+            key = trial.user_attrs.get(record.LADDER_KEY)
+            if key is None or trial.state not in (TrialState.COMPLETE, TrialState.FAIL):
+                continue
+            # every trial of a configuration begins at the furthest checkpoint any earlier one saved
+            assert trial.user_attrs.get(record.FROM_EPOCHS, 0) == checkpointed.get(key, 0), (trial.number, trial.user_attrs)
+            if record.CHECKPOINT_EPOCHS in trial.user_attrs:
+                checkpointed[key] = trial.user_attrs[record.CHECKPOINT_EPOCHS]
