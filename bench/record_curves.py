@@ -140,6 +140,23 @@ def record_one(family: str, index: int, label: str, config: dict, data, peers: l
     return row
 
 
+def summary_table(folder: Path = CURVES) -> str:
+    """Per family: configurations recorded, how many reached each rung, how they ended, the hours they took and where."""
+    lines = ["| family | configurations | reached " + " | reached ".join(map(str, RUNGS)) + " | diverged | capped | failed | hours | machines |",
+             "| --- " * (7 + len(RUNGS)) + "|"]
+    for family in ("ann", "cnn"):
+        rows = done(folder, family)
+        if not rows:
+            continue
+        reached = [sum(str(r) in row["decayed"] for row in rows) for r in RUNGS]
+        ends = [sum(str(row.get("stopped") or "").startswith(kind) for row in rows) for kind in ("diverged", "capped", "failed")]
+        hours = sum(row.get("seconds", 0.0) for row in rows) / 3600
+        machines = ", ".join(sorted({row.get("machine", "?") for row in rows}))
+        lines.append(f"| {family.upper()} | {len(rows)} | " + " | ".join(map(str, reached)) + " | " + " | ".join(map(str, ends))
+                     + f" | {hours:.1f} | {machines} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", type=int, default=120, help="configurations per family, the starts included")

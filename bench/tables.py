@@ -92,6 +92,10 @@ def _own_table(name: str, result: dict) -> str | None:
         import lr_ranges
 
         return lr_ranges.table(result["rows"])
+    if name.startswith("replay"):
+        import replay
+
+        return replay.table(result["results"], result["baseline"], result["targets"])
     if name == "accuracy_at_budget":
         import accuracy_at_budget
 
@@ -113,9 +117,20 @@ def section(path: Path) -> str:
     return "\n".join(head + [_own_table(name, result) or _generic(result), ""])
 
 
+def curves_section() -> str:
+    """What the replay's record holds (``record_curves.py``): configurations per family, how deep, on which machine."""
+    import record_curves
+
+    header = RESULTS / "curves" / "header.json"
+    if not header.exists():
+        return ""
+    head = ["### curves (the replay's record)", "", _docstring(ROOT / "bench" / "record_curves.py"), "", record_curves.summary_table(), ""]
+    return "\n".join(head)
+
+
 def render() -> str:
     intro = README.read_text().split(MARKER)[0].rstrip() + "\n\n" if README.exists() else "# Benchmarks\n\n"
-    return intro + MARKER + "\n\n" + "\n".join(section(path) for path in sorted(RESULTS.glob("*.json")))
+    return intro + MARKER + "\n\n" + "\n".join([*(section(path) for path in sorted(RESULTS.glob("*.json"))), curves_section()]).rstrip() + "\n"
 
 
 def main() -> None:

@@ -43,6 +43,7 @@ def trial_record(trial: FrozenTrial) -> dict[str, Any]:
         "seconds": record.seconds(trial) if trial.state.is_finished() else None,
         "completed": trial.datetime_complete.timestamp() if trial.datetime_complete else None,
         "intermediate": dict(sorted(trial.intermediate_values.items())),
+        "rung": record.rung_epochs(trial),  # the ladder's deepest rung in epochs, 0 for the other engines
         "curves": attrs.get(record.CURVES, {}),
         record.VAL_CORRECT: attrs.get(record.VAL_CORRECT),
     }

@@ -5,7 +5,8 @@ trials recorded their validation images: the same rule as "found by search").
 
 Plain data in: trial records as ``collect.trial_record`` makes them. Trials are taken in the order they finished;
 every finished trial's charged seconds count (pruned ones too: they cost time), but only complete trials can be
-best, as only they can be selected. Trials copied in by ``--warm-start`` cost this search nothing and are never
+best, as only they can be selected; on the ladder the best is the best of the highest rung reached, which retraining
+uses, so the line can step down when a configuration first reaches a new rung. Trials copied in by ``--warm-start`` cost this search nothing and are never
 its first beat: an earlier search found them.
 """
 
@@ -23,7 +24,7 @@ def anytime(trials: list[dict[str, Any]], n_val: int | None) -> dict[str, Any] |
     finished = sorted((t for t in trials if t.get("seconds") is not None and t.get("completed")), key=lambda t: t["completed"])
     if not any(t["state"] == "COMPLETE" and t["value"] is not None for t in finished):
         return None
-    charged, best, steps, starts, beaten = 0.0, None, [], [], None
+    charged, best, steps, starts, beaten = 0.0, None, [], [], None  # best: (rung, value) of what would ship
     for trial in finished:
         charged += trial["seconds"]
         if trial["state"] != "COMPLETE" or trial["value"] is None:
@@ -32,9 +33,9 @@ def anytime(trials: list[dict[str, Any]], n_val: int | None) -> dict[str, Any] |
             starts.append({"seconds": charged, "value": trial["value"], "label": trial["start"], "number": trial["number"], "trial": trial})
         elif beaten is None and not trial.get("warm_from") and n_val and starts and all(_margin(trial, s["trial"], n_val) > TIE_SE for s in starts):
             beaten = {"seconds": charged, "number": trial["number"], "value": trial["value"]}
-        if best is None or trial["value"] > best:
-            best = trial["value"]
-            steps.append({"seconds": charged, "value": best, "number": trial["number"]})
+        if best is None or (trial.get("rung", 0), trial["value"]) > best:
+            best = (trial.get("rung", 0), trial["value"])
+            steps.append({"seconds": charged, "value": trial["value"], "number": trial["number"]})
     return {"steps": steps, "starts": [{k: v for k, v in s.items() if k != "trial"} for s in starts], "beaten": beaten, "charged": charged}
 
 

@@ -148,7 +148,7 @@ class LadderObjective(Objective):
                 trial.set_user_attr(record.RUNG_SCORES, {str(e): s for e, s in sorted(scores.items())})
                 trial.set_user_attr(record.CHECKPOINT_EPOCHS, done)
                 self._drop_older(key, done)  # only now: a copy re-queued before this line still finds its checkpoint
-                trial.report(decayed.accuracy, done)
+                trial.report(decayed.accuracy, done - 1)  # steps are epoch indices from 0, as the other engines report
                 configs = configs_of(trial.study.get_trials(deepcopy=False), self.rungs)
                 configs[key].running = False  # this very trial: the question is its rank, not who holds it
                 if not goes_on(list(configs.values()), configs[key], self.rungs):

@@ -46,3 +46,11 @@ def test_a_search_without_starts_or_without_a_complete_trial_says_so():
     assert sentence("ann", None) == "The ANN search has no complete trial yet."
     found = anytime([_trial(0, 0.9, 10, 1)], 6000)
     assert found["beaten"] is None and "began with no queued start" in sentence("ann", found)
+
+
+def test_on_the_ladder_the_line_follows_what_would_ship_the_best_of_the_highest_rung():
+    trials = [{**_trial(0, 0.97, 10, 1), "rung": 1}, {**_trial(1, 0.98, 10, 2), "rung": 1},
+              {**_trial(2, 0.975, 20, 3), "rung": 2},  # first at rung 2: it ships now, below the rung-1 best
+              {**_trial(3, 0.99, 10, 4), "rung": 1}, {**_trial(4, 0.985, 20, 5), "rung": 2}]
+    found = anytime(trials, 6000)
+    assert [(s["number"], s["value"]) for s in found["steps"]] == [(0, 0.97), (1, 0.98), (2, 0.975), (4, 0.985)]

@@ -10,6 +10,7 @@ PRUNER_TYPES = {
     "percentile": optuna.pruners.PercentilePruner,
     "halving": optuna.pruners.SuccessiveHalvingPruner,
     "hyperband": optuna.pruners.HyperbandPruner,
+    "ladder": optuna.pruners.NopPruner,  # the ladder decides at its rungs itself
     "wilcoxon": optuna.pruners.WilcoxonPruner,
     "none": optuna.pruners.NopPruner,
 }

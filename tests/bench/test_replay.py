@@ -1,0 +1,57 @@
+"""The replay benchmark's accounting on a record made here: budgets kept, choices judged on the held-out half."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+from record_curves import sampled_configs  # noqa: E402
+from replay import STRATEGIES, Curve, replay, time_to  # noqa: E402
+
+
+def _record(family: str, count: int = 24, depth: int = 16, epoch_seconds: float = 10.0) -> list[Curve]:
+    """Configurations whose selection half rises with their index and whose held-out half is 1 point lower."""
+    curves = []
+    for index, (label, config) in enumerate(sampled_configs(family, count, seed=0)):
+        top = 0.90 + 0.004 * index
+        trunk = [[top - 0.2 / e, top - 0.2 / e - 0.01] for e in range(1, depth + 1)]
+        decayed = {r: [top - 0.1 / r, top - 0.1 / r - 0.01] for r in (1, 2, 4, 8, 16) if r <= depth}
+        curves.append(Curve(index, label, config, trunk, [epoch_seconds] * depth, decayed, {r: 1.0 for r in decayed},
+                            build_seconds=0.5, failed=False, diverged=False))
+    return curves
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_every_strategy_keeps_its_budget_and_ships_a_recorded_configuration(strategy):
+    curves = _record("ann")
+    run = replay(curves, "ann", strategy, budget=600.0, seed=1)
+    assert 0 < run.spent <= 600.0 + 1e-9
+    assert run.trials >= 3
+    moments = [moment for moment, _, _ in run.changes]
+    assert moments == sorted(moments) and moments[-1] <= 600.0
+    held_out = {c.quality for c in curves}
+    assert run.at(1.0) in held_out  # judged on the held-out half of a configuration the record holds
+
+
+def test_the_choice_is_judged_on_the_held_out_half_not_the_half_it_was_chosen_on():
+    curves = _record("ann")
+    run = replay(curves, "ann", "random", budget=2000.0, seed=0)
+    chosen = next(c for c in curves if c.index == run.incumbent[1])
+    assert run.incumbent[0] == max(chosen.epoch(e) for e in range(1, 16))  # selected on the first half
+    assert run.at(1.0) == chosen.quality == chosen.decayed[16][1]  # judged on the second, decayed, deepest rung
+
+
+def test_epochs_the_record_does_not_hold_are_counted_as_holes_not_invented():
+    shallow = _record("ann", depth=4)
+    run = replay(shallow, "ann", "random", budget=2000.0, seed=0)
+    assert run.holes == run.trials  # every 15-epoch trial wanted more than 4 recorded epochs
+    chosen = next(c for c in shallow if c.index == run.incumbent[1])
+    assert run.at(1.0) == chosen.decayed[4][1]  # the deepest rung recorded for it, nothing extrapolated
+
+
+def test_time_to_target_is_censored_when_the_target_is_not_reached():
+    run = replay(_record("ann"), "ann", "random", budget=300.0, seed=0)
+    assert time_to(run, 1.01) is None
+    assert time_to(run, 0.0) == run.changes[0][0]
