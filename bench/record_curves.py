@@ -17,15 +17,16 @@ its family's configurations recorded so far at 2, and to 8 and 16 likewise among
 first ``FULL_DEPTH`` of each family go all the way, to seed the medians). On 2 cores a sampled CNN takes a minute
 or more an epoch, so depth for all would record a few dozen configurations in a day. A strategy that wants a curve the record does
 not hold is told so by the replay, which counts such cases. A configuration stops early when its loss turns NaN
-(recorded as diverged) or when it has trained ``--cap`` seconds (recorded as capped: the search's per-trial cap
-would have cut it too).
+(recorded as diverged), when it has not reached epoch 2 within ``--early-cap`` seconds (a 1-hour search's cap per
+trial, 450 s: such a configuration cannot climb the ladder there), or when it has trained ``--cap`` seconds (both
+recorded as capped, each row with its caps).
 
 One JSON line per configuration in ``bench/results/curves/FAMILY.jsonl``, appended when it finishes: stop the
 script at any moment and run it again to go on (an unfinished configuration is trained again from its start).
 While a file ``PAUSE`` exists in that folder the script waits between configurations, so tests or other
 benchmarks can run without sharing the cores with a configuration being timed.
 
-    python bench/record_curves.py [--configs 120] [--seed 0] [--cap 1200] [--families ann,cnn]
+    python bench/record_curves.py [--configs 120] [--seed 0] [--cap 1800] [--early-cap 450] [--families ann,cnn]
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def halves(correct: np.ndarray) -> list[float]:
     return [round(float(correct[0::2].mean()), 5), round(float(correct[1::2].mean()), 5)]
 
 
-def record_one(family: str, index: int, label: str, config: dict, data, peers: list[dict], cap: float, seed: int) -> dict:
+def record_one(family: str, index: int, label: str, config: dict, data, peers: list[dict], cap: float, early_cap: float, seed: int) -> dict:
     """Train one configuration at a constant rate, score it with a decay at each rung, as deep as the halving says."""
     from bakeoff.search.train.backend import import_keras
     from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
@@ -113,8 +114,9 @@ def record_one(family: str, index: int, label: str, config: dict, data, peers: l
     epoch, capped = 0, []
 
     def over_cap(done: int, total: int) -> bool:
-        if time.perf_counter() - started > cap:
-            capped.append(done)
+        limit = early_cap if epoch < ALWAYS else cap  # too slow for a 1-hour search's first rungs: no deeper record
+        if time.perf_counter() - started > limit:
+            capped.append(limit)
         return bool(capped)
 
     for rung in RUNGS:
@@ -128,7 +130,7 @@ def record_one(family: str, index: int, label: str, config: dict, data, peers: l
             row["stopped"] = f"diverged in epoch {epoch}"
             break
         if capped:
-            row["stopped"] = f"capped: {cap:.0f}s reached in epoch {epoch + 1}"
+            row["stopped"] = f"capped: {capped[0]:.0f}s reached in epoch {epoch + 1}"
             break
         decayed = decayed_validation(model, data.x_train, data.y_train, (data.x_val, data.y_val),
                                      batch_size=trained["batch_size"], seed=index)
@@ -161,7 +163,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", type=int, default=120, help="configurations per family, the starts included")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cap", type=float, default=1200.0, help="seconds one configuration may train")
+    parser.add_argument("--cap", type=float, default=1800.0, help="seconds one configuration may train")
+    parser.add_argument("--early-cap", type=float, default=450.0,
+                        help=f"seconds it may take to reach epoch {ALWAYS} (a 1-hour search caps a trial at 450)")
     parser.add_argument("--families", default="ann,cnn")
     parser.add_argument("--out", type=Path, default=CURVES, help="folder of the FAMILY.jsonl records")
     parser.add_argument("--subset", type=int, default=None, help="training images (a quick check; the record uses all)")
@@ -176,7 +180,7 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     header = folder / "header.json"
     if not header.exists():
-        header.write_text(json.dumps({"benchmark": "record_curves", "seed": args.seed, "cap": args.cap, "rungs": RUNGS,
+        header.write_text(json.dumps({"benchmark": "record_curves", "seed": args.seed, "caps": "per row (cap, early_cap)", "rungs": RUNGS,
                                       "always": ALWAYS, "full_depth": FULL_DEPTH, "machine": machine(), "commit": commit(),
                                       "subset": args.subset, "train_images": len(data.y_train), "val_images": len(data.y_val)}, indent=2) + "\n")
     for index in range(args.configs):
@@ -187,8 +191,8 @@ def main() -> None:
             while (folder / "PAUSE").exists():
                 time.sleep(5)
             label, config = plans[family][index]
-            row = record_one(family, index, label, config, data, rows, args.cap, args.seed)
-            row["machine"] = machine()["cpu"]
+            row = record_one(family, index, label, config, data, rows, args.cap, args.early_cap, args.seed)
+            row["machine"], row["cap"], row["early_cap"] = machine()["cpu"], args.cap, args.early_cap
             with (folder / f"{family}.jsonl").open("a") as handle:
                 handle.write(json.dumps(row, separators=(",", ":")) + "\n")
             best = max((float(np.mean(v)) for v in row["decayed"].values()), default=float("nan"))

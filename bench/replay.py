@@ -33,7 +33,6 @@ ends where the record does and the replay counts it ("holes").
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 import tempfile
@@ -400,14 +399,9 @@ STRATEGIES = {
 
 
 def load(folder: Path, family: str) -> list[Curve]:
-    path = folder / f"{family}.jsonl"
-    rows = []
-    for line in path.read_text().splitlines() if path.exists() else []:
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return [Curve.from_row(r) for r in rows]
+    from record_curves import done
+
+    return [Curve.from_row(row) for row in done(folder, family)]
 
 
 def replay(curves: list[Curve], family: str, strategy: str, budget: float, seed: int) -> Run:

@@ -20,8 +20,9 @@ TIE_SE = 2.0
 
 
 def _ranked(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Complete trials, best first as retraining ranks them (``record.best_trial``): on the ladder the highest rung first."""
     complete = [t for t in trials if t["state"] == "COMPLETE" and t["value"] is not None]
-    return sorted(complete, key=lambda t: (-t["value"], t["number"]))
+    return sorted(complete, key=lambda t: (-t.get("rung", 0), -t["value"], t["number"]))
 
 
 def select(trials: list[dict[str, Any]], n_val: int | None) -> dict[str, Any] | None:

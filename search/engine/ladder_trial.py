@@ -22,12 +22,11 @@ from optuna.trial import FrozenTrial, TrialState
 from bakeoff.search import layout
 from bakeoff.search.engine import record
 from bakeoff.search.engine.ladder import Config, Rungs, goes_on, promotable
-from bakeoff.search.engine.objective import BUDGET_CUT, Interrupted, Objective, Surplus, _end
+from bakeoff.search.engine.objective import BUDGET_CUT, Objective, Surplus, _account, _end, _failed
 from bakeoff.search.engine.record import Outcome
 from bakeoff.search.engine.storage import worker_id
-from bakeoff.search.errors import first_line
 from bakeoff.search.train.builders import count_flops, load_checkpoint
-from bakeoff.search.train.fit import fit, peak_rss_mb, release_models, steps_per_epoch
+from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
 from bakeoff.search.train.rungs import DECAY_SHARE, decayed_validation
 from bakeoff.spaces import LADDER_SCHEDULE
 
@@ -80,8 +79,10 @@ def continuation(study: optuna.Study, rungs: Rungs, workdir: Path, family: str, 
         if cap is not None and (rungs.epochs(k + 1) - epochs) * pace * (1 + DECAY_SHARE) > cap:
             continue
         scores = {str(rungs.epochs(j)): s for j, s in sorted(config.scores.items()) if j <= k}
-        return record.config_of(trial), {record.LADDER_KEY: config.key, record.FROM_EPOCHS: epochs,
-                                         record.CONTINUES: trial.number, record.RUNG_SCORES: scores}
+        attrs = {record.LADDER_KEY: config.key, record.FROM_EPOCHS: epochs, record.CONTINUES: trial.number, record.RUNG_SCORES: scores}
+        if trial.user_attrs.get(record.START):  # a start stays a start at every rung: it is never "found by search"
+            attrs[record.START] = trial.user_attrs[record.START]
+        return record.config_of(trial), attrs
     return None
 
 
@@ -153,14 +154,11 @@ class LadderObjective(Objective):
                 configs[key].running = False  # this very trial: the question is its rank, not who holds it
                 if not goes_on(list(configs.values()), configs[key], self.rungs):
                     break
-        except Interrupted:
-            raise
         except Exception as exc:
-            _end(trial, Outcome.FAILED, f"{type(exc).__name__}: {first_line(exc, 300)}")
+            _failed(trial, exc)
             raise
         finally:
-            trial.set_user_attr(record.PEAK_RSS_MB, round(peak_rss_mb(), 1))
-            trial.set_user_attr(record.SECONDS, round(time.perf_counter() - started, 3))
+            _account(trial, started)
         return self._complete(trial, done, begin, scores, correct, curve, epoch_seconds)
 
     def _model(self, keras, config: dict, key: int, begin: int, per_epoch: int):
@@ -215,10 +213,7 @@ class LadderObjective(Objective):
 
     def _cut_short(self, trial: optuna.Trial, result, curve: list[float]) -> float:
         trial.set_user_attr(record.CURVES, {"val_accuracy": [round(v, 5) for v in curve]})
-        if self.stop.requested:
-            reason = f"interrupted by {self.stop.signal_name}"
-            _end(trial, Outcome.INTERRUPTED, reason)
-            raise Interrupted(reason)
+        self._raise_if_stopped(trial)
         if result.diverged_at is not None:
             _end(trial, Outcome.DIVERGED, f"diverged: loss became NaN in epoch {len(curve)}")
             raise optuna.TrialPruned("diverged")

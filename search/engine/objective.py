@@ -127,14 +127,11 @@ class Objective:
                 on_validation=(lambda seconds: self.pace.validated(seconds, self.clock())) if self.pace else None,
             )
             trial.set_user_attr(record.FIT_SECONDS, round(time.perf_counter() - fit_started, 3))
-        except Interrupted:
-            raise
         except Exception as exc:
-            _end(trial, Outcome.FAILED, f"{type(exc).__name__}: {first_line(exc, 300)}")
+            _failed(trial, exc)
             raise
         finally:
-            trial.set_user_attr(record.PEAK_RSS_MB, round(peak_rss_mb(), 1))
-            trial.set_user_attr(record.SECONDS, round(time.perf_counter() - started, 3))
+            _account(trial, started)
         return self._record(trial, result)
 
     def _after_epoch(self, trial: optuna.Trial, epoch: int, logs: dict[str, Any]) -> str | None:
@@ -165,6 +162,13 @@ class Objective:
                 resize_schedule(self.model, self.pace.fit_epochs * self.pace.steps_per_epoch)
         return self.stop.requested or self.cut is not None
 
+    def _raise_if_stopped(self, trial: optuna.Trial) -> None:
+        """A stop request ends the trial as interrupted (it goes back to the queue)."""
+        if self.stop.requested:
+            reason = f"interrupted by {self.stop.signal_name}"
+            _end(trial, Outcome.INTERRUPTED, reason)
+            raise Interrupted(reason)
+
     def _alive(self, force: bool = False) -> None:
         """Leave a sign of life in storage every ``ALIVE_SECONDS``: a crash is charged up to the last one."""
         now = time.perf_counter()
@@ -189,10 +193,7 @@ class Objective:
             trial.set_user_attr(record.PROJECTED_FIT_SECONDS, round(projected, 3))
         trial.set_user_attr(record.MEAN_EPOCH_SECONDS, round(float(np.mean(result.epoch_seconds)), 4) if result.epochs else None)
         trial.set_user_attr(record.CURVES, {k: [round(v, 5) for v in vals] for k, vals in result.history.items()})
-        if self.stop.requested:
-            reason = f"interrupted by {self.stop.signal_name}"
-            _end(trial, Outcome.INTERRUPTED, reason)
-            raise Interrupted(reason)
+        self._raise_if_stopped(trial)
         if result.diverged_at is not None:
             _end(trial, Outcome.DIVERGED, f"diverged: loss became NaN in epoch {result.diverged_at}")
             if not val_acc:
@@ -209,6 +210,18 @@ class Objective:
             trial.set_user_attr(record.VAL_VS_BEST, [[int(np.sum(best & ~c)), int(np.sum(c & ~best))] for c in result.val_correct])
         _end(trial, Outcome.COMPLETE)
         return float(max(val_acc))
+
+
+def _failed(trial: optuna.Trial, exc: Exception) -> None:
+    """A trial that raised: FAILED with the error's first line (an interruption is not a failure)."""
+    if not isinstance(exc, Interrupted):
+        _end(trial, Outcome.FAILED, f"{type(exc).__name__}: {first_line(exc, 300)}")
+
+
+def _account(trial: optuna.Trial, started: float) -> None:
+    """What every trial records as it ends, however it ends: its peak memory and the seconds it is charged."""
+    trial.set_user_attr(record.PEAK_RSS_MB, round(peak_rss_mb(), 1))
+    trial.set_user_attr(record.SECONDS, round(time.perf_counter() - started, 3))
 
 
 def _end(trial: optuna.Trial, outcome: Outcome, reason: str | None = None) -> None:

@@ -128,3 +128,10 @@ def test_notes_do_not_advise_retraining_what_cannot_be_retrained():
     found = notes({"ann": with_best, "cnn": with_best}, {"ann": [{"trial": 2}], "cnn": []})
     assert any("still running (1 trial(s) under way)" in n for n in found)
     assert found[-1] == "No retrained CNN models yet: run 'bakeoff retrain' to evaluate the best CNN trial on the test split."
+
+
+def test_on_the_ladder_the_winner_is_the_best_of_the_highest_rung_as_retraining_picks_it():
+    trials = [{**_trial(0, 0.990, "recipe"), "rung": 1}, {**_trial(1, 0.995), "rung": 1},  # a lucky short run
+              {**_trial(2, 0.993, "recipe"), "rung": 4}, {**_trial(3, 0.992), "rung": 4}]
+    found = select(trials, 6000)
+    assert found["label"] == "#2 (recipe start)"  # the continued recipe is still the recipe, not a search find
