@@ -162,7 +162,9 @@ def summary_table(folder: Path = CURVES) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", type=int, default=120, help="configurations per family, the starts included")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="which configurations are drawn")
+    parser.add_argument("--train-seed", type=int, help="the training seed (default: --seed); another one, with --out elsewhere, "
+                        "records the same configurations again: how far two trainings of one configuration differ")
     parser.add_argument("--cap", type=float, default=1800.0, help="seconds one configuration may train")
     parser.add_argument("--early-cap", type=float, default=450.0,
                         help=f"seconds it may take to reach epoch {ALWAYS} (a 1-hour search caps a trial at 450)")
@@ -180,7 +182,7 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     header = folder / "header.json"
     if not header.exists():
-        header.write_text(json.dumps({"benchmark": "record_curves", "seed": args.seed, "caps": "per row (cap, early_cap)", "rungs": RUNGS,
+        header.write_text(json.dumps({"benchmark": "record_curves", "seed": args.seed, "train_seed": args.train_seed, "caps": "per row (cap, early_cap)", "rungs": RUNGS,
                                       "always": ALWAYS, "full_depth": FULL_DEPTH, "machine": machine(), "commit": commit(),
                                       "subset": args.subset, "train_images": len(data.y_train), "val_images": len(data.y_val)}, indent=2) + "\n")
     for index in range(args.configs):
@@ -191,7 +193,8 @@ def main() -> None:
             while (folder / "PAUSE").exists():
                 time.sleep(5)
             label, config = plans[family][index]
-            row = record_one(family, index, label, config, data, rows, args.cap, args.early_cap, args.seed)
+            train_seed = args.seed if args.train_seed is None else args.train_seed
+            row = record_one(family, index, label, config, data, rows, args.cap, args.early_cap, train_seed)
             row["machine"], row["cap"], row["early_cap"] = machine()["cpu"], args.cap, args.early_cap
             with (folder / f"{family}.jsonl").open("a") as handle:
                 handle.write(json.dumps(row, separators=(",", ":")) + "\n")

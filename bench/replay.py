@@ -17,6 +17,10 @@ Strategies:
   at once (same model), one that gets there later continues from its checkpoint (compile cost again); TPE proposes
   new configurations, ordering pruned ones by how far they got.
 
+The record holds constant-rate runs and their decays, no cosine runs: ``today``, ``random`` and ``hyperband`` are
+replayed at a constant rate, where a real trial with a cosine schedule would end its last epochs a little higher.
+The comparison with real runs (issue 26) measures how much that matters.
+
 A sampler's proposal is snapped to the nearest unused recorded configuration (normalised distance, log scale
 where the space says so), so model-based samplers act on what the record holds; random draws from the record
 are uniform draws from the space, since the record is one.

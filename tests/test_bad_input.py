@@ -49,6 +49,7 @@ def template(tmp_path_factory):
     for name, arrays in variants.items():
         np.savez(files / f"{name}.npz", **arrays)
     (files / "junk.npz").write_text("this is not a zip archive")
+    _bad_image_data(files, rng)
     (files / "syntax.toml").write_text("[cnn\nconv_blocks = 2")
     (files / "unknown.toml").write_text("[cnn]\nwidth = 3")
     (files / "lowhigh.toml").write_text("[ann]\nhidden_layers = {low = 4, high = 1}")
@@ -68,6 +69,18 @@ CASES = [
     (["search", "--data", "{files}/floatlabels.npz"], "labels must be integers"),
     (["search", "--data", "{files}/oneclass.npz"], "at least 2 are needed"),
     (["search", "--data", "{files}/lengths.npz"], "100 images but y_train has 50"),
+    (["search", "--data", "{files}/emptydir"], "is empty; --data takes a folder of class folders"),
+    (["search", "--data", "{files}/oneclass"], "holds one class folder (a); at least 2 classes"),
+    (["search", "--data", "{files}/few"], "too few images for the splits (at least 3 a class): b (1)"),
+    (["search", "--data", "{files}/truncated"], "1 image file(s) are truncated or corrupt: "),
+    (["search", "--data", "{files}/notimage"], "1 image file(s) cannot be read: "),
+    (["search", "--data", "{files}/pixels.csv"], "line 3 has pixels that are not numbers"),
+    (["search", "--data", "{files}/ragged.csv"], "line 4 has 16 columns, the others 17"),
+    (["search", "--data", "{files}/decimal.csv"], "labels must be whole numbers or names"),
+    (["search", "--data", "{files}/nonsquare.csv"], "10 pixel columns are not a square image"),
+    (["search", "--data", "{files}/few.csv"], "too few images for the splits"),
+    (["search", "--data", "digits", "--image-size", "7"], "is not HEIGHTxWIDTH"),
+    (["search", "--data", "digits", "--channels", "2"], "argument --channels: invalid choice: 2"),
     (["search", "--data", "digits", "--storage", "mysql://user@localhost/db"], "not supported"),
     (["search", "--data", "digits", "--storage", "postgresql://user@127.0.0.1:1/db"], "cannot open storage"),
     (["search", "--data", "digits", "--storage", "results.txt"], "is not a URL"),
@@ -108,6 +121,37 @@ CASES = [
     (["spaces", "show", "cnn", "--space", "{files}/syntax.toml"], "not valid TOML"),
     (["frobnicate"], "invalid choice"),
 ]
+
+
+def _bad_image_data(files: Path, rng) -> None:
+    """Class folders and CSV files with one mistake each."""
+    from PIL import Image
+
+    def picture(path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(path)
+
+    (files / "emptydir").mkdir()
+    for i in range(4):
+        picture(files / "oneclass" / "a" / f"{i}.png")
+        picture(files / "few" / "a" / f"{i}.png")
+        for name in ("truncated", "notimage"):
+            for label in ("a", "b"):
+                picture(files / name / label / f"{i}.png")
+    picture(files / "few" / "b" / "0.png")
+    whole = (files / "truncated" / "b" / "3.png").read_bytes()
+    (files / "truncated" / "b" / "3.png").write_bytes(whole[: len(whole) // 2])
+    (files / "notimage" / "a" / "2.png").write_text("not a picture")
+    rows = [["label", *(f"p{i}" for i in range(16))]] + [[str(i % 2), *map(str, range(16))] for i in range(8)]
+    with_text = [list(r) for r in rows]
+    with_text[2][5] = "dark"
+    ragged = [list(r) for r in rows]
+    ragged[3] = ragged[3][:-1]
+    decimal = [rows[0]] + [["0.5", *r[1:]] for r in rows[1:]]
+    nonsquare = [["label", *(f"p{i}" for i in range(10))]] + [[str(i % 2), *map(str, range(10))] for i in range(8)]
+    few = rows[:4]
+    for name, table in {"pixels": with_text, "ragged": ragged, "decimal": decimal, "nonsquare": nonsquare, "few": few}.items():
+        (files / f"{name}.csv").write_text("\n".join(",".join(r) for r in table) + "\n")
 
 
 def _fill(argv, root):

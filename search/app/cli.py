@@ -84,14 +84,16 @@ def _add_search(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trials", metavar="N", type=_positive_int, help="finished trials per family, in total over all runs of this study")
     parser.add_argument("--timeout", metavar="DURATION", type=_duration, help=f"total trial time for the whole search, split equally between families: 90s, 45m, 8h (default without --trials: {DEFAULT_TIMEOUT})")
     parser.add_argument("--epochs", metavar="N", type=_positive_int, help="epochs per trial; the learning-rate schedule spans them and the pruner may stop a trial sooner (default: 15); with --pruner ladder, the first rung's epochs (default: 1), each next rung twice as long")
-    parser.add_argument("--data", metavar="DATA", help="mnist, fashion_mnist, digits, a Keras-layout .npz, or a folder of IDX files (default: $BAKEOFF_DATA, else mnist)")
+    parser.add_argument("--data", metavar="DATA", help="mnist, fashion_mnist, digits, a Keras-layout .npz, a folder of IDX files, a folder with a sub-folder of images per class (optionally under train/ and test/), or a CSV file of a label column and pixel columns (default: $BAKEOFF_DATA, else mnist)")
     parser.add_argument("--subset", metavar="N", type=_positive_int, help="use a stratified subset of N training images (quick runs)")
+    parser.add_argument("--image-size", metavar="HxW", type=_image_size, help="class folders and CSV files: the size every image is converted to (default: the most common size in a folder; square for a CSV)")
+    parser.add_argument("--channels", type=int, choices=(1, 3), help="class folders and CSV files: 1 (grayscale) or 3 (RGB) (default: grayscale when every image is; 1 for a CSV)")
     parser.add_argument("--val-fraction", metavar="F", type=_fraction, default=VAL_FRACTION, help="share of training images held out for validation (default: %(default)s)")
     parser.add_argument("--seed", metavar="N", type=int, default=0, help="seed of the split, the sampler and the trials (default: %(default)s)")
     parser.add_argument("--space", metavar="FILE", type=Path, help="TOML file of per-family overrides, e.g. [cnn] conv_blocks = {high = 3}")
     parser.add_argument("--engine", choices=("optuna", "kerastuner"), default="optuna", help="optuna: Optuna's sampler and pruner below (default); kerastuner: KerasTuner's Hyperband over the same spaces and starts, needs --timeout and the tensorflow backend")
     parser.add_argument("--sampler", choices=SAMPLERS, help=f"optuna engine: how the next configuration is chosen; tpe (multivariate), random, or gp (needs PyTorch) (default: {DEFAULT_SAMPLER})")
-    parser.add_argument("--pruner", choices=PRUNERS, help=f"optuna engine: how a poor trial is stopped early, judged per epoch from the second on (default: {DEFAULT_PRUNER}); ladder: successive halving over rungs of epochs, each configuration scored after a learning-rate decay and continued from its checkpoint when it stays in the top half of its rung, so the deepest rung grows with the budget")
+    parser.add_argument("--pruner", choices=PRUNERS, help=f"optuna engine: how a poor trial is stopped early, judged per epoch from the second on (default: {DEFAULT_PRUNER}); ladder: successive halving over rungs of epochs, each configuration scored after a learning-rate decay and continued from its checkpoint when it stays in the top half of its rung, so the deepest rung grows with the budget (each segment of training counts as one of --trials)")
     parser.add_argument("--warm-start", metavar="STUDY", help="optuna engine: copy an earlier study's finished trials (same storage, data, split and space) into a new study as knowledge for the sampler; they are not charged to this study's budget")
     parser.add_argument("--starts", action=argparse.BooleanOptionalAction, default=True, help="begin a new study with two queued trials, the seed notebook's model and a proven recipe; --no-starts searches from scratch, as a benchmark of search strategies does (default: yes)")
     parser.add_argument("--workers", metavar="N", type=_workers, default="auto", help="worker processes on this machine sharing the study and the CPU cores; auto: one per GPU (each pinned to its GPU), one on a machine without GPUs; more workers than GPUs share them; --timeout then counts trial time of all workers, so the wall time stays about the same (default: %(default)s)")
@@ -190,6 +192,16 @@ def _add_options(parser: argparse.ArgumentParser, name: str) -> argparse.Argumen
 def command_options(name: str) -> list[str]:
     """The destinations of every option of ``bakeoff NAME``."""
     return [a.dest for a in _add_options(_Parser(prog=f"bakeoff {name}"), name)._actions if not isinstance(a, argparse._HelpAction)]
+
+
+def _image_size(text: str) -> str:
+    from bakeoff.search.data.images import parse_size
+
+    try:
+        parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def to_argv(name: str, args: argparse.Namespace) -> list[str]:

@@ -91,7 +91,8 @@ def search(args: argparse.Namespace) -> int:
     out = run_dir(args)
     backend = _search_backend(args, url, families)
     check_source(resolve_source(args.data)[0])
-    data = load_dataset(args.data, val_fraction=args.val_fraction, subset=args.subset, seed=args.seed)
+    data = load_dataset(args.data, val_fraction=args.val_fraction, subset=args.subset, seed=args.seed,
+                        image_size=args.image_size, channels=args.channels)
     _prepare_out(out)
 
     storage = open_storage(url, create=True)
@@ -101,6 +102,8 @@ def search(args: argparse.Namespace) -> int:
         "subset": args.subset,
         "val_fraction": args.val_fraction,
         "seed": args.seed,
+        "image_size": args.image_size,
+        "channels": args.channels,
         "engine": args.engine,
         "backend": backend,
     }
@@ -277,7 +280,7 @@ def _searched_data(args: argparse.Namespace, studies: dict[str, Any]):
     options = split_options(attrs.get("subset"), attrs.get("val_fraction", VAL_FRACTION), attrs.get("seed", 0))
     prepared = folder_for(run_dir(args), attrs["data_sha256"], options)
     source = str(prepared) if is_prepared(prepared) else args.data or attrs.get("data_source")  # same hash either way
-    data = load_dataset(source, **options)
+    data = load_dataset(source, **options, image_size=attrs.get("image_size"), channels=attrs.get("channels"))
     if data.sha256 != attrs["data_sha256"]:
         raise UserError(
             f"{data.source} is not the data study {args.study!r} was searched on (sha256 differs); pass that data with --data"

@@ -1,7 +1,8 @@
 """Load, validate and split image-classification data, before anything is written or trained.
 
 Sources: ``mnist`` / ``fashion_mnist`` (downloaded into Keras' cache, ``search/data/downloads.py``), ``digits`` (scikit-learn, offline), an ``.npz``
-in the Keras layout, or a directory of the four IDX files. The test split is kept apart: the search only ever
+in the Keras layout, a directory of the four IDX files, a folder of class folders of images or a CSV file
+(``search/data/images.py``). The test split is kept apart: the search only ever
 sees ``Dataset.search_data()``, a type without the test split. The test arrays are read only after selection:
 by the final evaluation, the analyses of the retrained models and the export checks, none of which feeds back.
 """
@@ -19,6 +20,7 @@ import numpy as np
 from bakeoff.search.data import downloads
 from bakeoff.search.data.dataset import Dataset
 from bakeoff.search.data.formats import NPZ_KEYS, load_digits, load_idx_dir, load_npz
+from bakeoff.search.data.images import is_class_folder, load_class_folders, load_csv, parse_size
 from bakeoff.search.data.prepared import is_prepared, read_prepared, split_options
 from bakeoff.search.errors import UserError, first_line
 
@@ -45,7 +47,7 @@ def check_source(source: str) -> None:
     if not path.exists():
         raise UserError(
             f"data {source!r} is neither a file nor a directory; use mnist, fashion_mnist, digits, "
-            "a Keras-layout .npz or a folder of IDX files"
+            "a Keras-layout .npz, a folder of IDX files, a folder of class folders of images, or a CSV file"
         )
 
 
@@ -55,6 +57,8 @@ def load_dataset(
     val_fraction: float = VAL_FRACTION,
     subset: int | None = None,
     seed: int = 0,
+    image_size: str | None = None,
+    channels: int | None = None,
     warn=lambda line: print(line, file=sys.stderr),
 ) -> Dataset:
     """Load, validate, scale and split; the split depends only on the data, ``seed`` and ``subset``. A folder
@@ -63,13 +67,15 @@ def load_dataset(
     check_source(source)
     if is_prepared(Path(source).expanduser()):
         return read_prepared(Path(source).expanduser(), split_options(subset, val_fraction, seed))
-    raw, info = _load_raw(source, named, warn)
+    raw, info = _load_raw(source, named, warn, {"image_size": parse_size(image_size) if image_size else None, "channels": channels, "seed": seed})
     if info.get("source"):
         source = info.pop("source")
     _validate(raw, source)
     x_train, x_test, scaling = _scale(raw["x_train"], raw["x_test"])
     info = {**info, "scaling": scaling}
     y_train, y_test, class_names = _encode_labels(raw["y_train"], raw["y_test"], source)
+    if "class_names" in info:  # a class folder's or a CSV's names, in the order of the labels
+        class_names = [info["class_names"][int(c)] for c in np.unique(raw["y_train"])]
     digest = _hash(raw)
     if subset is not None:
         x_train, y_train = _stratified_subset(x_train, y_train, subset, seed, source)
@@ -77,7 +83,7 @@ def load_dataset(
     return Dataset(source, x_tr, y_tr, x_val, y_val, x_test, y_test, class_names, digest, info)
 
 
-def _load_raw(source: str, named: bool, warn) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _load_raw(source: str, named: bool, warn, options: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if source == "digits":
         return load_digits(), {}
     if source in KERAS_SETS:
@@ -90,8 +96,14 @@ def _load_raw(source: str, named: bool, warn) -> tuple[dict[str, np.ndarray], di
             warn(f"bakeoff: warning: MNIST download failed ({reason}); using scikit-learn's digits; {_HINT}")
             return load_digits(), {"source": "digits", "fallback_from": source}
     path = Path(source).expanduser()
+    if path.is_dir() and is_class_folder(path):
+        return load_class_folders(path, **options, progress=warn)
     if path.is_dir():
+        if not any(path.iterdir()):
+            raise UserError(f"{path} is empty; --data takes a folder of class folders of images, or of the four IDX files")
         return load_idx_dir(path), {}
+    if path.suffix.lower() == ".csv":
+        return load_csv(path, **options)
     return load_npz(path), {}
 
 

@@ -93,7 +93,7 @@ def _nan(a):
         (_broken(lambda a: a.update(y_test=a["y_test"] + 20)), "never seen in y_train"),
         (_broken(lambda a: a.update(x_train=a["x_train"].astype(str))), "images must be numbers"),
         (_broken(lambda a: a.update(y_train=a["y_train"].reshape(20, 10))), "one integer per image"),
-        (lambda p: (p / "empty").mkdir() or str(p / "empty"), "no train-images"),
+        (lambda p: (p / "empty").mkdir() or str(p / "empty"), "is empty; --data takes a folder of class folders of images, or of the four IDX files"),
     ],
 )
 def test_every_validation_error_is_one_clear_line(tmp_path, make, message):

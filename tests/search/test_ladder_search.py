@@ -1,5 +1,6 @@
 """The ladder (``--pruner ladder``) for real: checkpoints that continue exactly, and a search that trains no epoch twice."""
 
+import json
 import os
 import random
 import signal
@@ -50,9 +51,10 @@ def _trials(out, family="ann"):
 
 
 @pytest.mark.slow
-def test_a_ladder_search_continues_configurations_trains_no_epoch_twice_and_keeps_budgets_equal(tmp_path, capfd):
+def test_a_ladder_run_continues_configurations_trains_no_epoch_twice_keeps_budgets_equal_and_retrains_the_winner(tmp_path, capfd):
     out = tmp_path / "run"
-    argv = ["search", "--pruner", "ladder", "--data", "digits", "--timeout", "60s", "--out", str(out), "--study", "t"]
+    argv = ["run", "--pruner", "ladder", "--data", "digits", "--timeout", "60s", "--seeds", "1", "--analyses", "none",
+            "--out", str(out), "--study", "t"]
     assert main(argv) == 0
     spent = {}
     for family in ("ann", "cnn"):
@@ -85,7 +87,12 @@ def test_a_ladder_search_continues_configurations_trains_no_epoch_twice_and_keep
             assert [p.name for p in layout.checkpoints(out / "checkpoints", family, key)] == expected
             deepest = max(deepest, reached)
         assert deepest >= 2, family  # of the two starts, the better went on (at once, or from its checkpoint)
-        assert record.rung_epochs(record.best_trial(trials)) == deepest
+        best = record.best_trial(trials)
+        assert record.rung_epochs(best) == deepest
+        # retraining trains the winner for its rung's epochs (then the same decay its score was taken after)
+        metrics = json.loads((layout.retrain_dir(out, family, 0) / layout.METRICS_FILE).read_text())
+        assert (metrics["trial"], metrics["epochs"]) == (best.number, deepest)
+        assert len(json.loads((layout.retrain_dir(out, family, 0) / layout.HISTORY_FILE).read_text())["loss"]) == deepest
         spent[family] = (record.spent_seconds(trials), max(record.seconds(t) for t in trials))
     # equal budgets: each family used its 30 s (the trial under way at the deadline stops at its next batch, after
     # its model is built), the two apart by no more than one trial
