@@ -119,8 +119,7 @@ class Run:
     def offer(self, score: float, curve: Curve) -> None:
         """A selectable result: it becomes the choice when its selection score beats the current one."""
         if self.incumbent is None or score > self.incumbent[0]:
-            self.incumbent = (score, curve.index)
-            self.changes.append((self.spent, curve.quality, curve.start != "sampled"))
+            self.choose(score, curve)
 
     def choose(self, score: float, curve: Curve) -> None:
         """The strategy's own choice (the ladder ships the best of its highest rung, whatever earlier rungs held)."""

@@ -60,7 +60,8 @@ def load_class_folders(path: Path, *, image_size: Size | None = None, channels: 
     if not classes:
         raise UserError(f"{first} holds no class folders; put each class's images in a folder of its own ({first}/CLASS/*.png)")
     files = {split: _class_files(folder, classes, split) for split, folder in split_dirs.items()}
-    counted = [(name, sum(1 for _, label in files[next(iter(files))] if label == k)) for k, name in enumerate(classes)]
+    per_class = Counter(label for _, label in files[next(iter(files))])
+    counted = [(name, per_class[k]) for k, name in enumerate(classes)]
     empty = [name for name, count in counted if count == 0]
     if len(classes) < 2:
         raise UserError(f"{first} holds one class folder ({classes[0]}); at least 2 classes are needed")
