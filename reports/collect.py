@@ -6,7 +6,6 @@ directory there and run ``bakeoff report``. Drawing and rendering only read what
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from bakeoff.search import layout
 from bakeoff.search.engine import record
+from bakeoff.search.files import read_arrays, read_json
 
 
 def trial_record(trial: FrozenTrial) -> dict[str, Any]:
@@ -97,13 +97,10 @@ def load_retrained(out: Path, family: str) -> list[dict[str, Any]]:
             continue
         run = dict(metrics)
         history_file = folder / layout.HISTORY_FILE
-        run["history"] = json.loads(history_file.read_text()) if history_file.exists() else {}
-        with np.load(predictions_file) as npz:
-            run["probabilities"] = npz["probabilities"]
-            run["predictions"] = npz["predictions"]
-            run["labels"] = npz["labels"]
+        run["history"] = read_json(history_file, missing={})
+        run.update(read_arrays(predictions_file, ("probabilities", "predictions", "labels")))
         robustness_file = folder / layout.ROBUSTNESS_FILE
-        run["robustness"] = json.loads(robustness_file.read_text()) if robustness_file.exists() else None
+        run["robustness"] = read_json(robustness_file)
         run["mistakes"] = _mistakes(folder)
         run["folder"] = str(folder)
         runs.append(run)
@@ -115,27 +112,18 @@ def _mistakes(folder: Path) -> dict[int, tuple[np.ndarray, int, int]]:
     path = folder / layout.GALLERY_FILE
     if not path.exists():
         return {}
-    with np.load(path) as npz:
-        return {int(i): (image, int(t), int(p)) for i, image, t, p in zip(npz["index"], npz["images"], npz["labels"], npz["predictions"])}
+    found = read_arrays(path, ("index", "images", "labels", "predictions"))
+    return {int(i): (image, int(t), int(p)) for i, image, t, p in zip(found["index"], found["images"], found["labels"], found["predictions"])}
 
 
 def load_exports(out: Path) -> dict[str, dict[str, Any]]:
     """Each family's ``exports.json`` (formats verified, model card), as ``bakeoff export`` wrote it."""
-    found = {}
-    for path in layout.export_summaries(out):
-        try:
-            found[path.parent.name] = json.loads(path.read_text())
-        except ValueError:
-            continue
-    return found
+    return {path.parent.name: read_json(path) for path in layout.export_summaries(out)}
 
 
 def load_analyses(out: Path) -> dict[str, list[dict[str, Any]]]:
     """The results of the analyses that retrain, by family (``search/evaluation/analyses.py`` wrote them)."""
     found: dict[str, list[dict[str, Any]]] = {}
     for path in layout.analyses_files(out):
-        try:
-            found.setdefault(path.parent.name, []).append(json.loads(path.read_text()))
-        except ValueError:
-            continue
+        found.setdefault(path.parent.name, []).append(read_json(path))
     return found

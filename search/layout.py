@@ -18,9 +18,10 @@ paths through these, so a renamed file cannot leave one of them behind.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+from bakeoff.search.files import read_json
 
 STUDY_DB = "study.db"
 #: What the search parent resolved for its workers (search/app/job.py).
@@ -74,12 +75,9 @@ def retrained(out: Path, family: str) -> list[tuple[Path, dict[str, Any]]]:
 
 
 def metrics_of(folder: Path) -> dict[str, Any] | None:
-    """What a retrained seed's metrics file says; None if unfinished or unreadable (a seed killed while writing
-    its files has none, or half of one, and is retrained again)."""
-    try:
-        return json.loads((folder / METRICS_FILE).read_text())
-    except (OSError, ValueError):
-        return None
+    """What a retrained seed's metrics file says; None if unfinished (a seed killed before its metrics file,
+    written last and atomically, has none and is retrained again)."""
+    return read_json(folder / METRICS_FILE)
 
 
 def retrained_models(out: Path) -> list[Path]:

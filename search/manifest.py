@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shlex
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.search import layout
+from bakeoff.search.files import read_json, write_json
 
 _PACKAGES = ("bakeoff", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "torch", "keras", "optuna", "keras-tuner", "numpy", "scikit-learn", "scipy")
 
@@ -37,11 +37,7 @@ def machine() -> dict[str, Any]:
 
 
 def read_manifest(out: Path) -> dict[str, Any]:
-    path = out / layout.MANIFEST_FILE
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
+    return read_json(out / layout.MANIFEST_FILE, missing={})
 
 
 def update_manifest(out: Path, section: str, values: dict[str, Any], argv: list[str]) -> dict[str, Any]:
@@ -55,15 +51,3 @@ def update_manifest(out: Path, section: str, values: dict[str, Any], argv: list[
     manifest["machine"] = machine()
     write_json(out / layout.MANIFEST_FILE, manifest)
     return manifest
-
-
-def write_json(path: Path, value: Any) -> None:
-    write_text_atomic(path, json.dumps(value, indent=2, default=str))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a kill never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -57,7 +58,35 @@ def template(tmp_path_factory):
     (files / "section.toml").write_text("[rnn]\nlayers = 2")
     (files / "a-file").write_text("not a directory")
     (root / "empty-run").mkdir()
+    _damaged_files(root, run, files)
     return root
+
+
+def _damaged_files(root: Path, run: Path, files: Path) -> None:
+    """Files bakeoff reads back, damaged or written by something else (issue 28): a study, a prepared split, a
+    model, a manifest and a results file."""
+    (files / "notadb.db").write_bytes(b"SQLite format 2\0" + bytes(range(256)) * 8)
+    for name, meta in {"prepared-junk": "{not json", "prepared-foreign": '{"hello": "world"}'}.items():
+        (files / name).mkdir()
+        (files / name / "prepared.json").write_text(meta)
+    split = {"subset": None, "val_fraction": 0.1, "seed": 0}
+    (files / "prepared-npy").mkdir()
+    (files / "prepared-npy" / "prepared.json").write_text(json.dumps(
+        {"split": split, "source": "x", "class_names": None, "sha256": "0", "info": {}}))
+    (files / "prepared-npy" / "x_train.npy").write_bytes(b"\x93NUMPY garbage")
+    (files / "model").mkdir()
+    card = {"input": {"shape": [28, 28, 1], "scaling": {"offset": 0, "scale": 255}}, "classes": list("0123456789")}
+    (files / "model" / "card.json").write_text(json.dumps(card))
+    for name in ("model.keras", "model.tflite", "model.onnx"):
+        (files / "model" / name).write_bytes(b"PK\3\4 not really a model")
+    from PIL import Image
+
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(files / "digit.png")
+    for name, relative in {"manifest": "manifest.json", "metrics": "retrain/ann/seed-0/metrics.json"}.items():
+        damaged = root / f"damaged-{name}"
+        (damaged / relative).parent.mkdir(parents=True)
+        shutil.copy(run / "study.db", damaged / "study.db")
+        (damaged / relative).write_text('{"test_accuracy": 0.99, "epo')  # cut off mid-write by someone else
 
 
 CASES = [
@@ -120,6 +149,15 @@ CASES = [
     (["status", "--study", "nope"], "studies here: failed, j, k"),
     (["spaces", "show", "cnn", "--space", "{files}/syntax.toml"], "not valid TOML"),
     (["frobnicate"], "invalid choice"),
+    (["status", "--storage", "{files}/notadb.db"], "cannot open storage"),
+    (["search", "--data", "{files}/prepared-junk"], "prepared.json is not a JSON file bakeoff wrote"),
+    (["search", "--data", "{files}/prepared-foreign"], "prepared.json is not a prepared split bakeoff wrote"),
+    (["search", "--data", "{files}/prepared-npy"], "x_train.npy is unreadable"),
+    (["predict", "--model", "{files}/model/model.keras", "{files}/digit.png"], "model.keras cannot be loaded"),
+    (["predict", "--model", "{files}/model/model.tflite", "{files}/digit.png"], "model.tflite cannot be loaded"),
+    (["predict", "--model", "{files}/model/model.onnx", "{files}/digit.png"], "model.onnx cannot be loaded"),
+    (["report", "--out", "{root}/damaged-manifest", "--study", "k"], "manifest.json is not a JSON file bakeoff wrote"),
+    (["report", "--out", "{root}/damaged-metrics", "--study", "k"], "metrics.json is not a JSON file bakeoff wrote"),
 ]
 
 
@@ -167,8 +205,7 @@ def _digest(path: Path) -> str:
 def test_user_mistake_is_one_line_exit_2_and_changes_nothing(template, tmp_path, capsys, argv, fragment):
     root = tmp_path / "copy"
     shutil.copytree(template, root)
-    database = root / "run" / "study.db"
-    before = _digest(database)
+    before = {path: _digest(path) for path in root.rglob("*") if path.is_file()}
     listing = sorted(p.relative_to(root) for p in root.rglob("*"))
     argv = _fill(argv, root)
     if argv[0] in ("search", "run", "retrain", "analyse", "report", "status") and "--out" not in argv:
@@ -179,7 +216,7 @@ def test_user_mistake_is_one_line_exit_2_and_changes_nothing(template, tmp_path,
     assert len(lines) == 1, err
     assert fragment in lines[0] and lines[0].startswith("bakeoff: error: ")
     assert "Traceback" not in err
-    assert _digest(database) == before
+    assert {path: _digest(path) for path in before} == before  # the study, and every damaged file, unchanged
     assert sorted(p.relative_to(root) for p in root.rglob("*")) == listing  # nothing new written either
 
 

@@ -33,7 +33,8 @@ from bakeoff.search.evaluation.analyses import run_analyses
 from bakeoff.search.evaluation.retrain import plan as retrain_plan
 from bakeoff.search.evaluation.retrain import retrain_family
 from bakeoff.search.evaluation.robustness import analyse_seed
-from bakeoff.search.manifest import update_manifest, write_text_atomic
+from bakeoff.search.files import write_text_atomic
+from bakeoff.search.manifest import update_manifest
 from bakeoff.search.signals import Stopped
 from bakeoff.search.train.backend import choose_backend, default_backend
 from bakeoff.spaces import FAMILIES, get_spaces, on_the_ladder

@@ -15,7 +15,7 @@ from typing import Any
 
 from bakeoff.search.engine.budget import Budget
 from bakeoff.search.engine.runner import Process, SearchPlan
-from bakeoff.search.manifest import write_json
+from bakeoff.search.files import write_json
 from bakeoff.spaces import Space
 
 

@@ -11,7 +11,7 @@ import warnings
 from typing import Callable, Sequence
 
 from bakeoff.search.app.cli import COMMANDS, build_parser
-from bakeoff.search.errors import UserError
+from bakeoff.search.errors import FAULT_EXIT, Fault, UserError, disk_full
 from bakeoff.search.signals import Stopped, on_signals, raise_stopped
 from bakeoff.spaces import SpaceError
 
@@ -32,14 +32,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def guarded(work: Callable[[], int]) -> int:
-    """Run ``work`` with signals raising ``Stopped``: a user's mistake ends in one line and exit code 2, a signal
-    in one line and 128 + its number; a bug keeps its traceback."""
+    """Run ``work`` with signals raising ``Stopped``: a user's mistake ends in one line and exit code 2, a fault
+    outside (the storage gone for good, a full disk) in one line and 3, a signal in one line and 128 + its
+    number; a bug keeps its traceback."""
     try:
         with on_signals(raise_stopped):
             return work()
     except (UserError, SpaceError) as exc:
         print(f"bakeoff: error: {exc}", file=sys.stderr)
         return 2
+    except Fault as fault:
+        print(f"bakeoff: error: {fault}", file=sys.stderr)
+        return FAULT_EXIT
+    except OSError as exc:
+        if (fault := disk_full(exc)) is None:
+            raise
+        print(f"bakeoff: error: {fault}", file=sys.stderr)
+        return FAULT_EXIT
     except Stopped as stop:
         print(f"bakeoff: stopped by {stop}; everything finished is kept; re-run the same command to resume", file=sys.stderr)
         return 128 + stop.signum

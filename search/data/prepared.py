@@ -9,9 +9,6 @@ and one that only opens with the split options it was made with.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +16,8 @@ import numpy as np
 
 from bakeoff.search import layout
 from bakeoff.search.data.dataset import Dataset
-from bakeoff.search.errors import UserError
+from bakeoff.search.errors import UserError, first_line
+from bakeoff.search.files import atomic, read_json, write_json
 
 MARKER = "prepared.json"
 ARRAYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
@@ -44,24 +42,33 @@ def write_prepared(out: Path, data, options: dict[str, Any]) -> Path:
     folder = folder_for(out, data.sha256, options)
     if is_prepared(folder):
         return folder
-    partial = folder.with_name(folder.name + f".{os.getpid()}.tmp")
-    partial.mkdir(parents=True, exist_ok=True)
-    for name in ARRAYS:
-        np.save(partial / f"{name}.npy", np.ascontiguousarray(getattr(data, name)))
     meta = {"source": data.source, "sha256": data.sha256, "class_names": data.class_names, "info": data.info, "split": options}
-    (partial / MARKER).write_text(json.dumps(meta, indent=2, default=str))
     try:
-        os.replace(partial, folder)
-    except OSError:  # another process prepared it first: theirs is the same data
-        shutil.rmtree(partial, ignore_errors=True)
+        with atomic(folder) as partial:
+            partial.mkdir()
+            for name in ARRAYS:
+                np.save(partial / f"{name}.npy", np.ascontiguousarray(getattr(data, name)))
+            write_json(partial / MARKER, meta)
+    except OSError:
+        if not is_prepared(folder):
+            raise
+        # another process prepared it first: theirs is the same data
     return folder
 
 
 def read_prepared(folder: Path, options: dict[str, Any]):
     """The prepared split, memory-mapped read-only; asked for with other split options it is refused."""
 
-    meta = json.loads((folder / MARKER).read_text())
+    meta = read_json(folder / MARKER)
+    fields = ("split", "source", "class_names", "sha256", "info")
+    if not isinstance(meta, dict) or any(field not in meta for field in fields):
+        raise UserError(f"{folder / MARKER} is not a prepared split bakeoff wrote: pass the original data with --data")
     if meta["split"] != options:
         raise UserError(f"{folder} holds data prepared with {meta['split']}, not {options}; pass the original data with --data")
-    arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+    arrays = {}
+    for name in ARRAYS:
+        try:
+            arrays[name] = np.load(folder / f"{name}.npy", mmap_mode="r")
+        except (OSError, ValueError) as exc:  # missing, truncated or not an .npy file
+            raise UserError(f"{folder / name}.npy is unreadable ({first_line(exc)}): pass the original data with --data") from None
     return Dataset(meta["source"], **arrays, class_names=meta["class_names"], sha256=meta["sha256"], info=meta["info"])

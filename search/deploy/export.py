@@ -13,7 +13,6 @@ test split. The model card gives the spread over every seed.
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import time
@@ -27,7 +26,9 @@ import numpy as np
 from bakeoff.search import layout
 from bakeoff.search.data import Dataset
 from bakeoff.search.deploy import runtimes
-from bakeoff.search.manifest import machine, write_json
+from bakeoff.search.errors import disk_full
+from bakeoff.search.files import atomic, read_json, write_json
+from bakeoff.search.manifest import machine
 from bakeoff.search.train.backend import import_keras, quiet_stderr
 
 #: Exports made by older code are redone: version 1 exported the trained model as it was (augmentation and all);
@@ -121,26 +122,26 @@ def export_family(out: Path, family: str, data: Dataset, log=print) -> dict[str,
     source = seeds[0]
     folder = out / layout.EXPORT_DIR / family
     card = model_card(family, source, seeds, data)
-    done = _read(folder / layout.EXPORTS_FILE)
+    done = read_json(folder / layout.EXPORTS_FILE)
     if done and done.get("card") == card and done.get("version") == VERSION:
         log(f"[{family}] already exported from {source['folder']}, skipped")
         return done
-    if folder.exists():
-        shutil.rmtree(folder)  # made from an older model
-    folder.mkdir(parents=True)
     from bakeoff.search.train.fit import release_models
 
     release_models()
     model_file = Path(source["folder"]) / layout.MODEL_FILE
-    model = inference_copy(import_keras().models.load_model(model_file, compile=False), source["config"], family, data)
-    model_file = folder / "inference.keras"
-    model.save(model_file)
-    formats = export_model(model, model_file, folder, data, lambda line: log(f"[{family}] {line}"))
-    model_file.unlink()
+    trained = runtimes.load_given(model_file, lambda path: import_keras().models.load_model(path, compile=False))
+    model = inference_copy(trained, source["config"], family, data)
+    summary = {"version": VERSION, "card": card, "machine": machine()}
+    with atomic(folder) as partial:  # an export made from an older model stays until this one is complete
+        partial.mkdir()
+        model_file = partial / "inference.keras"
+        model.save(model_file)
+        summary["formats"] = export_model(model, model_file, partial, data, lambda line: log(f"[{family}] {line}"))
+        model_file.unlink()
+        write_json(partial / layout.CARD_FILE, card)
+        write_json(partial / layout.EXPORTS_FILE, summary)
     release_models()
-    summary = {"version": VERSION, "card": card, "formats": formats, "machine": machine()}
-    write_json(folder / layout.CARD_FILE, card)
-    write_json(folder / layout.EXPORTS_FILE, summary)
     return summary
 
 
@@ -158,6 +159,8 @@ def export_model(model, model_file: Path, folder: Path, data: Dataset, log=print
             seconds = time.perf_counter() - started
             found = verify(runtimes.load(target), target, data, reference)
         except Exception as exc:  # noqa: BLE001 - a converter may fail in many ways; the other formats go on
+            if (fault := disk_full(exc, target)) is not None:
+                raise fault from None  # the other formats would not fit either
             reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
             formats[name] = {"file": filename, "error": reason, "detail": traceback.format_exc(limit=3)[-2000:]}
             log(f"{name}: not produced ({reason})")
@@ -244,13 +247,6 @@ def model_card(family: str, source: dict[str, Any], seeds: list[dict[str, Any]],
         "output": "probabilities over the classes below, in that order",
         "classes": list(data.class_names),
     }
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _size(path: Path) -> int:

@@ -7,7 +7,6 @@ input is checked before a runtime loads: a bad image is one line and exit code 2
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 from bakeoff.search import layout
 from bakeoff.search.deploy import runtimes
 from bakeoff.search.errors import UserError
+from bakeoff.search.files import read_json
 
 NPZ_KEYS = ("x", "x_test", "images")
 
@@ -24,10 +24,7 @@ def read_card(model: Path) -> dict[str, Any]:
     for folder in (model.parent, model.parent.parent) if model.is_dir() else (model.parent,):
         card = folder / layout.CARD_FILE
         if card.is_file():
-            try:
-                return json.loads(card.read_text())
-            except ValueError:
-                raise UserError(f"{card} is not valid JSON") from None
+            return read_json(card)
     raise UserError(f"no card.json next to {model}: predict takes a model written by 'bakeoff export' (OUT/export/FAMILY/)")
 
 
@@ -90,7 +87,7 @@ def predict_files(model: Path, images: list[Path]) -> list[str]:
     names, pixels = read_images([p.expanduser() for p in images], card["input"]["shape"])
     scaling = card["input"]["scaling"]
     x = (pixels - np.float32(scaling["offset"])) / np.float32(scaling["scale"])
-    run = runtimes.load(model)
+    run = runtimes.load_given(model)
     probabilities = np.concatenate([run(x[i:i + 256]) for i in range(0, len(x), 256)])
     classes = card["classes"]
     best = probabilities.argmax(axis=1)

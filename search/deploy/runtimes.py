@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from bakeoff.search.errors import UserError
+from bakeoff.search.errors import UserError, first_line
 from bakeoff.search.train.backend import quiet_stderr
 
 Predict = Callable[[np.ndarray], np.ndarray]
@@ -34,6 +34,17 @@ def format_of(path: Path) -> str:
 def load(path: Path) -> Predict:
     """A predict function for the model at ``path`` (float32 images, batch first, in the model's input shape)."""
     return {"keras": _keras, "saved_model": _saved_model, "tflite": _tflite, "onnx": _onnx}[format_of(path)](path)
+
+
+def load_given(path: Path, loader: Callable[[Path], object] = load):
+    """``loader(path)`` for a model file bakeoff did not just write: a damaged or foreign file, which no runtime
+    reads, is one line naming it rather than a runtime's traceback."""
+    try:
+        return loader(path)
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - each runtime fails on a bad file in its own way
+        raise UserError(f"{path} cannot be loaded ({first_line(exc)}): it is damaged or not a model bakeoff wrote") from None
 
 
 def _keras(path: Path) -> Predict:

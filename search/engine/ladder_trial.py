@@ -11,8 +11,6 @@ goes on) are ``ladder.py``'s, made from what the study holds, so several workers
 from __future__ import annotations
 
 import math
-import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +21,10 @@ from bakeoff.search import layout
 from bakeoff.search.engine import record
 from bakeoff.search.engine.ladder import Config, Rungs, goes_on, promotable
 from bakeoff.search.engine.objective import BUDGET_CUT, Objective, Surplus, _account, _end, _failed
+from bakeoff.search.engine.outage import charged
 from bakeoff.search.engine.record import Outcome
 from bakeoff.search.engine.storage import worker_id
+from bakeoff.search.files import atomic
 from bakeoff.search.train.builders import count_flops, load_checkpoint
 from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
 from bakeoff.search.train.rungs import DECAY_SHARE, decayed_validation
@@ -94,7 +94,7 @@ class LadderObjective(Objective):
         self.rungs, self.workdir = rungs, workdir
 
     def __call__(self, trial: optuna.Trial) -> float:
-        started = time.perf_counter()
+        started = charged()
         self.trial_id, self.trial = trial._trial_id, trial
         self.started = started
         trial.set_user_attr(record.WORKER, worker_id())
@@ -105,7 +105,7 @@ class LadderObjective(Objective):
         if surplus or (begin and self._taken(trial, key, begin)):
             outcome = Outcome.SURPLUS if surplus else Outcome.DUPLICATE
             _end(trial, outcome, "interrupted: another worker took " + ("the budget's last trial" if surplus else "this rung"))
-            trial.set_user_attr(record.SECONDS, round(time.perf_counter() - started, 3))
+            trial.set_user_attr(record.SECONDS, round(charged() - started, 3))
             raise Surplus()
         config = self.space.sample(trial)
         trial.set_user_attr(record.CONFIG, config)
@@ -176,9 +176,9 @@ class LadderObjective(Objective):
     def _stop_now(self, done: int, total: int) -> bool:
         """Polled between batches: a signal, the family's budget, or the trial's time cap."""
         self._alive()
-        if self.deadline is not None and time.time() >= self.deadline:
+        if self.deadline is not None and charged() >= self.deadline:
             self.cut = BUDGET_CUT
-        elif self.max_seconds is not None and time.perf_counter() - self.started > self.max_seconds:
+        elif self.max_seconds is not None and charged() - self.started > self.max_seconds:
             self.cut = (Outcome.TOO_SLOW, f"too slow: its next rung did not fit the {self.max_seconds:.0f}s cap per trial")
         return self.stop.requested or self.cut is not None
 
@@ -186,7 +186,7 @@ class LadderObjective(Objective):
         if self.max_seconds is None or not epoch_seconds:
             return True
         per_epoch = float(np.median(epoch_seconds))
-        return time.perf_counter() - started + epochs * per_epoch * (1 + DECAY_SHARE) <= self.max_seconds
+        return charged() - started + epochs * per_epoch * (1 + DECAY_SHARE) <= self.max_seconds
 
     def _taken(self, trial: optuna.Trial, key: int, begin: int) -> bool:
         """Whether an earlier trial already trains (or trained) this configuration from this rung."""
@@ -199,11 +199,8 @@ class LadderObjective(Objective):
 
     def _save(self, model, key: int, epochs: int) -> None:
         """Write the checkpoint beside the older ones, atomically (a kill mid-write leaves no half file)."""
-        path = layout.checkpoint(self.workdir, self.family, key, epochs)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"partial-{os.getpid()}-{path.name}")
-        model.save(partial)
-        os.replace(partial, path)
+        with atomic(layout.checkpoint(self.workdir, self.family, key, epochs)) as partial:
+            model.save(partial)
 
     def _drop_older(self, key: int, epochs: int) -> None:
         keep = layout.checkpoint(self.workdir, self.family, key, epochs)

@@ -10,7 +10,6 @@ While it trains, a trial leaves a sign of life every few seconds, so a crash is 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -19,9 +18,10 @@ import optuna
 
 from bakeoff.search.data import SearchData
 from bakeoff.search.engine import record
+from bakeoff.search.engine.outage import charged
 from bakeoff.search.engine.record import Outcome
 from bakeoff.search.engine.storage import worker_id
-from bakeoff.search.errors import first_line
+from bakeoff.search.errors import disk_full, first_line
 from bakeoff.search.train.builders import count_flops, resize_schedule
 from bakeoff.search.train.fit import fit, peak_rss_mb, release_models, steps_per_epoch
 from bakeoff.search.train.pace import REVISE_EPOCHS, Pace
@@ -70,7 +70,7 @@ class Objective:
         stop: StopRequest | None = None,
         surplus: Callable[[optuna.Trial], bool] | None = None,
         max_seconds: float | None = None,
-        clock: Callable[[], float] = time.perf_counter,
+        clock: Callable[[], float] = charged,
     ) -> None:
         self.family, self.space, self.data = family, space, data
         self.epochs, self.seed = epochs, seed
@@ -87,12 +87,12 @@ class Objective:
         self.alive_mark = 0.0
 
     def __call__(self, trial: optuna.Trial) -> float:
-        started = time.perf_counter()
+        started = charged()
         self.trial_id, self.trial = trial._trial_id, trial
         trial.set_user_attr(record.WORKER, worker_id())
         if self.surplus is not None and self.surplus(trial):
             _end(trial, Outcome.SURPLUS, "interrupted: another worker took the budget's last trial")
-            trial.set_user_attr(record.SECONDS, round(time.perf_counter() - started, 3))
+            trial.set_user_attr(record.SECONDS, round(charged() - started, 3))
             raise Surplus()
         config = self.space.sample(trial)
         trial.set_user_attr(record.CONFIG, config)
@@ -114,7 +114,7 @@ class Objective:
                 self.max_seconds, self.epochs, per_epoch, steps_per_epoch(len(data.y_val), config["batch_size"]), self.clock(),
                 revise_epochs=REVISE_EPOCHS if config.get("schedule") == "cosine" else self.epochs,
             )
-            fit_started = time.perf_counter()
+            fit_started = charged()
             result = fit(
                 model,
                 data.x_train,
@@ -126,7 +126,7 @@ class Objective:
                 stop_now=self._stop_now,
                 on_validation=(lambda seconds: self.pace.validated(seconds, self.clock())) if self.pace else None,
             )
-            trial.set_user_attr(record.FIT_SECONDS, round(time.perf_counter() - fit_started, 3))
+            trial.set_user_attr(record.FIT_SECONDS, round(charged() - fit_started, 3))
         except Exception as exc:
             _failed(trial, exc)
             raise
@@ -141,7 +141,7 @@ class Objective:
             return "interrupted"
         if self.cut is not None:  # cut mid-epoch: keep why
             pass
-        elif self.deadline is not None and time.time() >= self.deadline:
+        elif self.deadline is not None and charged() >= self.deadline:
             self.cut = BUDGET_CUT
         elif trial.should_prune():
             self.cut = (Outcome.PRUNED, "pruned: validation accuracy below the pruner's threshold")
@@ -152,7 +152,7 @@ class Objective:
     def _stop_now(self, done: int, total: int) -> bool:
         """Polled between batches: a signal, the family's budget running out, or the trial's time cap."""
         self._alive()
-        if self.deadline is not None and time.time() >= self.deadline:
+        if self.deadline is not None and charged() >= self.deadline:
             self.cut = BUDGET_CUT
         elif self.pace is not None:
             fit_epochs = self.pace.fit_epochs
@@ -171,7 +171,7 @@ class Objective:
 
     def _alive(self, force: bool = False) -> None:
         """Leave a sign of life in storage every ``ALIVE_SECONDS``: a crash is charged up to the last one."""
-        now = time.perf_counter()
+        now = charged()
         if self.trial is not None and (force or now - self.alive_mark >= ALIVE_SECONDS):
             self.alive_mark = now
             self.trial.set_user_attr(record.ALIVE_AT, record.now())
@@ -213,7 +213,10 @@ class Objective:
 
 
 def _failed(trial: optuna.Trial, exc: Exception) -> None:
-    """A trial that raised: FAILED with the error's first line (an interruption is not a failure)."""
+    """A trial that raised: FAILED with the error's first line (an interruption is not a failure). A full disk
+    is no trial's failure: every next trial would meet it too, so it stops the search (``Fault``)."""
+    if (fault := disk_full(exc)) is not None:
+        raise fault from None
     if not isinstance(exc, Interrupted):
         _end(trial, Outcome.FAILED, f"{type(exc).__name__}: {first_line(exc, 300)}")
 
@@ -221,7 +224,7 @@ def _failed(trial: optuna.Trial, exc: Exception) -> None:
 def _account(trial: optuna.Trial, started: float) -> None:
     """What every trial records as it ends, however it ends: its peak memory and the seconds it is charged."""
     trial.set_user_attr(record.PEAK_RSS_MB, round(peak_rss_mb(), 1))
-    trial.set_user_attr(record.SECONDS, round(time.perf_counter() - started, 3))
+    trial.set_user_attr(record.SECONDS, round(charged() - started, 3))
 
 
 def _end(trial: optuna.Trial, outcome: Outcome, reason: str | None = None) -> None:

@@ -26,8 +26,10 @@ from bakeoff.search.engine import record
 from bakeoff.search.engine.budget import TRIAL_SHARE, Budget
 from bakeoff.search.engine.ladder_trial import LadderObjective, continuation
 from bakeoff.search.engine.objective import Interrupted, Objective, StopRequest
+from bakeoff.search.engine.outage import charged
 from bakeoff.search.engine.storage import fail_stale, recover_dead_trials, requeue
 from bakeoff.search.engine.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, LADDER, ladder_rungs, pruner_for, sampler_for
+from bakeoff.search.errors import fault_in
 from bakeoff.search.signals import on_signals
 from bakeoff.search.train.fit import current_rss_mb
 from bakeoff.spaces import Space
@@ -130,7 +132,7 @@ def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: Sea
     study.pruner = pruner_for(plan.pruner, plan.epochs)
     left = plan.budget.seconds_left(study)
     cap = None if left is None else min(plan.budget.seconds * TRIAL_SHARE, left)
-    common = dict(epochs=plan.epochs, seed=plan.seed, deadline=None if left is None else time.time() + left, stop=stop,
+    common = dict(epochs=plan.epochs, seed=plan.seed, deadline=None if left is None else charged() + left, stop=stop,
                   surplus=lambda trial: _is_surplus(study, plan.budget, trial.number), max_seconds=cap)
     if plan.pruner == LADDER:
         rungs = ladder_rungs(plan.epochs)
@@ -144,8 +146,26 @@ def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: Sea
         study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[_Progress(family, plan, out)])
     except Interrupted:
         pass
-    finally:
-        _requeue_if_interrupted(study, objective.trial_id)
+    except Exception as exc:
+        # Optuna's trial loop turns a Fault raised while it records the trial's end into an UnboundLocalError of
+        # its own (its ``finally`` reads a result never assigned); the Fault is what happened.
+        if (fault := fault_in(exc)) is not None:
+            raise fault from None
+        if not _given_up(study, objective.trial_id):
+            raise
+        # This process stood still past the heartbeat's grace (suspended, swapped out, cut off): another worker
+        # failed its trial as stale and queued a copy, which runs instead; this one's result is not recorded
+        # (Optuna refuses it: "Cannot tell a FAIL trial", or "Trial#N has already finished").
+        print(f"{plan.process.label}[{family}] trial {objective.trial.number} was given up as stale by another worker while this "
+              "process was unresponsive; its re-queued copy runs instead", file=out, flush=True)
+        return
+    # Not after a Fault (the storage gone, a full disk): the trial stays RUNNING, and the re-run recovers it.
+    _requeue_if_interrupted(study, objective.trial_id)
+
+
+def _given_up(study: optuna.Study, trial_id: int | None) -> bool:
+    """Whether this process's trial was finished by someone else while it still ran it."""
+    return trial_id is not None and study._storage.get_trial(trial_id).state.is_finished()
 
 
 def _recover(studies: dict[str, optuna.Study], out: TextIO) -> None:

@@ -20,6 +20,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from bakeoff.search.engine import record
+from bakeoff.search.engine.outage import CALLS, patiently, troubled_within
 from bakeoff.search.errors import UserError, first_line
 
 HEARTBEAT_SECONDS = 10
@@ -80,7 +81,7 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                kind = _SQLiteStorage if path is not None else optuna.storages.RDBStorage
+                kind = _SQLiteStorage if path is not None else PatientStorage
                 return kind(
                     url,
                     engine_kwargs=engine_kwargs,
@@ -98,7 +99,32 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
     raise AssertionError("unreachable")
 
 
-class _SQLiteStorage(optuna.storages.RDBStorage):
+class PatientStorage(optuna.storages.RDBStorage):
+    """Optuna's RDBStorage riding out an outage (``outage.py``): each call retried while the database is away,
+    and no trial failed as stale until the heartbeats missed in an outage had time to be written again."""
+
+    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+        if troubled_within(self.grace_period or 2 * self.heartbeat_interval):
+            return []
+        stale = super()._get_stale_trial_ids
+        return patiently(lambda: stale(study_id), "_get_stale_trial_ids", self, redact(self.url))
+
+
+def _patient_method(name: str):
+    def method(self, *args, **kwargs):
+        call = getattr(super(PatientStorage, self), name)
+        return patiently(lambda: call(*args, **kwargs), name, self, redact(self.url), args, kwargs)
+
+    method.__name__, method.__doc__ = name, getattr(optuna.storages.RDBStorage, name).__doc__
+    return method
+
+
+for _name in CALLS:
+    if _name not in vars(PatientStorage):
+        setattr(PatientStorage, _name, _patient_method(_name))
+
+
+class _SQLiteStorage(PatientStorage):
     """SQLite ignores ``SELECT ... FOR UPDATE``, so two workers could both move one queued trial to RUNNING and
     train it twice (the second then fails with "Cannot tell a COMPLETE trial"). That one step takes a file lock
     beside the database, one process at a time; PostgreSQL locks the row itself."""

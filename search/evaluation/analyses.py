@@ -29,7 +29,7 @@ import numpy as np
 from bakeoff.search import layout
 from bakeoff.search.data import Dataset
 from bakeoff.search.evaluation.retrain import Plan, train_and_predict
-from bakeoff.search.manifest import write_json
+from bakeoff.search.files import write_json
 from bakeoff.search.train.fit import steps_per_epoch
 
 FRACTIONS = (0.01, 0.05, 0.20)

@@ -24,8 +24,8 @@ from bakeoff.search import layout
 from bakeoff.search.data import Dataset
 from bakeoff.search.deploy.export import latency
 from bakeoff.search.engine import record
+from bakeoff.search.files import atomic, write_json
 from bakeoff.search.layout import retrain_dir
-from bakeoff.search.manifest import write_json
 from bakeoff.search.stats import retrain_epochs
 from bakeoff.search.train.builders import count_flops
 from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
@@ -123,8 +123,10 @@ def _train_one(chosen: Plan, family: str, data: Dataset, x: np.ndarray, y: np.nd
     model, probabilities, result, train_seconds = train_and_predict(chosen, family, x, y, data.x_test, data.num_classes, seed)
     predictions = probabilities.argmax(axis=1).astype(np.int32)
     folder.mkdir(parents=True, exist_ok=True)
-    model.save(folder / layout.MODEL_FILE)
-    np.savez_compressed(folder / layout.PREDICTIONS_FILE, probabilities=probabilities, predictions=predictions, labels=data.y_test)
+    with atomic(folder / layout.MODEL_FILE) as partial:
+        model.save(partial)
+    with atomic(folder / layout.PREDICTIONS_FILE) as partial:
+        np.savez_compressed(partial, probabilities=probabilities, predictions=predictions, labels=data.y_test)
     _save_gallery(folder, data, predictions)
     write_json(folder / layout.HISTORY_FILE, {**result.history, "epoch_seconds": result.epoch_seconds})
     metrics = {
@@ -143,4 +145,5 @@ def _save_gallery(folder: Path, data: Dataset, predictions: np.ndarray) -> None:
     """The misclassified test images (up to ``MISTAKES_KEPT``), stored so the report can show them without the data."""
     wrong = np.flatnonzero(predictions != data.y_test)[:MISTAKES_KEPT]
     images = (data.x_test[wrong] * 255).round().clip(0, 255).astype(np.uint8)
-    np.savez_compressed(folder / layout.GALLERY_FILE, index=wrong, images=images, labels=data.y_test[wrong], predictions=predictions[wrong])
+    with atomic(folder / layout.GALLERY_FILE) as partial:
+        np.savez_compressed(partial, index=wrong, images=images, labels=data.y_test[wrong], predictions=predictions[wrong])

@@ -16,8 +16,8 @@ from scipy import ndimage
 
 from bakeoff.search import layout
 from bakeoff.search.engine.record import pack_correct
+from bakeoff.search.files import write_json
 from bakeoff.search.layout import ROBUSTNESS_FILE
-from bakeoff.search.manifest import write_json
 
 #: The draws of every perturbation; the same for both families and every seed.
 PERTURBATION_SEED = 1234

@@ -9,7 +9,6 @@ runs do not measure again. A policy that fails on the device is skipped. CPUs ke
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from functools import lru_cache
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bakeoff.search.errors import UserError
+from bakeoff.search.files import read_json, write_json
 from bakeoff.search.train import backend
 from bakeoff.search.train.builders import build_model
 from bakeoff.search.train.settings import Speed
@@ -67,14 +68,11 @@ def gpu_policy() -> str:
     key = f"{backend.gpu_name()} | {os.environ.get('KERAS_BACKEND', 'tensorflow')}"
     path = cache_file()
     try:
-        known = json.loads(path.read_text())
-    except (OSError, ValueError):
+        known = read_json(path, missing={})
+    except UserError:  # a cache: measured again and rewritten
         known = {}
     if key not in known:
         seconds = {policy: seconds_per_step(policy) for policy in POLICIES}
         known[key] = {"policy": choose(seconds), "seconds_per_step": seconds}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(known, indent=2))
-        os.replace(partial, path)
+        write_json(path, known)
     return known[key]["policy"]

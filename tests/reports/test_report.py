@@ -7,11 +7,13 @@ import sys
 
 import numpy as np
 import optuna
+import pytest
 
 from bakeoff.search import layout
 from bakeoff.search.app.main import main
 from bakeoff.search.engine import record
 from bakeoff.search.engine.record import study_name
+from bakeoff.search.errors import UserError
 
 from fakes import fake_retrained, fake_study
 
@@ -171,11 +173,15 @@ def test_models_retrained_from_an_older_best_trial_are_called_out_of_date(tmp_pa
     assert f"retrained CNN models come from trial #{old}" in html and "Out of date: the ANN" not in html
 
 
-def test_retrained_seeds_are_read_in_seed_order_and_a_half_written_one_is_left_out(tmp_path):
+def test_retrained_seeds_are_read_in_seed_order_and_an_unfinished_one_is_left_out(tmp_path):
     from bakeoff.reports.collect import load_retrained
 
     fake_retrained(tmp_path, "cnn", 12, accuracy=0.95)
-    (layout.retrain_dir(tmp_path, "cnn", 5) / layout.METRICS_FILE).write_text('{"test_accur')  # killed while writing
+    metrics = layout.retrain_dir(tmp_path, "cnn", 5) / layout.METRICS_FILE
+    metrics.write_text('{"test_accur')  # not what bakeoff writes (atomically): refused, not passed over
+    with pytest.raises(UserError, match="metrics.json is not a JSON file bakeoff wrote"):
+        load_retrained(tmp_path, "cnn")
+    metrics.unlink()  # killed before its metrics file, which is written last
     runs = load_retrained(tmp_path, "cnn")
     assert [r["seed"] for r in runs] == [0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11]  # seed-10 after seed-9, not after seed-1
     wrong = np.flatnonzero(runs[0]["predictions"] != runs[0]["labels"])

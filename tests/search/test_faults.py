@@ -1,0 +1,183 @@
+"""Faults of real parts (issue 28), one of each kind: a PostgreSQL server stopped and restarted under a distributed
+search, and stopped for good; a disk that fills up under the search, the retraining, the export and the report
+(a real tmpfs of a few MB); a worker that stops answering (SIGSTOP). ``bench/faults.py`` repeats them 20 times."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import optuna
+import pytest
+from injection import SmallDisk, files_of, search_command, wait_until
+from optuna.trial import TrialState
+
+from bakeoff.search.app.main import main
+from bakeoff.search.engine.record import seconds as record_seconds
+from bakeoff.search.engine.record import study_name
+from bakeoff.search.errors import FAULT_EXIT
+
+from postgres import local_server
+from studycheck import check, complete_trials, studies
+
+OUTAGE_SECONDS = 45  # longer than the heartbeat's grace period (40 s): live trials look stale when it ends
+
+
+@pytest.fixture(scope="module")
+def server():
+    with local_server() as found:
+        if found is None:
+            pytest.skip("no PostgreSQL binaries: install Debian's postgresql")
+        yield found
+
+
+def _rdb(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _completed(storage: str, name: str) -> int:
+    return len(complete_trials(storage, name))
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_database_outage_and_a_restart_are_waited_out_and_nothing_is_lost(small_npz, tmp_path, server):
+    name = "outage"
+    storage = _rdb(server.url)
+    command = search_command(small_npz, server.url, name, trials=6, epochs=2)
+    processes = [subprocess.Popen([*command, "--out", str(tmp_path / f"host{i}")], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for i in range(2)]
+    wait_until(lambda: _completed(storage, name) >= 2, 300, "two finished trials")
+    before = complete_trials(storage, name)
+    stopped = time.time()
+    server.stop()
+    time.sleep(OUTAGE_SECONDS)
+    server.start()
+    wait_until(lambda: _completed(storage, name) >= len(before) + 2, 300, "two trials after the outage")
+    server.restart()  # a fast restart (an update) while trials run
+    outputs = [p.communicate(timeout=900) for p in processes]
+    errors = "".join(err for _, err in outputs)
+    assert [p.returncode for p in processes] == [0, 0], errors
+    assert "Traceback" not in errors
+    assert "unreachable" in errors and "is back after" in errors, errors
+    check(storage, name, 6, before, surplus_ok=True)
+    for study in studies(storage, name).values():
+        for trial in study.get_trials(states=(TrialState.COMPLETE,)):
+            assert record_seconds(trial) < OUTAGE_SECONDS, (trial.number, record_seconds(trial))  # waiting is not charged
+            assert trial.datetime_complete.timestamp() < stopped or trial.datetime_complete.timestamp() > stopped + OUTAGE_SECONDS - 5
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_database_gone_for_good_stops_in_one_line_and_a_rerun_resumes(small_npz, tmp_path, server):
+    name = "gone"
+    storage = _rdb(server.url)
+    command = [*search_command(small_npz, server.url, name, trials=4, epochs=2), "--out", str(tmp_path / "run")]
+    env = {**os.environ, "BAKEOFF_STORAGE_PATIENCE": "6"}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    wait_until(lambda: _completed(storage, name) >= 1, 300, "a finished trial")
+    server.stop()
+    try:
+        _, err = process.communicate(timeout=300)
+    finally:
+        server.start()
+    assert process.returncode == FAULT_EXIT, err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("bakeoff: error:")]
+    assert len(errors) == 1 and "unreachable for" in errors[0] and "re-run the same command" in errors[0], err
+    before = complete_trials(storage, name)
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    check(storage, name, 4, before)
+
+
+@pytest.mark.slow
+def test_a_worker_that_stops_answering_loses_its_trial_once_and_comes_back_quietly(small_npz, tmp_path):
+    out = tmp_path / "run"
+    storage = f"sqlite:///{out}/study.db"
+    command = [*search_command(small_npz, storage, "k", trials=3, epochs=3), "--family", "cnn", "--out", str(out)]
+    frozen = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    running = lambda: [t for s in _studies_or_none(storage) for t in s.get_trials(states=(TrialState.RUNNING,)) if "config" in t.user_attrs]  # noqa: E731
+    wait_until(lambda: bool(running()), 300, "a trial training")
+    (stale,) = running()
+    os.killpg(frozen.pid, signal.SIGSTOP)  # the machine hangs: no heartbeat, no exit
+    try:
+        other = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        assert other.returncode == 0, other.stderr
+        (study,) = _studies_or_none(storage)
+        trials = {t.number: t for t in study.get_trials()}
+        assert trials[stale.number].state == TrialState.FAIL
+        copies = [t for t in trials.values() if t.system_attrs.get("failed_trial") == stale.number]
+        assert len(copies) == 1 and copies[0].state == TrialState.COMPLETE  # re-queued once, and run by the other
+        assert copies[0].params == stale.params
+    finally:
+        os.killpg(frozen.pid, signal.SIGCONT)
+    out_text, err = frozen.communicate(timeout=300)
+    assert frozen.returncode == 0, err
+    assert "Traceback" not in err
+    assert f"trial {stale.number} was given up as stale by another worker" in out_text, out_text
+    check(storage, "k", 3, {}, families=("cnn",))
+
+
+def _studies_or_none(storage: str) -> list[optuna.Study]:
+    try:
+        return [optuna.load_study(study_name=study_name("k", "cnn"), storage=storage)]
+    except Exception:  # noqa: BLE001 - not created yet
+        return []
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    with SmallDisk.mounted(tmp_path / "disk", megabytes=24) as disk:
+        if disk is None:
+            pytest.skip("mounting a small tmpfs needs root")
+        yield disk
+
+
+def _one_fault_line(capfd, path_fragment: str) -> None:
+    err = capfd.readouterr().err
+    lines = [line for line in err.strip().splitlines() if line.startswith("bakeoff: ")]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("bakeoff: error: no space left on the device while writing ") and path_fragment in lines[0], lines
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_a_full_disk_stops_the_search_in_one_line_and_a_rerun_resumes(small_npz, small_disk, capfd):
+    out = small_disk.path / "run"
+    storage = f"sqlite:///{out}/study.db"
+    argv = ["search", "--data", str(small_npz), "--epochs", "1", "--out", str(out), "--study", "k"]
+    assert main([*argv, "--trials", "1"]) == 0
+    before = complete_trials(storage, "k")
+    capfd.readouterr()
+    small_disk.fill(leave=30_000)  # room for the job and the manifest; the study fills it within a few trials
+    assert main([*argv, "--trials", "5"]) == FAULT_EXIT
+    _one_fault_line(capfd, f"{out}/study.db")
+    kept = complete_trials(storage, "k")  # the study is intact and readable: what finished before is there, unchanged
+    assert {key: kept.get(key) for key in before} == before
+    assert not list(out.rglob(".partial-*"))
+    small_disk.free()
+    assert main([*argv, "--trials", "5"]) == 0
+    check(storage, "k", 5, before)
+
+
+@pytest.mark.slow
+def test_a_full_disk_under_retraining_export_and_report_leaves_no_half_file(small_npz, small_disk, capfd):
+    out = small_disk.path / "run"
+    common = ["--out", str(out), "--study", "k"]
+    assert main(["search", "--data", str(small_npz), "--epochs", "1", "--trials", "2", *common]) == 0
+    assert main(["report", *common]) == 0
+    for stage, written in ((["retrain", "--seeds", "1"], "retrain"), (["export"], "export"), (["report"], "report.html")):
+        kept = files_of(out)
+        capfd.readouterr()
+        small_disk.fill(leave=64_000)
+        assert main([*stage, *common]) == FAULT_EXIT, stage
+        _one_fault_line(capfd, written)
+        now = files_of(out)
+        assert {path: now.get(path) for path in kept} == kept, stage  # every file there before is unchanged
+        assert not [p for p in out.rglob("*") if p.name.startswith(".partial-")], stage
+        small_disk.free()
+        assert main([*stage, *common]) == 0, stage
+    assert (out / "report.html").stat().st_size > 0
