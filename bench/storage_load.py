@@ -129,6 +129,33 @@ def main() -> None:
     record(args.name, {"commit": commit(), "seconds": args.seconds, "epochs_per_trial": EPOCHS, "rows": rows})
 
 
+#: What a storage must do at a process count to be recommended for it (issue 28's goal for PostgreSQL at 64).
+P99_LIMIT_MS = 1000.0
+
+
+def served(row: dict) -> bool:
+    """Whether the storage served ``row``'s processes: every trial counted exactly once, none left running, no
+    call raised, every process finished, and an epoch's report within ``P99_LIMIT_MS`` at p99."""
+    return (row["errors"] == 0 and row["lost"] == 0 and row["doubled"] == 0 and row["left_running"] == 0
+            and row["processes_finished"] == row["processes"] and row["told"] == row["complete_in_storage"]
+            and row["report_p99_ms"] is not None and row["report_p99_ms"] < P99_LIMIT_MS)
+
+
+def table(rows: list[dict]) -> str:
+    """The measurements, then per storage the most processes it served (``served``) of those tried."""
+    keys = ["storage", "processes", "trials_per_s", "report_p50_ms", "report_p99_ms", "errors", "told", "lost", "doubled", "left_running"]
+    lines = ["| " + " | ".join(keys) + " |", "|" + " --- |" * len(keys)]
+    lines += ["| " + " | ".join(str(row[k]) for k in keys) + " |" for row in rows]
+    lines += ["", f"| storage | most processes served (exact counts, no errors, report p99 < {P99_LIMIT_MS:.0f} ms) |", "| --- | --- |"]
+    for kind in dict.fromkeys(row["storage"] for row in rows):
+        ok = [row["processes"] for row in rows if row["storage"] == kind and served(row)]
+        tried = [row["processes"] for row in rows if row["storage"] == kind]
+        lines.append(f"| {kind} | {max(ok) if ok else 'none'} of {', '.join(map(str, tried))} tried |")
+    errors = [f"{row['storage']} x{row['processes']}: " + row["first_error"].replace("|", "\\|").replace("\n", " ")
+              for row in rows if row["first_error"]]
+    return "\n".join(lines + ([""] + [f"First error, {e}" for e in errors] if errors else []))
+
+
 class _storage:
     """A fresh, empty storage of ``kind`` for one measurement; its URL."""
 

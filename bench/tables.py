@@ -96,6 +96,10 @@ def _own_table(name: str, result: dict) -> str | None:
         import replay
 
         return replay.table(result["results"], result["baseline"], result["targets"])
+    if name == "storage_load":
+        import storage_load
+
+        return storage_load.table(result["rows"])
     if name == "accuracy_at_budget":
         import accuracy_at_budget
 
