@@ -15,11 +15,14 @@ def studies(storage, name: str, families: tuple[str, ...] = FAMILIES) -> dict[st
 
 
 def complete_trials(storage, name: str) -> dict:
-    """Every COMPLETE trial: (family, number) -> (value, params); empty before the studies exist."""
-    try:
-        found = studies(storage, name)
-    except (KeyError, Exception):  # no database or no study yet
-        return {}
+    """Every COMPLETE trial of the families searched: (family, number) -> (value, params); empty before the
+    studies exist."""
+    found = {}
+    for family in FAMILIES:
+        try:
+            found.update(studies(storage, name, (family,)))
+        except Exception:  # noqa: BLE001 - no database, or no study of this family (yet)
+            continue
     return {(f, t.number): (t.value, t.params) for f, s in found.items() for t in s.get_trials(states=(TrialState.COMPLETE,))}
 
 
