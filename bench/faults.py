@@ -37,9 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from injection import BAKEOFF, SmallDisk, search_command, wait_until
-
 from common import ROOT, commit, record
+from injection import BAKEOFF, SmallDisk, search_command, wait_until
 from postgres import local_server
 from studycheck import FAMILIES, check, complete_trials
 

@@ -11,7 +11,6 @@ import time
 
 import optuna
 import pytest
-from injection import SmallDisk, files_of, search_command, wait_until
 from optuna.trial import TrialState
 
 from bakeoff.search.app.main import main
@@ -19,6 +18,7 @@ from bakeoff.search.engine.record import seconds as record_seconds
 from bakeoff.search.engine.record import study_name
 from bakeoff.search.errors import FAULT_EXIT
 
+from injection import SmallDisk, files_of, search_command, wait_until
 from postgres import local_server
 from studycheck import check, complete_trials, studies
 
