@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from postgres import local_server, postgres_url
+
 SMALL_MNIST = Path(__file__).resolve().parent / "data" / "mnist_small.npz"
 
 
@@ -14,6 +16,26 @@ SMALL_MNIST = Path(__file__).resolve().parent / "data" / "mnist_small.npz"
 def small_npz() -> Path:
     """600 training and 200 test images of the real MNIST in the Keras layout (see tests/data/README.md)."""
     return SMALL_MNIST
+
+
+def _needed(found, missing: str):
+    if found is None:
+        pytest.skip(missing)
+    return found
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """The URL of a PostgreSQL server: BAKEOFF_TEST_POSTGRES_URL's, or a throw-away one on 127.0.0.1."""
+    with postgres_url() as url:
+        yield _needed(url, "no PostgreSQL: install Debian's postgresql or set BAKEOFF_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(scope="module")
+def postgres_server():
+    """A throw-away PostgreSQL server on 127.0.0.1 that the tests may stop and start."""
+    with local_server() as server:
+        yield _needed(server, "no PostgreSQL binaries: install Debian's postgresql")
 
 
 @pytest.fixture(autouse=True)

@@ -43,11 +43,22 @@ def check(storage, name: str, target: int, before: dict, families: tuple[str, ..
         counts[f"{family}_interrupted"] = sum(outcome_of(t) == Outcome.INTERRUPTED for t in trials)
         assert len({t.number for t in trials}) == len(trials)
         completed = [t for t in trials if t.state == TrialState.COMPLETE]
-        runs = {(t.user_attrs.get(START), t.user_attrs.get(FROM_EPOCHS), repr(sorted(t.params.items()))) for t in completed}
-        assert len(runs) == len(completed), "a trial was recorded twice"  # a ladder's later rungs start from later epochs
+        runs: dict[tuple, list] = {}
+        for t in completed:  # a ladder's later rungs start from later epochs
+            runs.setdefault((t.user_attrs.get(START), t.user_attrs.get(FROM_EPOCHS), repr(sorted(t.params.items()))), []).append(t)
+        twice = [[_described(t, by_number) for t in same] for same in runs.values() if len(same) > 1]
+        assert not twice, f"{family}: a trial was recorded twice: {twice}"
     after = complete_trials(storage, name)
     counts["complete_changed_or_lost"] = sum(after.get(key) != value for key, value in before.items())
     assert counts["running"] == 0 and counts["waiting"] == 0, counts
     assert all(counts[f"{f}_counted"] == target for f in families), counts
     assert counts["complete_changed_or_lost"] == 0, counts
     return counts
+
+
+def _described(trial, by_number: dict) -> dict:
+    """What tells how a trial came to be: its number, who ran it, and what it was queued as a copy of."""
+    copied = trial.system_attrs.get("failed_trial")
+    return {"number": trial.number, "worker": trial.user_attrs.get("worker"), "copy_of": copied,
+            "copy_of_reason": by_number[copied].user_attrs.get("reason") if copied in by_number else None,
+            "start": str(trial.datetime_start)}

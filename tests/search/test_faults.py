@@ -19,22 +19,15 @@ from bakeoff.search.engine.record import study_name
 from bakeoff.search.errors import FAULT_EXIT
 
 from injection import SmallDisk, files_of, search_command, wait_until
-from postgres import local_server
 from studycheck import check, complete_trials, studies
 
 OUTAGE_SECONDS = 45  # longer than the heartbeat's grace period (40 s): live trials look stale when it ends
 
 
-@pytest.fixture(scope="module")
-def server():
-    with local_server() as found:
-        if found is None:
-            pytest.skip("no PostgreSQL binaries: install Debian's postgresql")
-        yield found
-
-
-def _rdb(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+def _ann_search(data, server, name: str, trials: int) -> tuple[str, list[str]]:
+    """The study's storage (as Optuna opens it) and the command of an ANN search on ``server``."""
+    storage = server.url.replace("postgresql://", "postgresql+psycopg://", 1)
+    return storage, [*search_command(data, server.url, name, trials=trials, epochs=2), "--family", "ann"]
 
 
 def _completed(storage: str, name: str) -> int:
@@ -43,10 +36,9 @@ def _completed(storage: str, name: str) -> int:
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_a_database_outage_and_a_restart_are_waited_out_and_nothing_is_lost(small_npz, tmp_path, server):
-    name = "outage"
-    storage = _rdb(server.url)
-    command = [*search_command(small_npz, server.url, name, trials=5, epochs=2), "--family", "ann"]
+def test_a_database_outage_and_a_restart_are_waited_out_and_nothing_is_lost(small_npz, tmp_path, postgres_server):
+    server, name = postgres_server, "outage"
+    storage, command = _ann_search(small_npz, server, name, trials=5)
     processes = [subprocess.Popen([*command, "--out", str(tmp_path / f"host{i}")], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for i in range(2)]
     wait_until(lambda: _completed(storage, name) >= 2, 300, "two finished trials")
@@ -71,10 +63,10 @@ def test_a_database_outage_and_a_restart_are_waited_out_and_nothing_is_lost(smal
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_a_database_gone_for_good_stops_in_one_line_and_a_rerun_resumes(small_npz, tmp_path, server):
-    name = "gone"
-    storage = _rdb(server.url)
-    command = [*search_command(small_npz, server.url, name, trials=3, epochs=2), "--family", "ann", "--out", str(tmp_path / "run")]
+def test_a_database_gone_for_good_stops_in_one_line_and_a_rerun_resumes(small_npz, tmp_path, postgres_server):
+    server, name = postgres_server, "gone"
+    storage, command = _ann_search(small_npz, server, name, trials=3)
+    command += ["--out", str(tmp_path / "run")]
     env = {**os.environ, "BAKEOFF_STORAGE_PATIENCE": "6"}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     wait_until(lambda: _completed(storage, name) >= 1, 300, "a finished trial")

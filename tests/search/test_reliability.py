@@ -19,7 +19,6 @@ from bakeoff.search.app.main import main
 from bakeoff.search.engine.record import Outcome, counted, counts, outcome_of, study_name
 from bakeoff.search.engine.record import seconds as record_seconds
 
-from postgres import postgres_url
 from studycheck import check, complete_trials, studies
 
 BAKEOFF = [sys.executable, "-m", "bakeoff.search"]
@@ -158,14 +157,6 @@ def test_parallel_workers_lose_and_duplicate_nothing(small_npz, tmp_path, storag
                if storage_kind == "journal" else f"sqlite:///{out}/study.db")
     check(storage, "k", 5, {})
     assert {"w0", "w1", "w2"} <= {line.split()[0] for line in result.stdout.splitlines() if line.startswith("w")}
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    with postgres_url() as url:
-        if url is None:
-            pytest.skip("no PostgreSQL: install Debian's postgresql or set BAKEOFF_TEST_POSTGRES_URL")
-        yield url
 
 
 @pytest.mark.slow
