@@ -27,26 +27,27 @@ def first_line(exc: BaseException, limit: int = 200) -> str:
 
 def disk_full(exc: BaseException, path: object = None) -> Fault | None:
     """A ``Fault`` naming the path when ``exc`` (or what caused it) says the disk is full; else None."""
-    seen: BaseException | None = exc
-    for _ in range(8):  # the cause chain: Keras and SQLAlchemy wrap the OSError they met
-        if seen is None:
-            break
+    for seen in causes(exc):  # Keras and SQLAlchemy wrap the OSError they met
         if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
             return no_space(path or seen.filename)
         if "database or disk is full" in str(seen) or "No space left on device" in str(seen):  # SQLite, TensorFlow
             return no_space(path)
-        seen = seen.__cause__ or seen.__context__
     return None
 
 
 def fault_in(exc: BaseException) -> Fault | None:
     """The ``Fault`` that ``exc`` was raised while handling, if any."""
+    return next((seen for seen in causes(exc) if isinstance(seen, Fault)), None)
+
+
+def causes(exc: BaseException, limit: int = 8):
+    """``exc`` and what it was raised from or while handling, nearest first."""
     seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None or isinstance(seen, Fault):
-            return seen
+    for _ in range(limit):
+        if seen is None:
+            return
+        yield seen
         seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def no_space(path: object = None) -> Fault:
