@@ -96,7 +96,7 @@ def naive_loop(trials: int) -> dict:
     rss = []
     for i in range(trials):
         family = ("ann", "cnn")[i % 2]
-        study[family].sampler = sampler_for(study[family], 0)
+        study[family].sampler = sampler_for(0)
         objective = Objective(family, DEFAULT_SPACES[family], data.search_data(), epochs=1, seed=0)
         study[family].optimize(objective, n_trials=1, catch=(Exception,))
         rss.append(current_rss_mb())

@@ -128,7 +128,7 @@ ENGINES: dict[str, Engine] = {"optuna": _optuna, "kerastuner": _kerastuner}
 def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: SearchData, stop: StopRequest, out: TextIO, workdir: Path) -> None:
     """One trial of ``family`` (a queued one first), trained by the objective and recorded in its study. On the
     ladder, a configuration that has earned its next rung is queued first (``ladder_trial.continuation``)."""
-    study.sampler = sampler_for(study, plan.seed, plan.sampler)
+    study.sampler = sampler_for(plan.seed, plan.sampler)
     study.pruner = pruner_for(plan.pruner, plan.epochs)
     left = plan.budget.seconds_left(study)
     cap = None if left is None else min(plan.budget.seconds * TRIAL_SHARE, left)

@@ -1,7 +1,8 @@
 """How the search picks the next configuration (sampler) and stops a poor one early (pruner): ``--sampler``,
 ``--pruner``. The defaults are TPE and the median pruner; the others are there to be compared
-(bench/search_quality.py) and chosen by users. Samplers are seeded and move on with the study, so a resumed run
-never replays draws; the same ``--seed`` and ``--trials`` give the same trials. The start-up counts and the
+(bench/search_quality.py) and chosen by users. Samplers are seeded from ``--seed`` and the trial's number, so a resumed run
+never replays draws, workers asking at the same moment draw apart, and the same ``--seed`` and ``--trials`` give
+the same trials. The start-up counts and the
 pruners' warm-up can be changed through environment variables (BAKEOFF_TPE_STARTUP, BAKEOFF_PRUNER_STARTUP,
 BAKEOFF_PRUNER_WARMUP), for the benchmark to compare settings without a flag for each.
 """
@@ -39,9 +40,16 @@ def _setting(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
-def sampler_for(study: optuna.Study | None, seed: int, kind: str = DEFAULT_SAMPLER) -> optuna.samplers.BaseSampler:
-    done = len(study.get_trials(deepcopy=False)) if study is not None else 0
-    seed = seed * 7919 + done
+def sampler_for(seed: int, kind: str = DEFAULT_SAMPLER) -> optuna.samplers.BaseSampler:
+    """The ``--sampler`` of that name, seeded afresh for each trial (``TrialSeeded``)."""
+    if kind not in SAMPLERS:
+        raise UserError(f"unknown sampler {kind!r}; choose one of {', '.join(SAMPLERS)}")
+    if kind == "gp":
+        require_torch()
+    return TrialSeeded(lambda number: _sampler(kind, seed * 7919 + number))
+
+
+def _sampler(kind: str, seed: int) -> optuna.samplers.BaseSampler:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if kind == "tpe":  # multivariate: the space's parameters interact (optimiser and rate, blocks and filters)
@@ -49,10 +57,39 @@ def sampler_for(study: optuna.Study | None, seed: int, kind: str = DEFAULT_SAMPL
                                               n_startup_trials=_setting("BAKEOFF_TPE_STARTUP", STARTUP_TRIALS))
         if kind == "random":
             return optuna.samplers.RandomSampler(seed=seed)
-        if kind == "gp":
-            require_torch()
-            return optuna.samplers.GPSampler(seed=seed, n_startup_trials=_setting("BAKEOFF_TPE_STARTUP", STARTUP_TRIALS))
-    raise UserError(f"unknown sampler {kind!r}; choose one of {', '.join(SAMPLERS)}")
+        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=_setting("BAKEOFF_TPE_STARTUP", STARTUP_TRIALS))
+
+
+class TrialSeeded(optuna.samplers.BaseSampler):
+    """A sampler made afresh for each trial from a seed plus the trial's number.
+
+    The storage hands each number out once, so two workers asking at the same moment draw different
+    configurations. Seeding from the count of trials, which both had just read alike, gave them the same draws:
+    the same configuration trained twice (bench/faults.py found it after outages, which line workers up).
+    """
+
+    def __init__(self, make) -> None:
+        self._make = make
+        self.inner = make(0)
+
+    def before_trial(self, study, trial) -> None:
+        self.inner = self._make(trial.number)
+        self.inner.before_trial(study, trial)
+
+    def infer_relative_search_space(self, study, trial):
+        return self.inner.infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study, trial, search_space):
+        return self.inner.sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        return self.inner.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(self, study, trial, state, values) -> None:
+        self.inner.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self.inner.reseed_rng()
 
 
 def require_torch() -> None:

@@ -58,7 +58,7 @@ def open_study(
             config = start_in(space, start)
             if not space.problems(config):  # a user's space may exclude it
                 study.enqueue_trial(space.to_trial_params(config), user_attrs={START: label})
-    study.sampler = sampler_for(study, seed)
+    study.sampler = sampler_for(seed)
     return study
 
 

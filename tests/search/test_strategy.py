@@ -4,6 +4,7 @@ import optuna
 import pytest
 
 from bakeoff.search.engine.strategy import PRUNERS, pruner_for, sampler_for
+from bakeoff.search.errors import UserError
 
 PRUNER_TYPES = {
     "median": optuna.pruners.MedianPruner,
@@ -25,21 +26,33 @@ def test_start_up_and_warm_up_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("BAKEOFF_TPE_STARTUP", "10")
     monkeypatch.setenv("BAKEOFF_PRUNER_STARTUP", "4")
     monkeypatch.setenv("BAKEOFF_PRUNER_WARMUP", "3")
-    assert sampler_for(None, 0, "tpe")._n_startup_trials == 10
+    assert sampler_for(0, "tpe").inner._n_startup_trials == 10
     median = pruner_for("median")
     assert (median._n_startup_trials, median._n_warmup_steps) == (4, 3)
     assert pruner_for("halving")._min_resource == 4
 
 
-def test_samplers_are_seeded_and_move_on_with_the_study():
-    assert isinstance(sampler_for(None, 0, "random"), optuna.samplers.RandomSampler)
-    tpe = sampler_for(None, 0, "tpe")
+def test_samplers_are_seeded_by_the_trial_number():
+    assert isinstance(sampler_for(0, "random").inner, optuna.samplers.RandomSampler)
+    tpe = sampler_for(0, "tpe").inner
     assert isinstance(tpe, optuna.samplers.TPESampler) and tpe._multivariate
-    study = optuna.create_study()
-    draws = [optuna.create_study(sampler=sampler_for(study, 3, "random")).ask().suggest_float("x", 0, 1) for _ in range(2)]
-    assert draws[0] == draws[1]  # same seed, same study length: the same draw
-    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
-    assert optuna.create_study(sampler=sampler_for(study, 3, "random")).ask().suggest_float("x", 0, 1) != draws[0]
+
+    def draw(study):
+        return study.ask().suggest_float("x", 0, 1)
+
+    # Two workers on one storage asking at the same moment (neither has told): different trials, different draws.
+    # Seeded by the count of trials, which both read alike, they drew the same configuration.
+    storage = optuna.storages.InMemoryStorage()
+    first = optuna.create_study(storage=storage, study_name="s", sampler=sampler_for(3, "random"))
+    second = optuna.load_study(storage=storage, study_name="s", sampler=sampler_for(3, "random"))
+    draws = [draw(first), draw(second)]
+    assert draws[0] != draws[1]
+    # The same seed and trial numbers give the same draws in another run; another seed does not.
+    again = optuna.create_study(sampler=sampler_for(3, "random"))
+    assert [draw(again), draw(again)] == draws
+    assert draw(optuna.create_study(sampler=sampler_for(4, "random"))) != draws[0]
+    with pytest.raises(UserError, match="unknown sampler 'sobol'"):
+        sampler_for(0, "sobol")
 
 
 def test_workers_receive_the_sampler_and_pruner_in_their_job(tmp_path):
