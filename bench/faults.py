@@ -212,6 +212,7 @@ def damaged(faults: int, rng: random.Random, scratch: Path) -> dict:
             if hashlib.sha256(victim.read_bytes()).hexdigest() != digest:
                 problems.append(f"{what}: the damaged file was overwritten")
         shutil.rmtree(copy)
+        _progress(round_, [p for p in problems if p.startswith(f"round {round_},")])
     return {"faults": faults, "exit_codes": {str(k): v for k, v in codes.items()}, "problems": problems}
 
 
@@ -219,8 +220,16 @@ def _checked(storage: str, name: str, target: int, before: dict, round_: int, fa
     try:
         check(storage, name, target, before, families=families, surplus_ok=True)
     except AssertionError as failed:
-        return [f"round {round_}: study check failed: {failed}"]
-    return []
+        found = [f"round {round_}: study check failed: {failed}"]
+    else:
+        found = []
+    _progress(round_, found)
+    return found
+
+
+def _progress(round_: int, found: list[str]) -> None:
+    """One line per round, for a bench that runs an hour or more."""
+    print(f"  round {round_}: {found[0][:300] if found else 'study checked, no problem'}", flush=True)
 
 
 KINDS = {"outage": outage, "disk": disk, "worker": worker, "damaged": damaged}
@@ -238,6 +247,7 @@ def main() -> None:
     for kind in args.kinds.split(","):
         scratch = Path(tempfile.mkdtemp(prefix=f"bakeoff-{kind}-"))
         started = time.time()
+        print(f"{kind}: {args.faults} faults", flush=True)
         try:
             found = KINDS[kind](args.faults, rng, scratch)
         finally:
@@ -245,7 +255,7 @@ def main() -> None:
         row = {"kind": kind, "faults": found.pop("faults"), "problems": len(found["problems"]),
                "minutes": round((time.time() - started) / 60, 1), **{k: v for k, v in found.items() if k != "problems"}}
         print(row, *found["problems"], sep="\n  ", flush=True)
-        rows.append({**row, "first_problem": found["problems"][0] if found["problems"] else ""})
+        rows.append({**row, "first_problems": found["problems"][:3]})
     record(args.name, {"commit": commit(), "seed": args.seed, "rows": rows})
 
 
