@@ -28,16 +28,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import random
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, commit, record
+from common import RESULTS, ROOT, commit, record
 from injection import BAKEOFF, SmallDisk, search_command, wait_until
 from postgres import local_server
 from studycheck import FAMILIES, check, complete_trials
@@ -127,18 +129,22 @@ def worker(faults: int, rng: random.Random, scratch: Path) -> dict:
     storage = f"sqlite:///{out}/study.db"
     target = 0
     round_ = 0
-    while injected < faults:
+    while injected < faults and round_ < 3 * faults:
         target += 4
-        command = [*search_command(DATA, storage, "k", trials=target, epochs=3), "--family", "cnn", "--out", str(out)]
+        # Trials long enough (up to 30 epochs) that each of the four processes is seen training before its trial ends.
+        command = [*search_command(DATA, storage, "k", trials=target, epochs=30), "--family", "cnn", "--out", str(out)]
         before = complete_trials(storage, "k")
         processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
                      for _ in range(4)]
         stopped: list[subprocess.Popen] = []
         for process in processes[: min(3, faults - injected)]:
             try:
-                wait_until(lambda p=process: _training(storage, p.pid), 300, "a trial of this process training")
+                wait_until(lambda p=process: _training(storage, p.pid) or p.poll() is not None, 300, "a trial of this process training")
             except AssertionError:
+                problems.append(f"round {round_}: a search process was never seen training")
                 continue
+            if process.poll() is not None:
+                continue  # it found the budget used up before it could be caught: nothing to stop
             os.killpg(process.pid, signal.SIGSTOP)
             stopped.append(process)
         injected += len(stopped)
@@ -165,7 +171,8 @@ def worker(faults: int, rng: random.Random, scratch: Path) -> dict:
 
 
 def _training(storage: str, pid: int) -> bool:
-    """Whether process ``pid`` has a trial training (its worker id names the pid)."""
+    """Whether the search started as ``pid`` has a trial training. Its worker is a child process, in the process
+    group the search leads (``start_new_session``); the trial's worker id names the worker's pid."""
     import optuna
     from optuna.trial import TrialState
 
@@ -173,8 +180,15 @@ def _training(storage: str, pid: int) -> bool:
         study = optuna.load_study(study_name="k-cnn", storage=storage)
     except Exception:  # noqa: BLE001 - not created yet
         return False
-    return any(f":{pid}:" in t.user_attrs.get("worker", "") and "config" in t.user_attrs
+    return any("config" in t.user_attrs and _in_group(t.user_attrs.get("worker", ""), pid)
                for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+
+
+def _in_group(worker: str, leader: int) -> bool:
+    try:
+        return os.getpgid(int(worker.split(":")[1])) == leader
+    except (IndexError, ValueError, ProcessLookupError):
+        return False
 
 
 DAMAGEABLE = ("study.db", "manifest.json", "metrics.json", "history.json", "predictions.npz", "gallery.npz",
@@ -242,9 +256,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default="faults")
     args = parser.parse_args()
-    rng = random.Random(args.seed)
-    rows = []
     for kind in args.kinds.split(","):
+        rng = random.Random(f"{args.seed}-{kind}")  # a kind's draws do not depend on which kinds ran before it
         scratch = Path(tempfile.mkdtemp(prefix=f"bakeoff-{kind}-"))
         started = time.time()
         print(f"{kind}: {args.faults} faults", flush=True)
@@ -255,8 +268,18 @@ def main() -> None:
         row = {"kind": kind, "faults": found.pop("faults"), "problems": len(found["problems"]),
                "minutes": round((time.time() - started) / 60, 1), **{k: v for k, v in found.items() if k != "problems"}}
         print(row, *found["problems"], sep="\n  ", flush=True)
-        rows.append({**row, "first_problems": found["problems"][:3]})
-    record(args.name, {"commit": commit(), "seed": args.seed, "rows": rows})
+        _record_kind(args.name, {**row, "first_problems": found["problems"][:3], "seed": args.seed, "commit": commit(),
+                                 "command": " ".join(["python", "bench/faults.py", *sys.argv[1:]]),
+                                 "when": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+
+
+def _record_kind(name: str, row: dict) -> None:
+    """Each kind's row is recorded as soon as it is done (a later kind may run for an hour), replacing that kind's
+    row from an earlier run; rows kept from earlier runs keep their own commit and time."""
+    path = RESULTS / f"{name}.json"
+    rows = [r for r in (json.loads(path.read_text())["rows"] if path.exists() else []) if r["kind"] != row["kind"]]
+    order = list(KINDS)
+    record(name, {"rows": sorted([*rows, row], key=lambda r: order.index(r["kind"]))})
 
 
 if __name__ == "__main__":
