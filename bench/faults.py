@@ -196,7 +196,7 @@ DAMAGEABLE = ("study.db", "manifest.json", "metrics.json", "history.json", "pred
 
 
 def damaged(faults: int, rng: random.Random, scratch: Path) -> dict:
-    problems, codes = [], {0: 0, 2: 0}
+    problems, codes, by_file = [], {0: 0, 2: 0}, {}
     run = scratch / "finished"
     made = _run([*BAKEOFF, "run", "--data", str(DATA), "--trials", "2", "--epochs", "1", "--seeds", "1", "--analyses", "none",
                  "--export", "--out", str(run), "--study", "k"])
@@ -217,6 +217,8 @@ def damaged(faults: int, rng: random.Random, scratch: Path) -> dict:
         for command in (["status"], ["report"]):
             ran = _run([*BAKEOFF, *command, "--out", str(copy), "--study", "k"])
             codes[ran.returncode] = codes.get(ran.returncode, 0) + 1
+            seen = by_file.setdefault(f"{victim.name} {command[0]}", {})
+            seen[str(ran.returncode)] = seen.get(str(ran.returncode), 0) + 1
             lines = [line for line in ran.stderr.splitlines() if line.startswith("bakeoff: error:")]
             what = f"round {round_}, {command[0]} with {victim.relative_to(copy)} damaged"
             if (problem := _clean(ran.stderr, (0, 2), ran.returncode)) is not None:
@@ -227,7 +229,8 @@ def damaged(faults: int, rng: random.Random, scratch: Path) -> dict:
                 problems.append(f"{what}: the damaged file was overwritten")
         shutil.rmtree(copy)
         _progress(round_, [p for p in problems if p.startswith(f"round {round_},")])
-    return {"faults": faults, "exit_codes": {str(k): v for k, v in codes.items()}, "problems": problems}
+    return {"faults": faults, "exit_codes": {str(k): v for k, v in codes.items()},
+            "exit_codes_by_file_and_command": dict(sorted(by_file.items())), "problems": problems}
 
 
 def _checked(storage: str, name: str, target: int, before: dict, round_: int, families=FAMILIES) -> list[str]:
@@ -243,7 +246,7 @@ def _checked(storage: str, name: str, target: int, before: dict, round_: int, fa
 
 def _progress(round_: int, found: list[str]) -> None:
     """One line per round, for a bench that runs an hour or more."""
-    print(f"  round {round_}: {found[0][:300] if found else 'study checked, no problem'}", flush=True)
+    print(f"  round {round_}: {found[0][:300] if found else 'checked, no problem'}", flush=True)
 
 
 KINDS = {"outage": outage, "disk": disk, "worker": worker, "damaged": damaged}
