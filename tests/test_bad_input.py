@@ -103,6 +103,8 @@ CASES = [
     (["search", "--data", "{files}/few"], "too few images for the splits (at least 3 a class): b (1)"),
     (["search", "--data", "{files}/truncated"], "1 image file(s) are truncated or corrupt: "),
     (["search", "--data", "{files}/notimage"], "1 image file(s) cannot be read: "),
+    (["search", "--data", "{files}/floats"], "1 image file(s) decode to 32-bit integer or floating-point pixels"),
+    (["search", "--data", "{files}/lab", "--channels", "1"], "1 image file(s) cannot be converted to grayscale: "),
     (["search", "--data", "{files}/pixels.csv"], "line 3 has pixels that are not numbers"),
     (["search", "--data", "{files}/ragged.csv"], "line 4 has 16 columns, the others 17"),
     (["search", "--data", "{files}/decimal.csv"], "labels must be whole numbers or names"),
@@ -180,6 +182,12 @@ def _bad_image_data(files: Path, rng) -> None:
     whole = (files / "truncated" / "b" / "3.png").read_bytes()
     (files / "truncated" / "b" / "3.png").write_bytes(whole[: len(whole) // 2])
     (files / "notimage" / "a" / "2.png").write_text("not a picture")
+    for name in ("floats", "lab"):  # pixels of no fixed range; a colour space Pillow cannot turn into gray
+        shutil.copytree(files / "few", files / name, dirs_exist_ok=True)
+        picture(files / name / "b" / "1.png")
+        picture(files / name / "b" / "2.png")
+    Image.fromarray(rng.random((8, 8), dtype=np.float32)).save(files / "floats" / "b" / "3.tif")
+    Image.new("LAB", (8, 8)).save(files / "lab" / "b" / "3.tif")
     rows = [["label", *(f"p{i}" for i in range(16))]] + [[str(i % 2), *map(str, range(16))] for i in range(8)]
     with_text = [list(r) for r in rows]
     with_text[2][5] = "dark"

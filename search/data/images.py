@@ -25,12 +25,14 @@ import numpy as np
 from bakeoff.search.errors import UserError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-#: The share held out as the test split when the data brings none.
+#: The share held out as the test split when the data brings none (at least one image of each class).
 TEST_FRACTION = 0.2
 #: At least this many images per class, so the test, validation and training splits each get one.
 MIN_PER_CLASS = 3
 SHOWN = 3  # files named in an error
-_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+#: Pixel modes with no fixed range: converting them to 8 bits would mean guessing a scale.
+_UNSCALED_MODES = {"I", "F"}
 Size = tuple[int, int]
 
 
@@ -139,7 +141,9 @@ def held_out(x: np.ndarray, y: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     """A stratified, seeded test split for data that brings none."""
     from sklearn.model_selection import train_test_split
 
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=TEST_FRACTION, stratify=y, random_state=seed)
+    # At least one image of each class, which a fifth of a tiny set would not give (sklearn refuses that split).
+    test_size = max(math.ceil(TEST_FRACTION * len(y)), len(np.unique(y)))
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_size, stratify=y, random_state=seed)
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
@@ -162,16 +166,21 @@ def _decide(files: list[tuple[Path, int]], image_size: Size | None, channels: in
     from PIL import Image, UnidentifiedImageError
 
     sizes: Counter = Counter()
-    gray, broken = True, []
+    gray, broken, deep = True, [], []
     for path, _ in files:
         try:
             with Image.open(path) as image:
                 sizes[(image.height, image.width)] += 1
                 gray = gray and image.mode in _GRAY_MODES
+                if image.mode in _UNSCALED_MODES:
+                    deep.append(path)
         except (UnidentifiedImageError, OSError):
             broken.append(path)
     if broken:
-        raise UserError(f"{len(broken)} image file(s) cannot be read: {', '.join(map(str, broken[:SHOWN]))}")
+        raise UserError(f"{len(broken)} image file(s) cannot be read: {_named(broken)}")
+    if deep:
+        raise UserError(f"{len(deep)} image file(s) decode to 32-bit integer or floating-point pixels (Pillow mode I "
+                        f"or F), whose range bakeoff cannot know; save them as 8- or 16-bit images: {_named(deep)}")
     return image_size or sizes.most_common(1)[0][0], channels or (1 if gray else 3)
 
 
@@ -181,22 +190,41 @@ def _decode(files: list[tuple[Path, int]], size: Size, channels: int, progress: 
 
     x = np.empty((len(files), *size) + ((channels,) if channels > 1 else ()), dtype=np.uint8)
     y = np.fromiter((label for _, label in files), dtype=np.int64, count=len(files))
-    broken, shown = [], time.monotonic()
+    broken, unconvertible, shown = [], [], time.monotonic()
     for i, (path, _) in enumerate(files):
         try:
             with Image.open(path) as image:
-                image = image.convert("L" if channels == 1 else "RGB")
+                image = _eight_bit(image).convert("L" if channels == 1 else "RGB")
                 if (image.height, image.width) != size:
                     image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
                 x[i] = np.asarray(image)
         except OSError:  # truncated: the header read, the pixels did not
             broken.append(path)
+        except ValueError:  # Pillow has no conversion from this mode (e.g. LA with premultiplied alpha, LAB to L)
+            unconvertible.append(path)
         if time.monotonic() - shown > 5:
             progress(f"reading images: {i + 1:,} of {len(files):,}")
             shown = time.monotonic()
     if broken:
-        raise UserError(f"{len(broken)} image file(s) are truncated or corrupt: {', '.join(map(str, broken[:SHOWN]))}")
+        raise UserError(f"{len(broken)} image file(s) are truncated or corrupt: {_named(broken)}")
+    if unconvertible:
+        kind = "grayscale" if channels == 1 else "RGB"
+        raise UserError(f"{len(unconvertible)} image file(s) cannot be converted to {kind}: {_named(unconvertible)}; "
+                        "convert them, or try --channels " + ("3" if channels == 1 else "1"))
     return x, y
+
+
+def _eight_bit(image):
+    """16-bit grayscale scaled to 8 bits (65535 becomes 255); Pillow's own conversion clips everything above 255."""
+    if not image.mode.startswith("I;16"):
+        return image
+    from PIL import Image
+
+    return Image.fromarray(((np.asarray(image).astype(np.uint32) + 128) // 257).astype(np.uint8))
+
+
+def _named(paths: list[Path]) -> str:
+    return ", ".join(map(str, paths[:SHOWN]))
 
 
 def _class_files(folder: Path, classes: list[str], split: str) -> list[tuple[Path, int]]:

@@ -8,7 +8,7 @@ from PIL import Image
 
 from bakeoff.search.app.main import main
 from bakeoff.search.data import load_dataset
-from bakeoff.search.data.images import TEST_FRACTION
+from bakeoff.search.data.images import TEST_FRACTION, load_class_folders
 
 CLASSES = ("cat", "dog", "owl")
 
@@ -48,6 +48,19 @@ def test_colour_anywhere_means_rgb_unless_channels_say_one_and_the_size_can_be_s
     root = _folders(tmp_path / "pets", colour_one=True)
     assert load_dataset(str(root)).input_shape == (12, 12, 3)
     assert load_dataset(str(root), channels=1, image_size="16x8").input_shape == (16, 8, 1)
+
+
+def test_sixteen_bit_images_are_scaled_to_eight_bits_not_clipped(tmp_path):
+    """Pillow's own conversion of 16-bit gray to 8 bits clips: every pixel above 255 became white."""
+    values = {"dark": 0, "mid": 32896, "white": 65535}  # 8-bit 0, 128, 255
+    for name, value in values.items():
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            Image.fromarray(np.full((6, 6), value, np.uint16)).save(tmp_path / name / f"{i}.png")
+    raw, info = load_class_folders(tmp_path)
+    assert info["channels"] == 1
+    seen = {info["class_names"][label]: int(image.max()) for image, label in zip(raw["x_train"], raw["y_train"])}
+    assert seen == {"dark": 0, "mid": 128, "white": 255}
 
 
 def test_train_and_test_folders_are_kept_as_the_user_split_them(tmp_path):
