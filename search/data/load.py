@@ -71,15 +71,20 @@ def load_dataset(
     if info.get("source"):
         source = info.pop("source")
     _validate(raw, source)
-    x_train, x_test, scaling = _scale(raw["x_train"], raw["x_test"])
+    digest = _hash(raw)
+    scaling = _scaling(raw["x_train"])
     info = {**info, "scaling": scaling}
     y_train, y_test, class_names = _encode_labels(raw["y_train"], raw["y_test"], source)
     if "class_names" in info:  # a class folder's or a CSV's names, in the order of the labels
         class_names = [info["class_names"][int(c)] for c in np.unique(raw["y_train"])]
-    digest = _hash(raw)
+    # Split the images as they came (uint8, a quarter of float32's bytes), then scale each part: a large data set
+    # is never held as float32 twice (the split's copies are the only float32 arrays).
+    x_train = raw.pop("x_train")
     if subset is not None:
         x_train, y_train = _stratified_subset(x_train, y_train, subset, seed, source)
     x_tr, x_val, y_tr, y_val = _split(x_train, y_train, val_fraction, seed, source)
+    del x_train
+    x_tr, x_val, x_test = (_scaled(x, scaling) for x in (x_tr, x_val, raw.pop("x_test")))
     return Dataset(source, x_tr, y_tr, x_val, y_val, x_test, y_test, class_names, digest, info)
 
 
@@ -136,20 +141,22 @@ def _validate(raw: dict[str, np.ndarray], source: str) -> None:
         raise UserError(f"{source}: images of {raw['x_train'].shape[1:3]} pixels are too small (at least 4x4)")
 
 
-def _scale(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
-    """To float32 in [0, 1] with a channel axis, using the train range only; also how: (pixel - offset) / scale."""
+def _scaling(x_train: np.ndarray) -> dict[str, float]:
+    """How pixels become [0, 1], from the train range only: (pixel - offset) / scale."""
     low, high = float(x_train.min()), float(x_train.max())
     if low >= 0 and high <= 1:
-        offset, scale = 0.0, 1.0
-    elif low >= 0 and high <= 255:
-        offset, scale = 0.0, 255.0
-    else:
-        offset, scale = low, max(high - low, 1e-12)
-    out = []
-    for x in (x_train, x_test):
-        x = (x.astype(np.float32) - np.float32(offset)) / np.float32(scale)
-        out.append(x[..., None] if x.ndim == 3 else x)
-    return out[0], out[1], {"offset": offset, "scale": scale}
+        return {"offset": 0.0, "scale": 1.0}
+    if low >= 0 and high <= 255:
+        return {"offset": 0.0, "scale": 255.0}
+    return {"offset": low, "scale": max(high - low, 1e-12)}
+
+
+def _scaled(x: np.ndarray, scaling: dict[str, float]) -> np.ndarray:
+    """Float32 in [0, 1] with a channel axis, computed in place in the one new array."""
+    out = x.astype(np.float32)
+    out -= np.float32(scaling["offset"])
+    out /= np.float32(scaling["scale"])
+    return out[..., None] if out.ndim == 3 else out
 
 
 def _encode_labels(y_train: np.ndarray, y_test: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
