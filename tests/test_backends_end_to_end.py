@@ -15,6 +15,9 @@ import pytest
 
 from bakeoff.search.app.main import main
 
+# Under pytest-xdist (the default), this file's tests run on one worker: they share a module fixture.
+pytestmark = pytest.mark.xdist_group("backends_end_to_end")
+
 
 def whole_run(backend: str, out, data) -> str:
     """``bakeoff run`` on ``backend`` in a fresh process; its standard output."""

@@ -13,6 +13,9 @@ import pytest
 
 from bakeoff.search.app.main import main
 
+# Under pytest-xdist (the default), this file's tests run on one worker: they share a module fixture.
+pytestmark = pytest.mark.xdist_group("end_to_end")
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

@@ -13,6 +13,9 @@ from bakeoff.search.data import load_dataset
 from bakeoff.search.data.prepared import ARRAYS, MARKER, folder_for, is_prepared, split_options, write_prepared
 from bakeoff.search.errors import UserError
 
+# Under pytest-xdist (the default), this file's tests run on one worker: they share a module fixture.
+pytestmark = pytest.mark.xdist_group("prepared")
+
 
 def test_a_prepared_split_reads_back_equal_and_memory_mapped(small_npz, tmp_path):
     options = split_options(500, 0.2, 3)
