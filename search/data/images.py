@@ -30,7 +30,7 @@ TEST_FRACTION = 0.2
 #: At least this many images per class, so the test, validation and training splits each get one.
 MIN_PER_CLASS = 3
 SHOWN = 3  # files named in an error
-_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+_GRAY_MODES = {"1", "L", "LA", "I;16", "I;16B", "I;16L", "I;16N"}
 #: Pixel modes with no fixed range: converting them to 8 bits would mean guessing a scale.
 _UNSCALED_MODES = {"I", "F"}
 Size = tuple[int, int]
@@ -68,11 +68,11 @@ def load_class_folders(path: Path, *, image_size: Size | None = None, channels: 
     if len(classes) < 2:
         raise UserError(f"{first} holds one class folder ({classes[0]}); at least 2 classes are needed")
     if empty:
-        raise UserError(f"{first}: class folder(s) with no images: {', '.join(empty[:SHOWN])}")
+        raise UserError(f"{first}: class folder(s) with no images: {_named(empty)}")
     needed = 2 if "test" in files else MIN_PER_CLASS
     few = [f"{name} ({count})" for name, count in counted if count < needed]
     if few:
-        raise UserError(f"{first}: too few images for the splits (at least {needed} a class): {', '.join(few[:SHOWN])}")
+        raise UserError(f"{first}: too few images for the splits (at least {needed} a class): {_named(few)}")
     everything = [f for split in files.values() for f in split]
     size, channels = _decide(everything, image_size, channels)
     info = {"class_names": classes, "image_size": list(size), "channels": channels, "layout": "class folders"}
@@ -131,7 +131,7 @@ def load_csv(path: Path, *, image_size: Size | None = None, channels: int | None
     names, y = _labels(labels, path)
     if min(Counter(y.tolist()).values()) < MIN_PER_CLASS:
         few = [f"{names[k]} ({n})" for k, n in sorted(Counter(y.tolist()).items()) if n < MIN_PER_CLASS]
-        raise UserError(f"{path}: too few images for the splits (at least {MIN_PER_CLASS} a class): {', '.join(few[:SHOWN])}")
+        raise UserError(f"{path}: too few images for the splits (at least {MIN_PER_CLASS} a class): {_named(few)}")
     info = {"class_names": names, "image_size": list(image_size), "channels": channels, "layout": "csv",
             "test_split": {"made_by": "bakeoff", "fraction": TEST_FRACTION, "seed": seed}}
     return held_out(images, y, seed), info
@@ -223,15 +223,16 @@ def _eight_bit(image):
     return Image.fromarray(((np.asarray(image).astype(np.uint32) + 128) // 257).astype(np.uint8))
 
 
-def _named(paths: list[Path]) -> str:
-    return ", ".join(map(str, paths[:SHOWN]))
+def _named(items: list) -> str:
+    """The first ``SHOWN`` of the files or classes an error is about."""
+    return ", ".join(map(str, items[:SHOWN]))
 
 
 def _class_files(folder: Path, classes: list[str], split: str) -> list[tuple[Path, int]]:
     found = [sub.name for sub in _subfolders(folder)]
     unknown = sorted(set(found) - set(classes))
     if unknown:
-        raise UserError(f"{folder} has class folders the training images lack: {', '.join(unknown[:SHOWN])}")
+        raise UserError(f"{folder} has class folders the training images lack: {_named(unknown)}")
     return [(file, k) for k, name in enumerate(classes) for file in _images(folder / name)]
 
 
