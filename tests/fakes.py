@@ -26,9 +26,12 @@ DISTRIBUTIONS = {
 }
 
 
-def fake_study(storage, name: str, family: str, n_trials: int, seed: int = 0, val_size: int = 6000) -> optuna.Study:
+def fake_study(storage, name: str, family: str, n_trials: int, seed: int = 0, val_size: int = 6000, cost: str | None = None) -> optuna.Study:
+    """``cost`` ("latency" or "size"): a multi-objective study, every trial's cost measured as the search records it."""
     rng = np.random.default_rng(seed)
-    study = optuna.create_study(storage=storage, study_name=record.study_name(name, family), direction="maximize")
+    objectives = ["accuracy"] + ([cost] if cost else [])
+    study = optuna.create_study(storage=storage, study_name=record.study_name(name, family), directions=["maximize"] + ["minimize"] * bool(cost))
+    study.set_user_attr(record.OBJECTIVES, objectives)
     study.set_user_attr("family", family)
     study.set_user_attr("data_source", "fake")
     study.set_user_attr("data_sha256", "0" * 64)
@@ -41,15 +44,19 @@ def fake_study(storage, name: str, family: str, n_trials: int, seed: int = 0, va
         attrs = {record.CONFIG: params, "params_count": int(rng.integers(5_000, 2_000_000)), "flops": int(rng.integers(10_000, 10**8)),
                  record.EPOCHS_RUN: 5, record.BEST_EPOCH: 5, record.MAX_EPOCHS: 5, "seconds_per_epoch": 1.5,
                  record.CURVES: {"val_accuracy": curve}, record.OUTCOME: outcome.value, record.SECONDS: 7.5}
+        if cost:
+            attrs[record.COST] = {"latency_ms": round(float(rng.uniform(0.005, 0.5)), 5), "float32_bytes": 4 * attrs["params_count"],
+                                  "int8_bytes": attrs["params_count"] + 2000, "threads": 1, "seconds": 2.0}
         if number == 0:
             attrs[record.START] = "seed notebook"
         if outcome is not Outcome.COMPLETE:
             attrs[record.REASON] = "pruned: below median" if outcome is Outcome.PRUNED else "ValueError: cannot build"
         state = outcome.state
+        values = None if state != TrialState.COMPLETE else [curve[-1]] + ([attrs[record.COST]["latency_ms" if cost == "latency" else "int8_bytes"]] if cost else [])
         trials.append(create_trial(
-            state=state, value=curve[-1] if state == TrialState.COMPLETE else None, params=params,
+            state=state, values=values, params=params,
             distributions=DISTRIBUTIONS[family], user_attrs=attrs,
-            intermediate_values=dict(enumerate(curve if state != TrialState.FAIL else [])),
+            intermediate_values=dict(enumerate(curve if state != TrialState.FAIL and not cost else [])),
         ))
     study.add_trials(trials)
     return study
@@ -63,8 +70,10 @@ def _draw(distribution, rng):
     return float(rng.uniform(distribution.low, distribution.high))
 
 
-def fake_retrained(out: Path, family: str, seeds: int, accuracy: float, n_test: int = 1000, seed: int = 0, trial: int = 0) -> None:
-    """Test predictions with the given accuracy, laid out as search.evaluation.retrain lays them out."""
+def fake_retrained(out: Path, family: str, seeds: int, accuracy: float, n_test: int = 1000, seed: int = 0, trial: int = 0,
+                   limits: dict | None = None) -> None:
+    """Test predictions with the given accuracy, laid out as search.evaluation.retrain lays them out (``limits``: the
+    --max-latency / --max-size they were chosen under, as retraining records them)."""
     rng = np.random.default_rng(seed)
     labels = np.arange(n_test) % 10
     for k in range(seeds):
@@ -80,5 +89,5 @@ def fake_retrained(out: Path, family: str, seeds: int, accuracy: float, n_test: 
         (folder / "history.json").write_text(json.dumps({"loss": [1.0, 0.5, 0.3], "accuracy": [0.8, 0.9, 0.95]}))
         metrics = {"test_accuracy": float((predictions == labels).mean()), "epochs": 3, "train_seconds": 10.0 + k,
                    "params_count": 100_000, "flops": 200_000, "latency_ms_batch1": 0.5, "latency_ms_batch256": 0.01,
-                   "trial": trial, "family": family, "seed": k, "config": {}}
+                   "trial": trial, "family": family, "seed": k, "config": {}, **({"limits": limits} if limits is not None else {})}
         (folder / "metrics.json").write_text(json.dumps(metrics))

@@ -1,5 +1,5 @@
 """The layout docs/architecture.md describes: the packages exist, imports go one way (spaces <- search <- reports;
-inside search, base <- data <- train <- engine <- deploy <- evaluation <- app), and no module imports another that
+inside search, base <- data <- train <- deploy <- engine <- evaluation <- app), and no module imports another that
 imports it back, at module level or inside a function."""
 
 import ast
@@ -15,8 +15,8 @@ TOP = {"search": "bakeoff.search", "reports": "bakeoff.reports", "spaces": "bake
 LAYERS = {
     "data": set(),
     "train": {"data"},
-    "engine": {"data", "train"},
-    "deploy": {"data", "train", "engine"},
+    "deploy": {"data", "train"},
+    "engine": {"data", "train", "deploy"},
     "evaluation": {"data", "train", "engine", "deploy"},
     "app": {"data", "train", "engine", "deploy", "evaluation"},
 }

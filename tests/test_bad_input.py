@@ -32,6 +32,8 @@ def template(tmp_path_factory):
         study = fake_study(storage, "j", family, 3)
         for key, value in {"data_sha256": digits.sha256, "subset": None, "val_fraction": 0.1, "seed": 0, "engine": "optuna", "backend": "jax"}.items():
             study.set_user_attr(key, value)
+    for family in ("ann", "cnn"):  # a multi-objective study (accuracy and latency)
+        fake_study(storage, "m", family, 4, cost="latency")
     failed = optuna.create_study(storage=storage, study_name="failed-ann", direction="maximize")
     failed.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
     files = root / "files"
@@ -139,6 +141,21 @@ CASES = [
     (["search", "--data", "digits", "--space", "{files}/nowhere.toml"], "does not exist"),
     (["search", "--data", "digits", "--out", "{files}/a-file/run"], "cannot write"),
     (["search", "--data", "digits", "--storage", "sqlite:///{run}/study.db"], "was searched with data_sha256"),
+    (["search", "--data", "digits", "--objective", "accuracy,speed"], "--objective 'accuracy,speed' is not one of accuracy, accuracy,latency, accuracy,size"),
+    (["run", "--data", "digits", "--max-latency", "5"], "--max-latency '5' is not understood; write a number and a unit"),
+    (["run", "--data", "digits", "--max-size", "0MB"], "--max-size '0MB' must be positive"),
+    (["run", "--data", "digits", "--max-latency", "1ms"], "--max-latency needs each trial's latency measured, and this run searches accuracy:"),
+    (["run", "--data", "digits", "--objective", "accuracy,size", "--max-latency", "1ms"], "and this run searches accuracy,size"),
+    (["search", "--data", "digits", "--pruner", "front"], "--pruner front judges a trial against cheaper ones"),
+    (["search", "--data", "digits", "--objective", "accuracy,latency", "--pruner", "median"], "--pruner median judges accuracy alone"),
+    (["search", "--data", "digits", "--objective", "accuracy,latency", "--engine", "kerastuner", "--timeout", "1m"], "needs Optuna's engine"),
+    (["search", "--data", "digits", "--objective", "accuracy,latency"],
+     "study 'k-ann' was searched for accuracy alone, not accuracy and latency: re-run with --objective accuracy, or start a new --study"),
+    (["search", "--data", "digits", "--study", "m"],
+     "study 'm-ann' was searched for accuracy and latency, not accuracy alone: re-run with --objective accuracy,latency"),
+    (["search", "--data", "digits", "--study", "m", "--objective", "accuracy,size"], "was searched for accuracy and latency, not accuracy and size"),
+    (["retrain", "--max-latency", "1ms"], "--max-latency needs each trial's latency measured, and study 'k-ann' searches accuracy"),
+    (["retrain", "--study", "m", "--max-size", "1MB"], "--max-size needs each trial's size measured, and study 'm-ann' searches accuracy,latency"),
     (["retrain", "--study", "nope"], "no study named 'nope'"),
     (["retrain", "--seeds", "0"], "must be at least 1"),
     (["retrain"], "neither a file nor a directory"),  # the fake study's data is gone
@@ -148,7 +165,7 @@ CASES = [
     (["analyse", "--analyses", "all"], "argument --analyses: invalid choice: 'all'"),
     (["report", "--study", "nope"], "no study named 'nope'"),
     (["report", "--output", "{files}/a-file/report.html"], "cannot write"),
-    (["status", "--study", "nope"], "studies here: failed, j, k"),
+    (["status", "--study", "nope"], "studies here: failed, j, k, m"),
     (["spaces", "show", "cnn", "--space", "{files}/syntax.toml"], "not valid TOML"),
     (["frobnicate"], "invalid choice"),
     (["status", "--storage", "{files}/notadb.db"], "cannot open storage"),
@@ -232,27 +249,33 @@ def test_there_are_at_least_25_mistakes():
     assert len(CASES) >= 25
 
 
-def test_the_gp_sampler_without_pytorch_is_one_line(template, capsys, monkeypatch):
+@pytest.mark.parametrize(("missing", "option", "message"), [
+    ("torch", ["--sampler", "gp"], '--sampler gp needs PyTorch: pip install "bakeoff[gp]"'),  # this machine may have it; a user's may not
+    ("ai_edge_litert", ["--objective", "accuracy,latency"],  # the README's install has no export extra
+     '--objective accuracy,latency needs the LiteRT interpreter: pip install "bakeoff[export]"'),
+])
+def test_an_option_whose_optional_package_is_missing_is_one_line(template, capsys, monkeypatch, missing, option, message):
     import builtins
 
     real_import = builtins.__import__
 
-    def no_torch(name, *args, **kwargs):  # this machine may have PyTorch; the user's may not
-        if name == "torch":
-            raise ImportError("No module named 'torch'")
+    def without(name, *args, **kwargs):
+        if name == missing or name.startswith(missing + "."):
+            raise ImportError(f"No module named {name!r}")
         return real_import(name, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "__import__", no_torch)
-    assert main(["search", "--data", "digits", "--sampler", "gp", "--out", str(template / "gp-run")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == ['bakeoff: error: --sampler gp needs PyTorch: pip install "bakeoff[gp]"']
-    assert not (template / "gp-run").exists()
+    monkeypatch.setattr(builtins, "__import__", without)
+    assert main(["search", "--data", "digits", *option, "--out", str(template / "optional-run")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"bakeoff: error: {message}"]
+    assert not (template / "optional-run").exists()
 
 
 @pytest.mark.parametrize(("extra", "message"), [
     (["--warm-start", "nowhere", "--trials", "1"], "bakeoff: error: no study named 'nowhere' to warm-start from"),
     (["--warm-start", "explore", "--seed", "1", "--trials", "1"], "bakeoff: error: cannot warm-start from 'explore-ann': it was searched with seed=0, this search with 1"),
     (["--warm-start", "explore", "--engine", "kerastuner", "--timeout", "1m"], "bakeoff: error: --sampler, --pruner and --warm-start are for Optuna's engine"),
+    (["--warm-start", "explore", "--objective", "accuracy,latency", "--trials", "1"],
+     "bakeoff: error: cannot warm-start from 'explore-ann': it was searched for accuracy alone, this search for accuracy and latency"),
 ])
 def test_a_bad_warm_start_is_one_line_exit_2_and_changes_nothing(tmp_path, capsys, extra, message):
     from optuna.trial import create_trial

@@ -62,6 +62,29 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _checked(parse: Callable[[str], object]) -> Callable[[str], str]:
+    """An argparse type that checks ``text`` with ``parse`` and keeps the text (a worker's command line repeats it)."""
+    def check(text: str) -> str:
+        try:
+            parse(text)
+        except (UserError, ValueError) as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+    return check
+
+
+def _objective(text: str) -> str:
+    from bakeoff.search.engine.objectives import parse_objective
+
+    return _checked(parse_objective)(text)
+
+
+def _limit(kind: str) -> Callable[[str], str]:
+    from bakeoff.search.engine import objectives
+
+    return _checked(objectives.parse_latency if kind == "latency" else objectives.parse_size)
+
+
 def _study_name(text: str) -> str:
     if not text.strip() or len(text) > 200 or any(ord(c) < 32 for c in text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a usable study name (1-200 printable characters)")
@@ -94,6 +117,7 @@ def _add_search(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("optuna", "kerastuner"), default="optuna", help="optuna: Optuna's sampler and pruner below (default); kerastuner: KerasTuner's Hyperband over the same spaces and starts, needs --timeout and the tensorflow backend")
     parser.add_argument("--sampler", choices=SAMPLERS, help=f"optuna engine: how the next configuration is chosen; tpe (multivariate), random, or gp (needs PyTorch) (default: {DEFAULT_SAMPLER})")
     parser.add_argument("--pruner", choices=PRUNERS, help=f"optuna engine: how a poor trial is stopped early, judged per epoch from the second on (default: {DEFAULT_PRUNER}); ladder: successive halving over rungs of epochs, each configuration scored after a learning-rate decay and continued from its checkpoint when it stays in the top half of its rung, so the deepest rung grows with the budget (each segment of training counts as one of --trials)")
+    parser.add_argument("--objective", metavar="WHAT", type=_objective, default="accuracy", help="accuracy: validation accuracy alone (default); accuracy,latency or accuracy,size: a multi-objective search for accuracy and the cost of shipping the model, measured on every trial before it trains (latency per image of the LiteRT float32 file at batch 1 on one thread, or the size of the LiteRT int8 file; needs pip install \"bakeoff[export]\"); the report draws both families' fronts. A study keeps the objective it began with")
     parser.add_argument("--warm-start", metavar="STUDY", help="optuna engine: copy an earlier study's finished trials (same storage, data, split and space) into a new study as knowledge for the sampler; they are not charged to this study's budget")
     parser.add_argument("--starts", action=argparse.BooleanOptionalAction, default=True, help="begin a new study with two queued trials, the seed notebook's model and a proven recipe; --no-starts searches from scratch, as a benchmark of search strategies does (default: yes)")
     parser.add_argument("--workers", metavar="N", type=_workers, default="auto", help="worker processes on this machine sharing the study and the CPU cores; auto: one per GPU (each pinned to its GPU), one on a machine without GPUs; more workers than GPUs share them; --timeout then counts trial time of all workers, so the wall time stays about the same (default: %(default)s)")
@@ -104,6 +128,8 @@ _STUDY_BACKEND = "the backend the study was searched with"
 
 def _add_retrain(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", metavar="K", type=_positive_int, default=3, help="retraining seeds per family (default: %(default)s)")
+    parser.add_argument("--max-latency", metavar="TIME", type=_limit("latency"), help="retrain and export, per family, the most accurate trial whose LiteRT float32 latency per image (batch 1, one thread) is at most TIME, e.g. 0.1ms or 250us; needs a search with --objective accuracy,latency")
+    parser.add_argument("--max-size", metavar="SIZE", type=_limit("size"), help="retrain and export, per family, the most accurate trial whose LiteRT int8 file is at most SIZE, e.g. 1MB or 300kB; needs a search with --objective accuracy,size")
 
 
 def _add_analyses(parser: argparse.ArgumentParser) -> None:
@@ -197,11 +223,7 @@ def command_options(name: str) -> list[str]:
 def _image_size(text: str) -> str:
     from bakeoff.search.data.images import parse_size
 
-    try:
-        parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
+    return _checked(parse_size)(text)
 
 
 def to_argv(name: str, args: argparse.Namespace) -> list[str]:

@@ -25,16 +25,17 @@ from bakeoff.search.deploy.predict import predict_files
 from bakeoff.search.durations import DEFAULT_TIMEOUT, format_duration, parse_duration
 from bakeoff.search.engine import record
 from bakeoff.search.engine.budget import Budget
+from bakeoff.search.engine.objectives import Limits, Objectives, limits_from, parse_objective
 from bakeoff.search.engine.storage import check_writable_dir, file_of, normalise_url, open_storage, redact
-from bakeoff.search.engine.strategy import DEFAULT_EPOCHS, DEFAULT_PRUNER, DEFAULT_SAMPLER, FIRST_RUNG, LADDER, require_torch
-from bakeoff.search.engine.studies import load_existing, open_study, require_studies, warm_start, warm_start_source
+from bakeoff.search.engine.strategy import DEFAULT_EPOCHS, DEFAULT_PRUNER, DEFAULT_SAMPLER, FIRST_RUNG, FRONT, LADDER, require_torch
+from bakeoff.search.engine.studies import load_existing, objectives_of, open_study, require_studies, warm_start, warm_start_source
 from bakeoff.search.errors import UserError
 from bakeoff.search.evaluation.analyses import run_analyses
 from bakeoff.search.evaluation.retrain import plan as retrain_plan
 from bakeoff.search.evaluation.retrain import retrain_family
 from bakeoff.search.evaluation.robustness import analyse_seed
 from bakeoff.search.files import write_text_atomic
-from bakeoff.search.manifest import update_manifest
+from bakeoff.search.manifest import read_manifest, update_manifest
 from bakeoff.search.signals import Stopped
 from bakeoff.search.train.backend import choose_backend, default_backend
 from bakeoff.spaces import FAMILIES, get_spaces, on_the_ladder
@@ -82,7 +83,10 @@ def search(args: argparse.Namespace) -> int:
     if args.engine == "kerastuner" and (args.sampler or args.pruner or args.warm_start):
         raise UserError("--sampler, --pruner and --warm-start are for Optuna's engine; --engine kerastuner runs Hyperband")
 
-    sampler, pruner = args.sampler or DEFAULT_SAMPLER, args.pruner or DEFAULT_PRUNER
+    objectives = parse_objective(args.objective)
+    _limits(args).check_measured(objectives, "this run")
+    sampler, pruner = args.sampler or DEFAULT_SAMPLER, args.pruner or ("none" if objectives.multi else DEFAULT_PRUNER)
+    _check_objectives(objectives, args.engine, pruner)
     if pruner == LADDER:  # trials continue from rung to rung: the ladder's schedule, in every family's space
         spaces = {f: on_the_ladder(space) for f, space in spaces.items()}
     epochs = args.epochs or (FIRST_RUNG if pruner == LADDER else DEFAULT_EPOCHS)
@@ -113,8 +117,8 @@ def search(args: argparse.Namespace) -> int:
     # the studies and their starting trials once, before the workers race for them.
     if args.warm_start and file_of(url) is not None and not file_of(url).exists():
         raise UserError(f"no study named {args.warm_start!r} to warm-start from: {file_of(url)} does not exist yet")
-    sources = {f: warm_start_source(storage, args.warm_start, args.study, f, identity, spaces[f]) for f in families} if args.warm_start else {}
-    studies = {f: open_study(storage, args.study, f, spaces[f], identity, args.seed, starts=args.starts) for f in families}
+    sources = {f: warm_start_source(storage, args.warm_start, args.study, f, identity, spaces[f], objectives) for f in families} if args.warm_start else {}
+    studies = {f: open_study(storage, args.study, f, spaces[f], identity, args.seed, starts=args.starts, objectives=objectives) for f in families}
     for family, source in sources.items():
         if copied := warm_start(studies[family], source):
             print(f"[{family}] warm start: {copied} finished trial(s) of {source.study_name} copied in, not charged to this budget", flush=True)
@@ -131,12 +135,33 @@ def search(args: argparse.Namespace) -> int:
         engine=args.engine, storage=url, study=args.study, families=families, spaces={f: spaces[f].get_config() for f in families},
         budget={"trials": budget.trials, "seconds": budget.seconds}, epochs=epochs, seed=args.seed, sampler=sampler, pruner=pruner,
         data=str(write_prepared(out, data, split).resolve()), split=split, backend=backend, workdir=str((out / layout.ENGINE_DIRS[args.engine]).resolve()),
+        objectives=objectives.names,
     )
     del data  # workers memory-map the prepared split; the parent holds no copy through the night
     code = run_workers(worker_command(job.write(out / layout.JOB_FILE)), args.workers, gpus)
     if code == 0:
         _explain_missing(studies)
     return code
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    """--max-latency and --max-size (commands that retrain have them)."""
+    return limits_from(getattr(args, "max_latency", None), getattr(args, "max_size", None))
+
+
+def _check_objectives(objectives: Objectives, engine: str, pruner: str) -> None:
+    """What a multi-objective search can run with: Optuna's engine, the front pruner or none, the LiteRT interpreter."""
+    if not objectives.multi:
+        if pruner == FRONT:
+            raise UserError("--pruner front judges a trial against cheaper ones: it is for --objective accuracy,latency or accuracy,size")
+        return
+    if engine == "kerastuner":
+        raise UserError(f"--objective {objectives.text} needs Optuna's engine: KerasTuner's Hyperband ranks trials by one objective")
+    if pruner not in ("none", FRONT):
+        raise UserError(f"--pruner {pruner} judges accuracy alone; a search for --objective {objectives.text} takes --pruner front or none")
+    from bakeoff.search.deploy.runtimes import require_litert
+
+    require_litert(f"--objective {objectives.text}")
 
 
 def _search_backend(args: argparse.Namespace, url: str, families: tuple[str, ...]) -> str:
@@ -220,16 +245,19 @@ def retrain(args: argparse.Namespace, stages: Stages | None = None) -> int:
     out, studies = stages.out, stages.studies
     if all(record.best_trial(study.get_trials(deepcopy=False)) is None for study in studies.values()):
         raise UserError(f"nothing to retrain: study {args.study!r} has no complete trial yet; run 'bakeoff search' first")
+    limits = _limits(args)
+    for study in studies.values():
+        limits.check_measured(objectives_of(study), f"study {study.study_name!r}")
     data = stages.data
     _prepare_out(out)
     if not is_worker():
         gpus = visible_gpus()
-        update_manifest(out, "retrain", {"seeds": args.seeds, "backend": os.environ["KERAS_BACKEND"]}, args.argv)
+        update_manifest(out, "retrain", {"seeds": args.seeds, "backend": os.environ["KERAS_BACKEND"], "limits": limits.to_dict()}, args.argv)
         if len(gpus) > 1 and args.seeds > 1:  # one process per GPU, each retraining its share of the seeds
             argv = to_argv("retrain", argparse.Namespace(**{**vars(args), "backend": os.environ["KERAS_BACKEND"]}))
             return run_workers(["-m", "bakeoff.search", *argv], min(len(gpus), args.seeds), gpus, what="retraining")
     for family, study in studies.items():
-        retrain_family(study, family, data, out, args.seeds, log=lambda line: print(line, flush=True), share=my_share())
+        retrain_family(study, family, data, out, args.seeds, log=lambda line: print(line, flush=True), share=my_share(), limits=limits)
     return 0
 
 
@@ -246,8 +274,9 @@ def analyse(args: argparse.Namespace, stages: Stages | None = None) -> int:
     ran = sum(analyse_seed(f.parent, data.x_test, data.y_test, log=log) for f in folders)
     print(f"robustness: {ran} retrained model(s) analysed, {len(folders) - ran} already done", flush=True)
     if args.analyses == "full":
+        limits = Limits.from_dict(read_manifest(stages.out).get("retrain", {}).get("limits"))  # what retraining chose under
         for family, study in stages.studies.items():
-            chosen = retrain_plan(study, len(data.y_val))
+            chosen = retrain_plan(study, len(data.y_val), limits)
             if chosen is not None:
                 run_analyses(chosen, family, data, stages.out, log=log)
     return 0
@@ -258,8 +287,9 @@ def export(args: argparse.Namespace, stages: Stages | None = None) -> int:
     stages = stages or Stages(args)
     if not layout.retrained_models(stages.out):
         raise UserError(f"nothing to export: {stages.out} has no retrained models yet; run 'bakeoff retrain' first")
+    limits = read_manifest(stages.out).get("retrain", {}).get("limits")  # what retraining chose under
     for family in FAMILIES:
-        export_family(stages.out, family, stages.data, log=lambda line: print(line, flush=True))
+        export_family(stages.out, family, stages.data, log=lambda line: print(line, flush=True), limits=limits)
     print(f"exports and model cards in {stages.out / layout.EXPORT_DIR}", flush=True)
     return 0
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.search.engine.budget import Budget
+from bakeoff.search.engine.objectives import Objectives
 from bakeoff.search.engine.runner import Process, SearchPlan
 from bakeoff.search.files import write_json
 from bakeoff.spaces import Space
@@ -35,11 +36,13 @@ class SearchJob:
     split: dict[str, Any]  # the options it was prepared with (``data.prepared.split_options``)
     backend: str  # the Keras backend that trains
     workdir: str  # where an engine may keep files of its own (KerasTuner's checkpoints)
+    objectives: tuple[str, ...] = ("accuracy",)  # ``engine.objectives.Objectives.names``
     version: int = field(default=1)
 
     def plan(self, process: Process) -> SearchPlan:
         spaces = {family: Space.from_config(config) for family, config in self.spaces.items()}
-        return SearchPlan(tuple(self.families), spaces, Budget(**self.budget), self.epochs, self.seed, self.sampler, self.pruner, process)
+        return SearchPlan(tuple(self.families), spaces, Budget(**self.budget), self.epochs, self.seed, self.sampler, self.pruner, process,
+                          Objectives(tuple(self.objectives)))
 
     def write(self, path: Path) -> Path:
         write_json(path, asdict(self))
@@ -48,4 +51,4 @@ class SearchJob:
     @classmethod
     def read(cls, path: Path) -> SearchJob:
         found = json.loads(Path(path).read_text())
-        return cls(**{**found, "families": tuple(found["families"])})
+        return cls(**{**found, "families": tuple(found["families"]), "objectives": tuple(found.get("objectives", ("accuracy",)))})

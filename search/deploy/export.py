@@ -53,11 +53,11 @@ def _tflite_float32(model, source: Path, target: Path, data: Dataset) -> None:
     model.export(str(target), format="litert", verbose=False)
 
 
-def _tflite_int8(model, source: Path, target: Path, data: Dataset) -> None:
+def _tflite_int8(model, source: Path, target: Path, data: Dataset, calibration: int = CALIBRATION_IMAGES) -> None:
     import tensorflow as tf
 
     rng = np.random.default_rng(0)
-    images = data.x_train[rng.choice(len(data.x_train), min(CALIBRATION_IMAGES, len(data.x_train)), replace=False)]
+    images = data.x_train[rng.choice(len(data.x_train), min(calibration, len(data.x_train)), replace=False)]
 
     def representative():
         for image in images:
@@ -113,11 +113,13 @@ FORMATS: dict[str, tuple[str, Callable[..., None]]] = {
 }
 
 
-def export_family(out: Path, family: str, data: Dataset, log=print) -> dict[str, Any] | None:
-    """Export and verify ``family``'s first retrained seed; None when it has none. Skips work already done."""
-    seeds = [{**metrics, "folder": str(folder)} for folder, metrics in layout.retrained(out, family) if (folder / layout.MODEL_FILE).exists()]
+def export_family(out: Path, family: str, data: Dataset, log=print, limits: dict[str, float] | None = None) -> dict[str, Any] | None:
+    """Export and verify ``family``'s first retrained seed (of those retrained under ``limits``, as the manifest
+    records them: a model chosen under other limits may break these); None when it has none. Skips work already done."""
+    seeds = [{**metrics, "folder": str(folder)} for folder, metrics in layout.retrained(out, family)
+             if (folder / layout.MODEL_FILE).exists() and (metrics.get("limits") or {}) == (limits or {})]
     if not seeds:
-        log(f"[{family}] no retrained model: nothing to export")
+        log(f"[{family}] no model retrained" + (" under these limits" if limits else "") + ": nothing to export")
         return None
     source = seeds[0]
     folder = out / layout.EXPORT_DIR / family
@@ -174,7 +176,17 @@ def export_model(model, model_file: Path, folder: Path, data: Dataset, log=print
     return formats
 
 
-def inference_copy(trained, config: dict[str, Any], family: str, data: Dataset):
+def tflite_float32(model, target: Path) -> None:
+    """The LiteRT float32 file of ``model`` (no verification: the cost of a search's trial, ``cost.py``)."""
+    _tflite_float32(model, None, target, None)
+
+
+def tflite_int8(model, target: Path, data, calibration: int) -> None:
+    """The LiteRT int8 file of ``model``, calibrated on ``calibration`` training images of ``data``."""
+    _tflite_int8(model, None, target, data, calibration)
+
+
+def inference_copy(trained, config: dict[str, Any], family: str, data):
     """The trained model rebuilt for inference: no augmentation layers, every layer in float32, same weights.
 
     Keras' random augmentation layers augment whenever they are called without ``training=False``, which a
@@ -210,12 +222,13 @@ def verify(predict: runtimes.Predict, path: Path, data: Dataset, reference: np.n
     }
 
 
-def latency(predict: runtimes.Predict, x: np.ndarray, calls: dict[int, int] = LATENCY_CALLS) -> dict[str, float]:
-    """Median milliseconds per image at each batch size (timed ``calls[batch]`` times, after a warm-up call)."""
+def latency(predict: runtimes.Predict, x: np.ndarray, calls: dict[int, int] = LATENCY_CALLS, warmup: int = 1) -> dict[str, float]:
+    """Median milliseconds per image at each batch size (timed ``calls[batch]`` times, after ``warmup`` calls)."""
     found = {}
     for batch, repeats in calls.items():
         sample = np.ascontiguousarray(x[:batch])
-        predict(sample)
+        for _ in range(warmup):
+            predict(sample)
         times = []
         for _ in range(repeats):
             started = time.perf_counter()

@@ -61,13 +61,21 @@ def _saved_model(path: Path) -> Predict:
     return lambda x: loaded.serve(tf.constant(x)).numpy()
 
 
-def _tflite(path: Path) -> Predict:
+def require_litert(why: str) -> None:
+    """One line naming the extra when the LiteRT interpreter is not installed."""
     try:
-        from ai_edge_litert.interpreter import Interpreter
+        import ai_edge_litert.interpreter  # noqa: F401
     except ImportError:
-        raise UserError(f"{path.name} needs the LiteRT interpreter: {EXTRA}") from None
+        raise UserError(f"{why} needs the LiteRT interpreter: {EXTRA}") from None
+
+
+def _tflite(path: Path, threads: int | None = None) -> Predict:
+    """``threads``: the interpreter's thread count (default: every core; a cost measurement fixes it)."""
+    require_litert(path.name)
+    from ai_edge_litert.interpreter import Interpreter
+
     with quiet_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
-        interpreter = Interpreter(model_path=str(path), num_threads=os.cpu_count())
+        interpreter = Interpreter(model_path=str(path), num_threads=threads or os.cpu_count())
         interpreter.allocate_tensors()
     given, taken = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     if given["dtype"] != np.float32 or taken["dtype"] != np.float32:
@@ -83,6 +91,11 @@ def _tflite(path: Path) -> Predict:
         return interpreter.get_tensor(taken["index"]).copy()
 
     return predict
+
+
+def tflite(path: Path, threads: int) -> Predict:
+    """A LiteRT file's predict function on a fixed number of threads (latency measured the same way everywhere)."""
+    return _tflite(path, threads)
 
 
 def _onnx(path: Path) -> Predict:

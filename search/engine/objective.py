@@ -1,5 +1,10 @@
 """The Optuna objective: sample a configuration, train it, report validation accuracy per epoch.
 
+With a cost among the objectives (``--objective accuracy,latency`` or ``accuracy,size``) the trial's model is
+measured before it trains (``search/deploy/cost.py``) and the trial's values are (accuracy, cost). Optuna's
+pruners judge one objective only (``Trial.report`` refuses a multi-objective trial), so there the objective
+judges each epoch itself with the front rule (``objectives.behind_cheaper_peers``) when ``--pruner front`` asks.
+
 Every trial ends with its ``record.Outcome`` and a one-line reason: complete, pruned by the pruner, over the
 family's budget, too slow for the per-trial cap (when not even one epoch fits it: a trial that cannot train all
 its epochs within the cap trains the epochs that fit, ``search.train.pace``), diverged, failed to build or train, or
@@ -18,6 +23,7 @@ import optuna
 
 from bakeoff.search.data import SearchData
 from bakeoff.search.engine import record
+from bakeoff.search.engine.objectives import SIZE, Objectives, behind_cheaper_peers
 from bakeoff.search.engine.outage import charged
 from bakeoff.search.engine.record import Outcome
 from bakeoff.search.engine.storage import worker_id
@@ -71,6 +77,9 @@ class Objective:
         surplus: Callable[[optuna.Trial], bool] | None = None,
         max_seconds: float | None = None,
         clock: Callable[[], float] = charged,
+        objectives: Objectives = Objectives(),
+        front_pruning: bool = False,
+        warmup_epochs: int = 1,
     ) -> None:
         self.family, self.space, self.data = family, space, data
         self.epochs, self.seed = epochs, seed
@@ -85,8 +94,10 @@ class Objective:
         self.cut: tuple[Outcome, str] | None = None
         self.trial: optuna.Trial | None = None
         self.alive_mark = 0.0
+        self.objectives, self.front_pruning, self.warmup_epochs = objectives, front_pruning, warmup_epochs
+        self.cost: float | None = None
 
-    def __call__(self, trial: optuna.Trial) -> float:
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
         started = charged()
         self.trial_id, self.trial = trial._trial_id, trial
         trial.set_user_attr(record.WORKER, worker_id())
@@ -108,6 +119,8 @@ class Objective:
             model = tuned_model(config, self.family, data.input_shape, data.num_classes, steps)
             trial.set_user_attr(record.PARAMS, int(model.count_params()))
             trial.set_user_attr(record.FLOPS, count_flops(model))
+            if self.objectives.multi:
+                self._measure_cost(trial, model, config)
             self.model, self.cut = model, None
             per_epoch = steps // self.epochs
             self.pace = None if self.max_seconds is None else Pace(
@@ -134,8 +147,29 @@ class Objective:
             _account(trial, started)
         return self._record(trial, result)
 
+    def _measure_cost(self, trial: optuna.Trial, model, config: dict[str, Any]) -> None:
+        """The model's cost to ship, recorded before it trains (it depends on the architecture, not the weights)."""
+        from bakeoff.search.deploy.cost import measure
+
+        cost = measure(model, config, self.family, self.data, int8=self.objectives.cost == SIZE)
+        trial.set_user_attr(record.COST, cost)
+        self.cost = self.objectives.cost_value(cost)
+
+    def _should_prune(self, trial: optuna.Trial, epoch: int, accuracy: float) -> bool:
+        """Optuna's pruner, or for a multi-objective trial the front rule (when asked for) against the complete
+        trials that cost no more than this one."""
+        if not self.objectives.multi:
+            return trial.should_prune()
+        if not self.front_pruning or epoch < self.warmup_epochs or self.cost is None:
+            return False
+        complete = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        peers = [(c, record.val_curve(t)) for t in complete if (c := self.objectives.cost_value(t.user_attrs.get(record.COST))) is not None]
+        return behind_cheaper_peers(accuracy, epoch, self.cost, peers)
+
     def _after_epoch(self, trial: optuna.Trial, epoch: int, logs: dict[str, Any]) -> str | None:
-        trial.report(float(logs.get("val_accuracy", 0.0)), epoch)
+        accuracy = float(logs.get("val_accuracy", 0.0))
+        if not self.objectives.multi:
+            trial.report(accuracy, epoch)
         self._alive(force=True)
         if self.stop.requested:
             return "interrupted"
@@ -143,8 +177,9 @@ class Objective:
             pass
         elif self.deadline is not None and charged() >= self.deadline:
             self.cut = BUDGET_CUT
-        elif trial.should_prune():
-            self.cut = (Outcome.PRUNED, "pruned: validation accuracy below the pruner's threshold")
+        elif self._should_prune(trial, epoch, accuracy):
+            self.cut = (Outcome.PRUNED, "pruned: validation accuracy below the pruner's threshold" if not self.objectives.multi else
+                        f"pruned: validation accuracy in epoch {epoch + 1} below the median of the complete trials that cost no more")
         elif self.pace is not None and epoch + 1 >= self.pace.fit_epochs:
             return "trained the epochs that fit its cap"  # complete: stop without a cut
         return self.cut[1] if self.cut else None
@@ -176,7 +211,7 @@ class Objective:
             self.alive_mark = now
             self.trial.set_user_attr(record.ALIVE_AT, record.now())
 
-    def _record(self, trial: optuna.Trial, result) -> float:
+    def _record(self, trial: optuna.Trial, result) -> float | tuple[float, float]:
         val_acc = result.history.get("val_accuracy", [])
         best_epoch = int(np.argmax(val_acc)) + 1 if val_acc else 0
         trial.set_user_attr(record.EPOCHS_RUN, result.epochs)
@@ -196,12 +231,12 @@ class Objective:
         self._raise_if_stopped(trial)
         if result.diverged_at is not None:
             _end(trial, Outcome.DIVERGED, f"diverged: loss became NaN in epoch {result.diverged_at}")
-            if not val_acc:
+            if not val_acc and not self.objectives.multi:
                 trial.report(0.0, result.diverged_at - 1)
             raise optuna.TrialPruned(f"diverged in epoch {result.diverged_at}")
         if self.cut:
             _end(trial, *self.cut)
-            if not val_acc:
+            if not val_acc and not self.objectives.multi:
                 trial.report(0.0, 0)
             raise optuna.TrialPruned(self.cut[1])
         if result.val_correct:
@@ -209,7 +244,7 @@ class Objective:
             trial.set_user_attr(record.VAL_CORRECT, record.pack_correct(best))
             trial.set_user_attr(record.VAL_VS_BEST, [[int(np.sum(best & ~c)), int(np.sum(c & ~best))] for c in result.val_correct])
         _end(trial, Outcome.COMPLETE)
-        return float(max(val_acc))
+        return float(max(val_acc)) if not self.objectives.multi else (float(max(val_acc)), float(self.cost))
 
 
 def _failed(trial: optuna.Trial, exc: Exception) -> None:

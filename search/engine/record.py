@@ -2,8 +2,8 @@
 
 Both engines write trials through these names and outcomes; the budget, crash recovery, the report, the
 test fakes and the benchmarks read them back through these functions, so none of them recognises an outcome
-by matching free text, and "how long did this trial take" has one answer. Only Optuna and the standard
-library are imported: no TensorFlow on this path.
+by matching free text, and "how long did this trial take" has one answer. Only Optuna, the standard
+library and the light ``objectives`` module are imported: no TensorFlow on this path.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import time
 from typing import Any, Iterable
 
 from optuna.trial import FrozenTrial, TrialState
+
+from bakeoff.search.engine.objectives import Limits
 
 # Trial user attributes.
 OUTCOME = "outcome"  # an Outcome value, written by the process that ran the trial (or that recovered it)
@@ -52,9 +54,13 @@ FROM_EPOCHS = "from_epochs"
 CONTINUES = "continues_trial"
 RUNG_SCORES = "rung_scores"
 CHECKPOINT_EPOCHS = "checkpoint_epochs"  # the epochs of the last checkpoint a ladder trial saved
+#: What the trial's model costs to ship (``--objective accuracy,latency`` or ``accuracy,size``; ``search/deploy/cost.py``):
+#: {"latency_ms": per image at batch 1, "float32_bytes", "int8_bytes" (size objective), "threads", "seconds"}.
+COST = "cost"
 
 # Study user attributes.
 VAL_SIZE = "val_size"  # validation images: what a standard error of a validation accuracy is computed from
+OBJECTIVES = "objectives"  # ["accuracy"] or ["accuracy", a cost]: what the study's trial values are
 
 
 class Outcome(str, enum.Enum):
@@ -149,6 +155,12 @@ def now() -> float:
     return round(time.time(), 3)
 
 
+def accuracy(trial: FrozenTrial) -> float | None:
+    """The trial's stored validation accuracy, the first of its values in a multi-objective study too (where
+    Optuna's ``trial.value`` raises); a pruned trial's is its last reported epoch."""
+    return trial.values[0] if trial.values else None
+
+
 def selectable_value(trial: FrozenTrial) -> float | None:
     """The validation accuracy the search could select this trial by; None for any trial it could not.
 
@@ -156,7 +168,7 @@ def selectable_value(trial: FrozenTrial) -> float | None:
     ``value`` and the KerasTuner engine stores none for a cut trial, so code that read ``value`` of every
     finished trial counted results the search never selects ("best so far", "time to target").
     """
-    return trial.value if trial.state == TrialState.COMPLETE and trial.value is not None else None
+    return accuracy(trial) if trial.state == TrialState.COMPLETE else None
 
 
 def rung_epochs(trial: FrozenTrial) -> int:
@@ -164,12 +176,12 @@ def rung_epochs(trial: FrozenTrial) -> int:
     return max(map(int, trial.user_attrs.get(RUNG_SCORES) or {}), default=0)
 
 
-def best_trial(trials: Iterable[FrozenTrial]) -> FrozenTrial | None:
+def best_trial(trials: Iterable[FrozenTrial], limits: Limits | None = None) -> FrozenTrial | None:
     """The best selectable trial, the one retraining uses: by validation accuracy, the earliest on ties; on the
     ladder, the best of the highest rung reached (a lucky short run does not beat the configurations that earned
-    longer training)."""
-    complete = [t for t in trials if selectable_value(t) is not None]
-    return max(complete, key=lambda t: (rung_epochs(t), t.value, -t.number)) if complete else None
+    longer training). With ``limits`` (``--max-latency``, ``--max-size``), the best of the trials that meet them."""
+    complete = [t for t in trials if selectable_value(t) is not None and (not limits or limits.met(t.user_attrs.get(COST)))]
+    return max(complete, key=lambda t: (rung_epochs(t), selectable_value(t), -t.number)) if complete else None
 
 
 def config_of(trial: FrozenTrial) -> dict[str, Any]:

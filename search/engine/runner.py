@@ -26,9 +26,19 @@ from bakeoff.search.engine import record
 from bakeoff.search.engine.budget import TRIAL_SHARE, Budget
 from bakeoff.search.engine.ladder_trial import LadderObjective, continuation
 from bakeoff.search.engine.objective import Interrupted, Objective, StopRequest
+from bakeoff.search.engine.objectives import Objectives, format_cost
 from bakeoff.search.engine.outage import charged
 from bakeoff.search.engine.storage import fail_stale, recover_dead_trials, requeue
-from bakeoff.search.engine.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, LADDER, ladder_rungs, pruner_for, sampler_for
+from bakeoff.search.engine.strategy import (
+    DEFAULT_PRUNER,
+    DEFAULT_SAMPLER,
+    FRONT,
+    LADDER,
+    ladder_rungs,
+    pruner_for,
+    sampler_for,
+    warmup_epochs,
+)
 from bakeoff.search.errors import fault_in
 from bakeoff.search.signals import on_signals
 from bakeoff.search.train.fit import current_rss_mb
@@ -61,6 +71,7 @@ class SearchPlan:
     sampler: str = DEFAULT_SAMPLER
     pruner: str = DEFAULT_PRUNER
     process: Process = Process()
+    objectives: Objectives = Objectives()
 
 
 #: An engine searches until its budgets are used or a stop is requested; it returns ``RECYCLE`` to hand over
@@ -141,7 +152,8 @@ def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: Sea
             study.enqueue_trial(plan.spaces[family].to_trial_params(config), user_attrs=attrs)
         objective = LadderObjective(family, plan.spaces[family], data, rungs=rungs, workdir=workdir, **common)
     else:
-        objective = Objective(family, plan.spaces[family], data, **common)
+        objective = Objective(family, plan.spaces[family], data, objectives=plan.objectives, front_pruning=plan.pruner == FRONT,
+                              warmup_epochs=warmup_epochs(), **common)
     try:
         study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[_Progress(family, plan, out)])
     except Interrupted:
@@ -228,13 +240,15 @@ class _Progress:
     def __init__(self, family: str, plan: SearchPlan, out: TextIO) -> None:
         self.family, self.budget, self.out = family, plan.budget, out
         self.prefix = plan.process.label
+        self.objectives = plan.objectives
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        value = f"val_acc {trial.value:.4f}" if trial.value is not None else _last_value(trial)
-        try:
-            best = f"best {study.best_value:.4f} (#{study.best_trial.number})"
-        except ValueError:
-            best = "best -"
+        accuracy = record.accuracy(trial)
+        value = f"val_acc {accuracy:.4f}" if accuracy is not None else _last_value(trial)
+        if (cost := self.objectives.cost_value(trial.user_attrs.get(record.COST))) is not None:
+            value += f" {self.objectives.cost} {format_cost(self.objectives.cost, cost)}"
+        best_trial = record.best_trial(study.get_trials(deepcopy=False))
+        best = "best -" if best_trial is None else f"best {record.selectable_value(best_trial):.4f} (#{best_trial.number})"
         seconds = record.seconds(trial)
         reason = trial.user_attrs.get(record.REASON)
         line = (

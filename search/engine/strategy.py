@@ -17,7 +17,10 @@ import optuna
 from bakeoff.search.errors import UserError
 
 SAMPLERS = ("tpe", "random", "gp")
-PRUNERS = ("median", "percentile", "halving", "hyperband", "wilcoxon", "ladder", "none")
+PRUNERS = ("median", "percentile", "halving", "hyperband", "wilcoxon", "ladder", "front", "none")
+#: The pruner of multi-objective searches (``objectives.behind_cheaper_peers``), judged by the objective itself:
+#: Optuna's pruners judge one objective.
+FRONT = "front"
 #: The ladder (``--pruner ladder``, search/engine/ladder.py): rungs of ``--epochs`` times powers of this factor.
 LADDER = "ladder"
 LADDER_FACTOR = 2
@@ -107,9 +110,13 @@ def ladder_rungs(first: int):
     return Rungs(first=first, factor=_setting("BAKEOFF_LADDER_FACTOR", LADDER_FACTOR))
 
 
+def warmup_epochs() -> int:
+    return _setting("BAKEOFF_PRUNER_WARMUP", PRUNER_WARMUP_EPOCHS)
+
+
 def pruner_for(kind: str = DEFAULT_PRUNER, epochs: int = 15) -> optuna.pruners.BasePruner:
     """Epochs are the steps; every pruner judges from epoch ``PRUNER_WARMUP_EPOCHS + 1`` on."""
-    startup, warmup = _setting("BAKEOFF_PRUNER_STARTUP", PRUNER_STARTUP_TRIALS), _setting("BAKEOFF_PRUNER_WARMUP", PRUNER_WARMUP_EPOCHS)
+    startup, warmup = _setting("BAKEOFF_PRUNER_STARTUP", PRUNER_STARTUP_TRIALS), warmup_epochs()
     if kind == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=startup, n_warmup_steps=warmup)
     if kind == "percentile":  # keeps the top quarter
@@ -122,6 +129,6 @@ def pruner_for(kind: str = DEFAULT_PRUNER, epochs: int = 15) -> optuna.pruners.B
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=warmup + 1)
-    if kind in ("none", LADDER):  # the ladder decides at its rungs itself (search/engine/ladder_trial.py)
+    if kind in ("none", LADDER, FRONT):  # the ladder decides at its rungs itself (search/engine/ladder_trial.py), front per epoch
         return optuna.pruners.NopPruner()
     raise UserError(f"unknown pruner {kind!r}; choose one of {', '.join(PRUNERS)}")

@@ -13,7 +13,8 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from bakeoff.search.engine.record import START, WARM_FROM, study_name
+from bakeoff.search.engine.objectives import Objectives, stored_objectives
+from bakeoff.search.engine.record import OBJECTIVES, START, WARM_FROM, study_name
 from bakeoff.search.engine.strategy import pruner_for, sampler_for
 from bakeoff.search.errors import UserError
 from bakeoff.spaces import STARTS, Space, start_in
@@ -37,6 +38,7 @@ def open_study(
     attrs: dict[str, Any],
     seed: int,
     starts: bool = True,
+    objectives: Objectives = Objectives(),
 ) -> optuna.Study:
     """Create or resume the family's study; a new study begins with the seed notebook's model and the recipe
     (unless ``starts`` is False), whichever engine searches it, so engines compared on it start from the same points.
@@ -46,13 +48,14 @@ def open_study(
     """
     full = study_name(name, family)
     try:
-        study = optuna.create_study(storage=storage, study_name=full, direction="maximize", pruner=pruner_for())
+        study = optuna.create_study(storage=storage, study_name=full, directions=objectives.directions, pruner=pruner_for())
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(study_name=full, storage=storage, pruner=pruner_for())
+        _check_same_objectives(study, objectives)
         _check_same_data(study, attrs)
         _check_same_space(study, space)
     else:
-        for key, value in {**attrs, "family": family, SPACE: space.get_config()}.items():
+        for key, value in {**attrs, "family": family, SPACE: space.get_config(), OBJECTIVES: list(objectives.names)}.items():
             study.set_user_attr(key, value)
         for label, start in STARTS[family].items() if starts else ():
             config = start_in(space, start)
@@ -78,6 +81,26 @@ def require_studies(storage: optuna.storages.BaseStorage, name: str, families: t
         hint = f"; studies here: {', '.join(known)}" if known else "; this storage holds no studies"
         raise UserError(f"no study named {name!r} (looked for {', '.join(study_name(name, f) for f in families)}){hint}")
     return studies
+
+
+def objectives_of(study: optuna.Study) -> Objectives:
+    """What the study's trial values are (a study made before ``--objective`` existed has one: accuracy)."""
+    return stored_objectives(study.user_attrs.get(OBJECTIVES))
+
+
+def _describe(objectives: Objectives) -> str:
+    return "accuracy alone" if not objectives.multi else f"accuracy and {objectives.cost}"
+
+
+def _check_same_objectives(study: optuna.Study, objectives: Objectives) -> None:
+    """Trial values of another objective cannot be modelled or compared together: accuracy alone against accuracy
+    and a cost, or two different costs."""
+    stored = objectives_of(study)
+    if stored != objectives or len(study.directions) != len(objectives.names):
+        raise UserError(
+            f"study {study.study_name!r} was searched for {_describe(stored)}, not {_describe(objectives)}: re-run with "
+            f"--objective {stored.text}, or start a new --study"
+        )
 
 
 def _check_same_space(study: optuna.Study, space: Space) -> None:
@@ -106,7 +129,8 @@ def _check_same_data(study: optuna.Study, attrs: dict[str, Any]) -> None:
 
 
 
-def warm_start_source(storage: optuna.storages.BaseStorage, source: str, name: str, family: str, attrs: dict[str, Any], space: Space) -> optuna.Study:
+def warm_start_source(storage: optuna.storages.BaseStorage, source: str, name: str, family: str, attrs: dict[str, Any], space: Space,
+                      objectives: Objectives = Objectives()) -> optuna.Study:
     """The earlier study ``source`` of ``family``, checked before anything is written: it exists, it is not this
     study, and it was searched on the same data and split (so its validation accuracies are measured on the
     same images) and in the same space."""
@@ -123,6 +147,9 @@ def warm_start_source(storage: optuna.storages.BaseStorage, source: str, name: s
             )
     if _canonical(found.user_attrs.get(SPACE)) != _canonical(space.get_config()):
         raise UserError(f"cannot warm-start from {found.study_name!r}: it was searched in another space")
+    if objectives_of(found) != objectives:
+        raise UserError(f"cannot warm-start from {found.study_name!r}: it was searched for {_describe(objectives_of(found))}, "
+                        f"this search for {_describe(objectives)}")
     return found
 
 
@@ -137,7 +164,7 @@ def warm_start(study: optuna.Study, source: optuna.Study) -> int:
         raise UserError(f"study {study.study_name!r} was warm-started from {done!r}, not {source_name!r}; start a new --study")
     copies = [
         optuna.trial.create_trial(
-            state=t.state, value=t.value if t.state == TrialState.COMPLETE else None, params=t.params, distributions=t.distributions,
+            state=t.state, values=t.values if t.state == TrialState.COMPLETE else None, params=t.params, distributions=t.distributions,
             user_attrs={**t.user_attrs, WARM_FROM: f"{source_name}#{t.number}"}, intermediate_values=t.intermediate_values,
         )
         for t in source.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))

@@ -24,6 +24,7 @@ from bakeoff.search import layout
 from bakeoff.search.data import Dataset
 from bakeoff.search.deploy.export import latency
 from bakeoff.search.engine import record
+from bakeoff.search.engine.objectives import Limits
 from bakeoff.search.files import atomic, write_json
 from bakeoff.search.layout import retrain_dir
 from bakeoff.search.stats import retrain_epochs
@@ -46,27 +47,32 @@ class Plan:
     config: dict[str, Any]
     epochs: int
     schedule_epochs: int
+    cost: dict[str, Any] | None = None  # ``record.COST``: what the model costs to ship, when the search measured it
 
 
-def plan(study: optuna.Study, n_val: int) -> Plan | None:
-    """The retraining of ``study``'s best trial (None before any trial completed)."""
-    best = record.best_trial(study.get_trials(deepcopy=False))
+def plan(study: optuna.Study, n_val: int, limits: Limits | None = None) -> Plan | None:
+    """The retraining of ``study``'s best trial, of those that meet ``limits`` (None when no complete trial does)."""
+    best = record.best_trial(study.get_trials(deepcopy=False), limits)
     if best is None:
         return None
     if record.rung_epochs(best):  # the ladder: the rung's epochs, then the decay its score was taken after
-        return Plan(best.number, best.value, record.config_of(best), record.rung_epochs(best), record.rung_epochs(best))
+        return Plan(best.number, record.selectable_value(best), record.config_of(best), record.rung_epochs(best), record.rung_epochs(best),
+                    best.user_attrs.get(record.COST))
     curve = record.val_curve(best)
     epochs = retrain_epochs(curve, n_val, best.user_attrs.get(record.VAL_VS_BEST)) if curve else max(1, int(best.user_attrs.get(record.BEST_EPOCH) or 1))
     schedule_epochs = max(epochs, int(best.user_attrs.get(record.MAX_EPOCHS) or epochs))
-    return Plan(best.number, best.value, record.config_of(best), epochs, schedule_epochs)
+    return Plan(best.number, record.selectable_value(best), record.config_of(best), epochs, schedule_epochs, best.user_attrs.get(record.COST))
 
 
-def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, seeds: int, log=print, share: tuple[int, int] = (0, 1)) -> list[Path]:
-    """Train the missing seeds of ``family``'s best trial; returns the folders of every finished seed. With
-    ``share`` (index, count), only the seeds ``index, index + count, ...``: one process per GPU each takes its own."""
-    chosen = plan(study, len(data.y_val))
+def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, seeds: int, log=print, share: tuple[int, int] = (0, 1),
+                   limits: Limits = Limits()) -> list[Path]:
+    """Train the missing seeds of ``family``'s best trial (of those that meet ``limits``); returns the folders of every
+    finished seed. With ``share`` (index, count), only the seeds ``index, index + count, ...``: one process per GPU
+    each takes its own."""
+    chosen = plan(study, len(data.y_val), limits)
     if chosen is None:
-        log(f"[{family}] no complete trial yet: nothing to retrain")
+        complete = [t.user_attrs.get(record.COST) for t in study.get_trials(deepcopy=False) if record.selectable_value(t) is not None]
+        log(f"[{family}] {limits.unmet(complete) or 'no complete trial yet'}: nothing to retrain")
         return []
     x = np.concatenate([data.x_train, data.x_val])
     y = np.concatenate([data.y_train, data.y_val])
@@ -81,6 +87,7 @@ def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, s
         started = time.perf_counter()
         metrics = _train_one(chosen, family, data, x, y, seed, folder)
         metrics.update(trial=chosen.trial, val_accuracy=chosen.val_accuracy, config=chosen.config, family=family, seed=seed, data_sha256=data.sha256,
+                       limits=limits.to_dict(), cost=chosen.cost,
                        backend=os.environ.get("KERAS_BACKEND"), cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
         write_json(folder / layout.METRICS_FILE, metrics)
         log(

@@ -13,6 +13,7 @@ PRUNER_TYPES = {
     "hyperband": optuna.pruners.HyperbandPruner,
     "ladder": optuna.pruners.NopPruner,  # the ladder decides at its rungs itself
     "wilcoxon": optuna.pruners.WilcoxonPruner,
+    "front": optuna.pruners.NopPruner,  # a multi-objective trial is judged by the objective (objectives.behind_cheaper_peers)
     "none": optuna.pruners.NopPruner,
 }
 
