@@ -15,6 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from bakeoff.search import layout
 from bakeoff.search.engine import record
+from bakeoff.search.engine.objectives import Limits
 from bakeoff.search.files import read_arrays, read_json
 
 
@@ -25,7 +26,8 @@ def trial_record(trial: FrozenTrial) -> dict[str, Any]:
         "number": trial.number,
         "state": trial.state.name,
         "outcome": outcome.value if outcome else None,
-        "value": trial.value,
+        "value": record.accuracy(trial),
+        "cost": attrs.get(record.COST),
         "params": dict(trial.params),
         "config": record.config_of(trial),
         "params_count": attrs.get(record.PARAMS),
@@ -49,14 +51,15 @@ def trial_record(trial: FrozenTrial) -> dict[str, Any]:
     }
 
 
-def study_summary(study: optuna.Study) -> dict[str, Any]:
-    """States, outcomes, charged time, the best complete trial (the one retraining uses) and every trial as a record."""
+def study_summary(study: optuna.Study, limits: Limits = Limits()) -> dict[str, Any]:
+    """States, outcomes, charged time, the best complete trial (the one retraining uses: of those that meet
+    ``limits``) and every trial as a record."""
     trials = study.get_trials(deepcopy=False)
     states = {s.name: 0 for s in TrialState}
     for t in trials:
         states[t.state.name] += 1
     records = [trial_record(t) for t in trials]
-    best = record.best_trial(trials)
+    best = record.best_trial(trials, limits)
     outcomes: dict[str, int] = {}
     for r in records:
         if r["outcome"]:

@@ -15,7 +15,7 @@ import numpy as np
 import optuna
 from optuna.visualization import matplotlib as optuna_mpl
 
-from bakeoff.reports import figures, progress, selection
+from bakeoff.reports import figures, fronts, progress, selection
 from bakeoff.reports.collect import load_analyses, load_exports, load_retrained, snapshot, study_summary
 from bakeoff.reports.deploy import deploy_section
 from bakeoff.reports.notes import notes
@@ -23,6 +23,8 @@ from bakeoff.reports.verdict import compare
 from bakeoff.reports.why import why_section
 from bakeoff.search import stats
 from bakeoff.search.engine import record
+from bakeoff.search.engine.objectives import LATENCY, Limits
+from bakeoff.search.engine.studies import objectives_of
 from bakeoff.search.manifest import read_manifest
 
 PARALLEL_PARAMS = 6
@@ -33,14 +35,20 @@ GALLERY_SIZE = 24
 def build_context(out: Path, studies: dict[str, optuna.Study], storage_label: str, study_name: str) -> dict[str, Any]:
     manifest = read_manifest(out)
     studies = {family: snapshot(study) for family, study in studies.items()}
-    summaries = {family: study_summary(study) for family, study in studies.items()}
-    retrained = {family: load_retrained(out, family) for family in summaries}
+    limits = Limits.from_dict(manifest.get("retrain", {}).get("limits"))  # what retraining chose under
+    summaries = {family: study_summary(study, limits) for family, study in studies.items()}
+    # Only models retrained under the limits retraining last chose with: one chosen otherwise may break them.
+    retrained = {family: [r for r in load_retrained(out, family) if (r.get("limits") or {}) == limits.to_dict()] for family in summaries}
     data = manifest.get("search", {}).get("data") or _data_from_studies(studies)
     labels = (data or {}).get("classes") or [str(i) for i in range(10)]
-    found = {f: selection.select(s["trials"], _val_size(s, data)) for f, s in summaries.items()}
+    found = {f: selection.select(s["trials"], _val_size(s, data), limits) for f, s in summaries.items()}
     verdict = compare(retrained)
     if verdict is not None:
         verdict["stale"] = [m for f, s in summaries.items() if (m := selection.stale(f, s["best"], retrained[f]))]
+        verdict["limits"] = None
+    if limits:
+        verdict = verdict or {"sentence": "No model meets the limits, so there is nothing to compare.", "rows": {}, "pairs": [], "stale": [], "scope": None}
+        verdict["limits"] = _limits_sentence(limits, summaries, retrained)
     return {
         "title": f"bakeoff report: {study_name}",
         "tie_se": f"{selection.TIE_SE:g}",
@@ -49,13 +57,32 @@ def build_context(out: Path, studies: dict[str, optuna.Study], storage_label: st
         "notes": notes(summaries, retrained),
         "verdict": verdict,
         "data": data,
-        "search": _search_section(summaries, studies, found),
+        "search": _search_section(summaries, studies, found, limits),
         "retrained": _retrained_section(retrained, labels),
         "why": why_section(retrained, labels, load_analyses(out)),
-        "deploy": deploy_section(load_exports(out)),
-        "cost": _cost_section(summaries, retrained),
+        # An export of a model no longer among the current retrained ones (chosen under other limits) is not shown.
+        "deploy": deploy_section({f: e for f, e in load_exports(out).items()
+                                  if any(r.get("trial") == (e.get("card") or {}).get("trial") for r in retrained.get(f, []))}),
+        "cost": _cost_section(summaries, retrained, studies, _val_size(next(iter(summaries.values())), data) if summaries else None),
         "reproduce": _reproduce(manifest, storage_label, study_name),
     }
+
+
+def _limits_sentence(limits: Limits, summaries: dict[str, dict[str, Any]], retrained: dict[str, list[dict[str, Any]]]) -> str:
+    """Which trial each family's models come from under the limits, or why a family has none."""
+    parts = []
+    for family, summary in summaries.items():
+        complete = [t.get("cost") for t in summary["trials"] if t["state"] == "COMPLETE" and t["value"] is not None]
+        runs = retrained.get(family) or []
+        if (unmet := limits.unmet(complete)) is not None:
+            parts.append(f"{family.upper()}: {unmet}, so none was retrained")
+        elif runs and runs[0].get("trial") == (summary["best"] or {}).get("number"):
+            parts.append(f"{family.upper()}: trial #{runs[0].get('trial')}, the most accurate complete trial that meets them")
+        elif runs:
+            parts.append(f"{family.upper()}: trial #{runs[0].get('trial')}, the most accurate that met them when it was retrained (see the note on it above)")
+        else:
+            parts.append(f"{family.upper()}: not retrained under them yet")
+    return f"Chosen under {limits.describe()}. " + "; ".join(parts) + "."
 
 
 def _val_size(summary: dict[str, Any], data: dict[str, Any] | None) -> int | None:
@@ -74,21 +101,24 @@ def _accuracies(runs: list[dict[str, Any]]) -> list[float]:
     return [r["test_accuracy"] for r in runs]
 
 
-def _search_section(summaries: dict[str, dict[str, Any]], studies: dict[str, optuna.Study], found: dict[str, Any]) -> dict[str, Any]:
+def _search_section(summaries: dict[str, dict[str, Any]], studies: dict[str, optuna.Study], found: dict[str, Any], limits: Limits) -> dict[str, Any]:
     section: dict[str, Any] = {"families": {}, "best_side_by_side": []}
     for family, summary in summaries.items():
         study = studies[family]
         complete = [t for t in summary["trials"] if t["state"] == "COMPLETE"]
-        importances_order = _importance_order(study)
+        # Optuna's plots of a multi-objective study need the value to draw: validation accuracy, as everywhere here.
+        target = {"target": record.accuracy, "target_name": "validation accuracy"} if len(study.directions) > 1 else {}
+        importances_order = _importance_order(study, target)
         progress_found = progress.anytime(summary["trials"], found[family]["n_val"] if found[family] else None)
+        unmet = limits.unmet([t.get("cost") for t in complete]) if limits else None
         section["families"][family] = {
             "summary": summary,
-            "selection": selection.describe(family, found[family]),
+            "selection": selection.describe(family, found[family], unmet),
             "progress": progress.sentence(family, progress_found),
             "progress_figure": figures.search_progress(progress_found, family) if progress_found else None,
-            "history": figures.optuna_plot(optuna_mpl.plot_optimization_history, study) if complete else None,
-            "importances": figures.optuna_plot(optuna_mpl.plot_param_importances, study) if len(complete) >= 3 else None,
-            "parallel": figures.optuna_plot(optuna_mpl.plot_parallel_coordinate, study, params=importances_order[:PARALLEL_PARAMS]) if len(complete) >= 2 and importances_order else None,
+            "history": figures.optuna_plot(optuna_mpl.plot_optimization_history, study, **target) if complete else None,
+            "importances": figures.optuna_plot(optuna_mpl.plot_param_importances, study, **target) if len(complete) >= 3 else None,
+            "parallel": figures.optuna_plot(optuna_mpl.plot_parallel_coordinate, study, params=importances_order[:PARALLEL_PARAMS], **target) if len(complete) >= 2 and importances_order else None,
             "intermediate": figures.intermediate_values(summary["trials"], family) if summary["trials"] else None,
         }
     bests = {f: s["best"] or {} for f, s in summaries.items()}
@@ -104,11 +134,11 @@ def _search_section(summaries: dict[str, dict[str, Any]], studies: dict[str, opt
     return section
 
 
-def _importance_order(study: optuna.Study) -> list[str]:
+def _importance_order(study: optuna.Study, target: dict[str, Any]) -> list[str]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return list(optuna.importance.get_param_importances(study))
+            return list(optuna.importance.get_param_importances(study, target=target.get("target")))
     except (ValueError, RuntimeError, ZeroDivisionError, IndexError):
         return []
 
@@ -154,9 +184,10 @@ def _gallery(mistakes: dict[int, tuple[np.ndarray, int, int]], labels: list[str]
     )
 
 
-def _cost_section(summaries: dict[str, dict[str, Any]], retrained: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def _cost_section(summaries: dict[str, dict[str, Any]], retrained: dict[str, list[dict[str, Any]]], studies: dict[str, optuna.Study],
+                  n_val: int | None) -> dict[str, Any]:
     rows = []
-    points = {}
+    params = {}
     for family, summary in summaries.items():
         runs = retrained[family]
         if runs:
@@ -169,12 +200,49 @@ def _cost_section(summaries: dict[str, dict[str, Any]], retrained: dict[str, lis
                 "latency256": stats.spread([r["latency_ms_batch256"] for r in runs]),
             })
         complete = [t for t in summary["trials"] if t["state"] == "COMPLETE" and t["params_count"]]
-        params = [t["params_count"] for t in complete]
-        accuracy = [t["value"] for t in complete]
-        points[family] = {"params": params, "accuracy": accuracy, "front": stats.pareto_front(params, accuracy)}
-    has_points = any(p["params"] for p in points.values())
-    return {"rows": rows, "scatter": figures.accuracy_vs_params(points) if has_points else None,
-            "fronts": {f: [{"params": p["params"][i], "accuracy": p["accuracy"][i]} for i in sorted(p["front"], key=lambda i: p["params"][i])] for f, p in points.items()}}
+        cost, accuracy = [t["params_count"] for t in complete], [t["value"] for t in complete]
+        params[family] = {"cost": cost, "accuracy": accuracy, "front": stats.pareto_front(cost, accuracy)}
+    has_points = any(p["cost"] for p in params.values())
+    return {"rows": rows, "scatter": figures.accuracy_vs_cost(params, "parameters") if has_points else None,
+            "objective": _objective_fronts(summaries, retrained, studies, n_val)}
+
+
+#: How each cost objective was measured, for the report.
+MEASURED = {
+    "latency": "latency per image of the LiteRT float32 file at batch 1 on one interpreter thread (median of timed calls after a "
+               "warm-up), measured on each trial's model before it trained, on the machine named under Reproduce",
+    "size": "size of the LiteRT int8 file (full-integer, float32 input and output), made from each trial's model before it trained",
+}
+
+
+def _objective_fronts(summaries: dict[str, dict[str, Any]], retrained: dict[str, list[dict[str, Any]]], studies: dict[str, optuna.Study],
+                      n_val: int | None) -> dict[str, Any] | None:
+    """A multi-objective search's fronts: both families on one plot, hypervolume over charged time, the sentence."""
+    costs = {objectives_of(study).cost for study in studies.values()} - {None}
+    if len(costs) != 1:
+        return None
+    cost = costs.pop()
+    trials = {family: summary["trials"] for family, summary in summaries.items()}
+    found = {family: fronts.points(t, cost) for family, t in trials.items()}
+    ref = fronts.reference(found)
+    if ref is None:
+        return {"cost": cost, "measured": MEASURED[cost], "figure": None, "sentence": fronts.sentence(trials, cost, n_val)}
+    marked = {}
+    for family, runs in retrained.items():
+        chosen = next((p for p in found.get(family, []) if runs and p["trial"]["number"] == runs[0].get("trial")), None)
+        if chosen is not None:
+            marked[family] = (chosen["cost"], chosen["accuracy"])
+    drawn = {f: {"cost": [p["cost"] for p in pts], "accuracy": [p["accuracy"] for p in pts],
+                 "front": stats.pareto_front([p["cost"] for p in pts], [p["accuracy"] for p in pts])} for f, pts in found.items()}
+    label = "latency per image, LiteRT float32, batch 1, one thread (ms)" if cost == LATENCY else "LiteRT int8 file size (bytes)"
+    return {
+        "cost": cost, "measured": MEASURED[cost],
+        "figure": figures.accuracy_vs_cost(drawn, label, marked),
+        "hypervolume": figures.hypervolume_over_time({f: fronts.hypervolume_over_time(t, cost, ref) for f, t in trials.items()}),
+        "hypervolumes": {f: fronts.hypervolume(pts, ref) for f, pts in found.items()},
+        "reference": ref,
+        "sentence": fronts.sentence(trials, cost, n_val),
+    }
 
 
 def _reproduce(manifest: dict[str, Any], storage_label: str, study_name: str) -> dict[str, Any]:

@@ -151,19 +151,34 @@ def gallery(images: np.ndarray, labels: Sequence[str], predictions: Sequence[str
     return to_data_uri(figure)
 
 
-def accuracy_vs_params(points: dict[str, dict[str, list]]) -> str:
-    """Validation accuracy against parameter count for every complete trial, with each family's Pareto front."""
+def accuracy_vs_cost(points: dict[str, dict[str, list]], xlabel: str, marked: dict[str, tuple[float, float]] | None = None) -> str:
+    """Validation accuracy against a cost (log scale) for every complete trial, with each family's front and the
+    trials its retrained models come from circled."""
     figure, ax = plt.subplots(figsize=(7, 3.6))
     for family, p in points.items():
-        ax.scatter(p["params"], p["accuracy"], s=10, alpha=0.45, color=COLORS[family], label=f"{family.upper()} trials")
-        front = sorted(p["front"], key=lambda i: p["params"][i])
-        ax.step([p["params"][i] for i in front], [p["accuracy"][i] for i in front], where="post", color=COLORS[family], label=f"{family.upper()} Pareto front")
+        ax.scatter(p["cost"], p["accuracy"], s=10, alpha=0.45, color=COLORS[family], label=f"{family.upper()} trials")
+        front = sorted(p["front"], key=lambda i: p["cost"][i])
+        ax.step([p["cost"][i] for i in front], [p["accuracy"][i] for i in front], where="post", color=COLORS[family], label=f"{family.upper()} front")
+    for family, (cost, accuracy) in (marked or {}).items():
+        ax.scatter([cost], [accuracy], s=90, facecolors="none", edgecolors=COLORS[family], linewidths=1.8, label=f"{family.upper()} retrained")
     ax.set_xscale("log")
-    ax.set(xlabel="parameters", ylabel="validation accuracy")
+    ax.set(xlabel=xlabel, ylabel="validation accuracy")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     low = min((min(p["accuracy"]) for p in points.values() if p["accuracy"]), default=0.0)
     ax.set_ylim(max(low, 0.0), 1.0)
+    return to_data_uri(figure)
+
+
+def hypervolume_over_time(steps: dict[str, list[dict[str, float]]]) -> str:
+    """Each family's front hypervolume against the trial time charged to it."""
+    figure, ax = plt.subplots(figsize=(7, 3.0))
+    for family, found in steps.items():
+        if found:
+            ax.step([s["seconds"] / 60 for s in found], [s["hypervolume"] for s in found], where="post", color=COLORS[family], label=family.upper())
+    ax.set(xlabel="charged trial time (minutes)", ylabel="hypervolume")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
     return to_data_uri(figure)
 
 

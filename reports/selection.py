@@ -14,25 +14,28 @@ from typing import Any
 
 from bakeoff.search import stats
 from bakeoff.search.engine import record
+from bakeoff.search.engine.objectives import Limits
 
 #: Standard errors of the difference beyond which two validation accuracies are called different.
 TIE_SE = 2.0
 
 
-def _ranked(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Complete trials, best first as retraining ranks them (``record.best_trial``): on the ladder the highest rung first."""
-    complete = [t for t in trials if t["state"] == "COMPLETE" and t["value"] is not None]
+def _ranked(trials: list[dict[str, Any]], limits: Limits = Limits()) -> list[dict[str, Any]]:
+    """Complete trials that meet ``limits``, best first as retraining ranks them (``record.best_trial``): on the
+    ladder the highest rung first."""
+    complete = [t for t in trials if t["state"] == "COMPLETE" and t["value"] is not None and (not limits or limits.met(t.get("cost")))]
     return sorted(complete, key=lambda t: (-t.get("rung", 0), -t["value"], t["number"]))
 
 
-def select(trials: list[dict[str, Any]], n_val: int | None) -> dict[str, Any] | None:
-    """Winner, runner-up and the winner's origin; None without a complete trial."""
-    ranked = _ranked(trials)
+def select(trials: list[dict[str, Any]], n_val: int | None, limits: Limits = Limits()) -> dict[str, Any] | None:
+    """Winner, runner-up and the winner's origin, among the trials that meet ``limits`` (``--max-latency``,
+    ``--max-size``: the starts compared with are those that meet them too); None without such a complete trial."""
+    ranked = _ranked(trials, limits)
     if not ranked:
         return None
     winner = ranked[0]
     found: dict[str, Any] = {"winner": winner, "runner_up": ranked[1] if len(ranked) > 1 else None, "n_val": n_val,
-                             "complete": len(ranked), "paired": True}
+                             "complete": len(ranked), "paired": True, "limits": limits.describe() if limits else None}
 
     def margin_in_se(a: dict[str, Any], b: dict[str, Any]) -> float:
         correct = [record.val_correct(t, n_val) for t in (a, b)]
@@ -68,19 +71,20 @@ def select(trials: list[dict[str, Any]], n_val: int | None) -> dict[str, Any] | 
         found["origin"] = (
             "found by search: more than "
             f"{TIE_SE:g} standard errors above every start that completed" if starts else
-            "found by search (no queued start completed)"
+            (f"found by search (no queued start that completed meets {limits.describe()})" if limits else "found by search (no queued start completed)")
         )
         found["label"] = f"#{winner['number']} (found by search)"
     return found
 
 
-def describe(family: str, found: dict[str, Any] | None) -> str:
-    """One plain paragraph for the report."""
+def describe(family: str, found: dict[str, Any] | None, unmet: str | None = None) -> str:
+    """One plain paragraph for the report (``unmet``: the sentence when no complete trial meets the limits)."""
     if found is None:
-        return f"The {family.upper()} search has no complete trial."
+        return f"The {family.upper()} search has no complete trial." if unmet is None else f"{family.upper()}: {unmet}, so none was retrained."
     winner, runner = found["winner"], found["runner_up"]
     digits = 2 if runner is None else stats.digits_apart(100 * winner["value"], 100 * runner["value"], 2)
-    text = f"{family.upper()}: trial #{winner['number']} reached {100 * winner['value']:.{digits}f} % validation accuracy, {found['origin']}. "
+    among = f" Only trials that meet {found['limits']} are compared here; the runner-up and the starts are among them." if found.get("limits") else ""
+    text = f"{family.upper()}: trial #{winner['number']} reached {100 * winner['value']:.{digits}f} % validation accuracy, {found['origin']}.{among} "
     if runner is None:
         return text + "It is the only complete trial; its validation accuracy is its best epoch, so it is optimistic."
     if "margin_se" in found:

@@ -187,3 +187,49 @@ def test_retrained_seeds_are_read_in_seed_order_and_an_unfinished_one_is_left_ou
     wrong = np.flatnonzero(runs[0]["predictions"] != runs[0]["labels"])
     assert 0 < len(runs[0]["mistakes"]) <= len(wrong) and set(runs[0]["mistakes"]) <= set(wrong.tolist())
     assert [metrics["seed"] for _, metrics in layout.retrained(tmp_path, "cnn")] == [r["seed"] for r in runs]
+
+
+def _limited_run(tmp_path, limits, retrained_under):
+    """Fake multi-objective studies (accuracy and latency), models retrained under ``retrained_under`` per family
+    (None: under no limit), and the manifest saying retraining last used ``limits``."""
+    from bakeoff.search.engine.objectives import Limits
+    from bakeoff.search.manifest import update_manifest
+
+    out = tmp_path / "run"
+    storage = _storage(out)
+    chosen = {}
+    for family in ("ann", "cnn"):
+        study = fake_study(storage, "mo", family, 30, seed=3 if family == "cnn" else 4, cost="latency")
+        chosen[family] = record.best_trial(study.get_trials(), Limits.from_dict(limits))
+        under = retrained_under[family]
+        fake_retrained(out, family, 2, accuracy=0.97 if family == "ann" else 0.99, seed=int(family == "cnn"),
+                       trial=chosen[family].number if chosen[family] else 0, limits=under)
+    update_manifest(out, "retrain", {"seeds": 2, "limits": limits}, ["retrain"])
+    return out, chosen
+
+
+def test_a_limit_report_compares_the_models_chosen_within_it_and_draws_both_fronts(tmp_path):
+    limits = {"latency": 0.2}
+    out, chosen = _limited_run(tmp_path, limits, {"ann": limits, "cnn": limits})
+    code, html = _report(out, "mo")
+    assert code == 0
+    assert all(c is not None and c.user_attrs[record.COST]["latency_ms"] <= 0.2 for c in chosen.values())
+    assert (f"Chosen under --max-latency 0.2 ms. ANN: trial #{chosen['ann'].number}, the most accurate complete trial that meets them; "
+            f"CNN: trial #{chosen['cnn'].number}, the most accurate complete trial that meets them.") in html
+    assert "CNN wins" in html and "Out of date" not in html
+    assert "Only trials that meet --max-latency 0.2 ms are compared here" in html
+    assert "Under a latency limit (each family&#39;s most accurate complete trial within it, on validation)" in html
+    assert "accuracy versus latency, both families' fronts" in html and "hypervolume against charged time" in html
+
+
+def test_models_retrained_under_other_limits_are_not_reported_and_an_unmet_limit_says_so(tmp_path):
+    limits = {"latency": 0.001}  # 1 µs: below every fake trial's latency
+    out, chosen = _limited_run(tmp_path, limits, {"ann": None, "cnn": {"latency": 0.3}})
+    assert chosen == {"ann": None, "cnn": None}
+    code, html = _report(out, "mo")
+    assert code == 0
+    assert "No model meets the limits, so there is nothing to compare." in html
+    for family in ("ANN", "CNN"):
+        assert f"{family}: no complete trial meets --max-latency 1 µs (the fastest complete trial: " in html
+        assert f"{family}: no complete trial meets --max-latency 1 µs (the fastest complete trial: " in html.split("3. Search")[1]
+    assert "so none was retrained" in html and "CNN wins" not in html and "4. Retrained models" in html
