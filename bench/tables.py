@@ -100,6 +100,10 @@ def _own_table(name: str, result: dict) -> str | None:
         import storage_load
 
         return storage_load.table(result["rows"])
+    if name == "multi_objective":
+        import multi_objective
+
+        return multi_objective.table(result["runs"])
     if name == "accuracy_at_budget":
         import accuracy_at_budget
 

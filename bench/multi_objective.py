@@ -1,0 +1,153 @@
+"""Multi-objective against single-objective search at the same budget (issue 27): whose fronts are better, how close the most accurate points are, and whether the front pruner helps.
+
+For each ``--seed``, searches of full MNIST with the same ``--timeout``, each in a run folder of its own:
+``--objective accuracy,latency`` without pruning (``mo``), the same with ``--pruner front`` (``front``), and
+today's single-objective default (``so``). The single-objective search measured no latency, so each of its
+complete trials is measured afterwards by the same function on the same machine (``search/deploy/cost.py``:
+LiteRT float32, batch 1, one thread; not charged to it, as that search never paid for it). Per family, each run's
+front is scored by its hypervolume in (accuracy, log10 latency) against one reference point shared by every run
+compared: accuracy ``REF_ACCURACY`` and twice the largest latency of any complete trial of any run. The table
+gives, per family, paired differences over the seeds both kinds ran (mean, 95 % t interval): hypervolume and best
+validation accuracy (points), ``mo`` against ``so`` and ``front`` against ``mo``. Issue 27's goal: the
+multi-objective hypervolume larger over at least 3 seeds, its most accurate point within 0.1 points of the
+single-objective winner. Every run is kept (re-running a kind and seed resumes its search and replaces its row).
+
+    python bench/multi_objective.py --seed 0 [--timeout 1h] [--kinds mo,front,so] [--out /tmp/bakeoff-mo]
+    python bench/multi_objective.py --summary
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import RESULTS, commit, mean_interval, mnist_path, record
+
+KINDS = {
+    "mo": ["--objective", "accuracy,latency", "--pruner", "none"],
+    "front": ["--objective", "accuracy,latency", "--pruner", "front"],
+    "so": [],
+}
+#: The reference point's accuracy: trials below it add nothing to a front's hypervolume.
+REF_ACCURACY = 0.95
+NAME = "multi_objective"
+
+
+def run_one(kind: str, seed: int, timeout: str, root: Path, data) -> dict:
+    """One search of ``kind`` (resumed if its folder exists), then every complete trial's (latency, accuracy)."""
+    out = root / f"{kind}-seed-{seed}"
+    argv = [sys.executable, "-m", "bakeoff.search", "search", "--data", mnist_path(), "--timeout", timeout, "--seed", str(seed),
+            "--out", str(out), "--study", "mo", *KINDS[kind]]
+    print(" ".join(argv[2:]), flush=True)
+    started = time.perf_counter()
+    subprocess.run(argv, check=True)
+    wall = time.perf_counter() - started
+    return {"kind": kind, "seed": seed, "timeout": timeout, "commit": commit(), "wall_seconds": round(wall, 1),
+            "families": {family: points_of(out, family, data) for family in ("ann", "cnn")}}
+
+
+def points_of(out: Path, family: str, data) -> dict:
+    """[latency ms, validation accuracy, trial number, start label] of every complete trial; a trial that was not
+    measured while searching (single-objective) is measured now, the same way."""
+    import optuna
+
+    from bakeoff.search.engine import record as trial_record
+
+    study = optuna.load_study(study_name=f"mo-{family}", storage=f"sqlite:///{out}/study.db")
+    trials = study.get_trials(deepcopy=False)
+    found, measured_after = [], 0
+    for trial in trials:
+        accuracy = trial_record.selectable_value(trial)
+        if accuracy is None:
+            continue
+        cost = trial.user_attrs.get(trial_record.COST)
+        if cost is None:
+            cost, measured_after = measure(family, trial_record.config_of(trial), data), measured_after + 1
+        found.append([cost["latency_ms"], accuracy, trial.number, trial.user_attrs.get(trial_record.START)])
+    return {"points": found, "counted": trial_record.counted(trials), "charged_seconds": round(trial_record.spent_seconds(trials), 1),
+            "measured_after": measured_after}
+
+
+def measure(family: str, config: dict, data) -> dict:
+    from bakeoff.search.deploy.cost import measure as cost_of
+    from bakeoff.search.train.builders import build_model
+    from bakeoff.search.train.fit import release_models
+    from bakeoff.search.train.settings import Speed
+
+    release_models()
+    model = build_model({**config, "augment": False}, family, data.input_shape, data.num_classes, 1, speed=Speed())
+    return cost_of(model, config, family, data, int8=False)
+
+
+def _hypervolumes(runs: list[dict]) -> tuple[dict, float]:
+    """{(kind, seed, family): (hypervolume, best accuracy)} against the shared reference point, and its latency."""
+    from bakeoff.reports.fronts import hypervolume
+
+    every = [p[0] for run in runs for family in run["families"].values() for p in family["points"]]
+    ref = (REF_ACCURACY, 2 * max(every)) if every else (REF_ACCURACY, 1.0)
+    found = {}
+    for run in runs:
+        for family, result in run["families"].items():
+            points = [{"cost": p[0], "accuracy": p[1]} for p in result["points"]]
+            found[(run["kind"], run["seed"], family)] = (hypervolume(points, ref), max((p[1] for p in result["points"]), default=None))
+    return found, ref[1]
+
+
+def table(runs: list[dict]) -> str:
+    """Per family and comparison: seeds, hypervolume difference and best-accuracy difference (points), mean [95 % interval]."""
+    scores, ref_latency = _hypervolumes(runs)
+    lines = [f"Reference point: accuracy {REF_ACCURACY}, latency {ref_latency:.4g} ms (twice the largest of any complete trial of any run).", "",
+             "| family | comparison | seeds | hypervolume A | hypervolume B | A − B (mean [95 % interval]) | best accuracy A − B, points |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for family in ("ann", "cnn"):
+        for a, b in (("mo", "so"), ("front", "mo")):
+            seeds = sorted({s for k, s, f in scores if k == a and f == family} & {s for k, s, f in scores if k == b and f == family})
+            if not seeds:
+                continue
+            hv = [scores[(a, s, family)][0] - scores[(b, s, family)][0] for s in seeds]
+            best = [100 * (scores[(a, s, family)][1] - scores[(b, s, family)][1]) for s in seeds
+                    if scores[(a, s, family)][1] is not None and scores[(b, s, family)][1] is not None]
+            mean = lambda values: "—" if not values else _interval(mean_interval(values))  # noqa: E731
+            each = lambda kind: ", ".join(f"{scores[(kind, s, family)][0]:.4f}" for s in seeds)  # noqa: E731
+            lines.append(f"| {family.upper()} | {a} − {b} | {', '.join(map(str, seeds))} | {each(a)} | {each(b)} | {mean(hv)} | {mean(best)} |")
+    return "\n".join(lines)
+
+
+def _interval(found: dict) -> str:
+    if found["low"] is None:
+        return f"{found['mean']:+.4f} (one seed: no interval)"
+    return f"{found['mean']:+.4f} [{found['low']:+.4f}, {found['high']:+.4f}]"
+
+
+def _recorded() -> list[dict]:
+    path = RESULTS / f"{NAME}.json"
+    return json.loads(path.read_text())["runs"] if path.exists() else []
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timeout", default="1h", help="each search's --timeout (both families together)")
+    parser.add_argument("--kinds", default="mo,front,so", help=f"which searches, of {', '.join(KINDS)}")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/bakeoff-mo"), help="where the run folders go (resumed when there)")
+    parser.add_argument("--summary", action="store_true", help="print the table of every recorded run")
+    args = parser.parse_args()
+    if args.summary:
+        print(table(_recorded()))
+        return
+    from bakeoff.search.data import load_dataset
+
+    data = load_dataset(mnist_path()).search_data()
+    for kind in args.kinds.split(","):
+        result = run_one(kind, args.seed, args.timeout, args.out, data)
+        runs = [r for r in _recorded() if (r["kind"], r["seed"], r["timeout"]) != (kind, args.seed, args.timeout)] + [result]
+        record(NAME, {"reference_accuracy": REF_ACCURACY, "runs": runs})
+    print(table(_recorded()))
+
+
+if __name__ == "__main__":
+    main()
