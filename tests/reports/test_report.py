@@ -189,7 +189,7 @@ def test_retrained_seeds_are_read_in_seed_order_and_an_unfinished_one_is_left_ou
     assert [metrics["seed"] for _, metrics in layout.retrained(tmp_path, "cnn")] == [r["seed"] for r in runs]
 
 
-def _limited_run(tmp_path, limits, retrained_under):
+def _limited_run(tmp_path, limits, retrained_under, accuracy=None):
     """Fake multi-objective studies (accuracy and latency), models retrained under ``retrained_under`` per family
     (None: under no limit), and the manifest saying retraining last used ``limits``."""
     from bakeoff.search.engine.objectives import Limits
@@ -202,21 +202,22 @@ def _limited_run(tmp_path, limits, retrained_under):
         study = fake_study(storage, "mo", family, 30, seed=3 if family == "cnn" else 4, cost="latency")
         chosen[family] = record.best_trial(study.get_trials(), Limits.from_dict(limits))
         under = retrained_under[family]
-        fake_retrained(out, family, 2, accuracy=0.97 if family == "ann" else 0.99, seed=int(family == "cnn"),
+        fake_retrained(out, family, 2, accuracy=(accuracy or {"ann": 0.97, "cnn": 0.99})[family], seed=int(family == "cnn"),
                        trial=chosen[family].number if chosen[family] else 0, limits=under)
     update_manifest(out, "retrain", {"seeds": 2, "limits": limits}, ["retrain"])
     return out, chosen
 
 
-def test_a_limit_report_compares_the_models_chosen_within_it_and_draws_both_fronts(tmp_path):
+@pytest.mark.parametrize(("accuracy", "winner"), [({"ann": 0.97, "cnn": 0.99}, "CNN"), ({"ann": 0.99, "cnn": 0.97}, "ANN")])
+def test_a_limit_report_compares_the_models_chosen_within_it_and_draws_both_fronts(tmp_path, accuracy, winner):
     limits = {"latency": 0.2}
-    out, chosen = _limited_run(tmp_path, limits, {"ann": limits, "cnn": limits})
+    out, chosen = _limited_run(tmp_path, limits, {"ann": limits, "cnn": limits}, accuracy)
     code, html = _report(out, "mo")
     assert code == 0
     assert all(c is not None and c.user_attrs[record.COST]["latency_ms"] <= 0.2 for c in chosen.values())
     assert (f"Chosen under --max-latency 0.2 ms. ANN: trial #{chosen['ann'].number}, the most accurate complete trial that meets them; "
             f"CNN: trial #{chosen['cnn'].number}, the most accurate complete trial that meets them.") in html
-    assert "CNN wins" in html and "Out of date" not in html
+    assert f"{winner} wins" in html and "Out of date" not in html
     assert "Only trials that meet --max-latency 0.2 ms are compared here" in html
     assert "Under a latency limit (each family&#39;s most accurate complete trial within it, on validation)" in html
     assert "accuracy versus latency, both families' fronts" in html and "hypervolume against charged time" in html
