@@ -31,7 +31,8 @@ def strip_figures(value):
     return value
 
 
-def screenshot(report: Path, target: Path) -> None:
+def screenshot(report: Path, target: Path, top: str = "#why", bottom: str = "#cost") -> None:
+    """The part of the report from the element ``top`` to the element ``bottom`` (CSS selectors), as a PNG."""
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -39,9 +40,9 @@ def screenshot(report: Path, target: Path) -> None:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.goto(report.as_uri(), wait_until="load")
-        top = page.locator("#why").bounding_box()["y"]
-        bottom = page.locator("#cost").bounding_box()["y"]
-        page.screenshot(path=str(target), full_page=True, clip={"x": 0, "y": top, "width": 1200, "height": bottom - top})
+        start = page.locator(top).bounding_box()["y"]
+        end = page.locator(bottom).bounding_box()["y"]
+        page.screenshot(path=str(target), full_page=True, clip={"x": 0, "y": start, "width": 1200, "height": end - start})
         browser.close()
 
 
