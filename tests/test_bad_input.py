@@ -149,6 +149,7 @@ CASES = [
     (["search", "--data", "digits", "--pruner", "front"], "--pruner front judges a trial against cheaper ones"),
     (["search", "--data", "digits", "--objective", "accuracy,latency", "--pruner", "median"], "--pruner median judges accuracy alone"),
     (["search", "--data", "digits", "--objective", "accuracy,latency", "--engine", "kerastuner", "--timeout", "1m"], "needs Optuna's engine"),
+    (["search", "--data", "digits", "--objective", "accuracy,size", "--backend", "jax"], "which Keras exports from the tensorflow or torch backend, not jax"),
     (["search", "--data", "digits", "--objective", "accuracy,latency"],
      "study 'k-ann' was searched for accuracy alone, not accuracy and latency: re-run with --objective accuracy, or start a new --study"),
     (["search", "--data", "digits", "--study", "m"],

@@ -94,7 +94,7 @@ def search(args: argparse.Namespace) -> int:
         require_torch()
     url = storage_url(args)
     out = run_dir(args)
-    backend = _search_backend(args, url, families)
+    backend = _search_backend(args, url, families, objectives)
     check_source(resolve_source(args.data)[0])
     data = load_dataset(args.data, val_fraction=args.val_fraction, subset=args.subset, seed=args.seed,
                         image_size=args.image_size, channels=args.channels)
@@ -164,12 +164,16 @@ def _check_objectives(objectives: Objectives, engine: str, pruner: str) -> None:
     require_litert(f"--objective {objectives.text}")
 
 
-def _search_backend(args: argparse.Namespace, url: str, families: tuple[str, ...]) -> str:
+def _search_backend(args: argparse.Namespace, url: str, families: tuple[str, ...], objectives: Objectives) -> str:
     """--backend, else $KERAS_BACKEND, else the backend a resumed study began with, else the first installed;
-    the KerasTuner engine trains on TensorFlow only."""
+    the KerasTuner engine trains on TensorFlow only, and Keras exports LiteRT files (the cost of a
+    multi-objective search) from TensorFlow or PyTorch only."""
     requested = args.backend or os.environ.get("KERAS_BACKEND") or _stored(url, args.study, families, "backend") or default_backend()
     if args.engine == "kerastuner" and requested != "tensorflow":
         raise UserError(f"--engine kerastuner runs on the tensorflow backend only, not {requested}; use --engine optuna or --backend tensorflow")
+    if objectives.multi and requested == "jax":
+        raise UserError(f"--objective {objectives.text} measures each trial's LiteRT file, which Keras exports from the tensorflow or "
+                        "torch backend, not jax; use --backend tensorflow")
     return choose_backend(requested)
 
 
