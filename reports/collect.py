@@ -44,7 +44,9 @@ def trial_record(trial: FrozenTrial) -> dict[str, Any]:
         "engine": attrs.get(record.ENGINE, "optuna"),
         "seconds": record.seconds(trial) if trial.state.is_finished() else None,
         "completed": trial.datetime_complete.timestamp() if trial.datetime_complete else None,
-        "intermediate": dict(sorted(trial.intermediate_values.items())),
+        # Per-epoch validation accuracy as the pruner saw it; a multi-objective trial reports none (Optuna refuses), so
+        # its stored curve stands in.
+        "intermediate": dict(sorted(trial.intermediate_values.items())) or dict(enumerate(record.val_curve(trial))),
         "rung": record.rung_epochs(trial),  # the ladder's deepest rung in epochs, 0 for the other engines
         "curves": attrs.get(record.CURVES, {}),
         record.VAL_CORRECT: attrs.get(record.VAL_CORRECT),

@@ -155,10 +155,13 @@ def accuracy_vs_cost(points: dict[str, dict[str, list]], xlabel: str, marked: di
     """Validation accuracy against a cost (log scale) for every complete trial, with each family's front and the
     trials its retrained models come from circled."""
     figure, ax = plt.subplots(figsize=(7, 3.6))
+    right = max((c for p in points.values() for c in p["cost"]), default=1.0)
     for family, p in points.items():
         ax.scatter(p["cost"], p["accuracy"], s=10, alpha=0.45, color=COLORS[family], label=f"{family.upper()} trials")
         front = sorted(p["front"], key=lambda i: p["cost"][i])
-        ax.step([p["cost"][i] for i in front], [p["accuracy"][i] for i in front], where="post", color=COLORS[family], label=f"{family.upper()} front")
+        if front:  # on to the dearest trial of either family: within any larger limit the family's best stays this
+            costs, accuracies = [p["cost"][i] for i in front] + [right], [p["accuracy"][i] for i in front]
+            ax.step(costs, accuracies + accuracies[-1:], where="post", color=COLORS[family], label=f"{family.upper()} front")
     for family, (cost, accuracy) in (marked or {}).items():
         ax.scatter([cost], [accuracy], s=90, facecolors="none", edgecolors=COLORS[family], linewidths=1.8, label=f"{family.upper()} retrained")
     ax.set_xscale("log")

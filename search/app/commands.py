@@ -25,7 +25,7 @@ from bakeoff.search.deploy.predict import predict_files
 from bakeoff.search.durations import DEFAULT_TIMEOUT, format_duration, parse_duration
 from bakeoff.search.engine import record
 from bakeoff.search.engine.budget import Budget
-from bakeoff.search.engine.objectives import Limits, Objectives, limits_from, parse_objective
+from bakeoff.search.engine.objectives import Limits, Objectives, format_cost, limits_from, parse_objective, stored_objectives
 from bakeoff.search.engine.storage import check_writable_dir, file_of, normalise_url, open_storage, redact
 from bakeoff.search.engine.strategy import DEFAULT_EPOCHS, DEFAULT_PRUNER, DEFAULT_SAMPLER, FIRST_RUNG, FRONT, LADDER, require_torch
 from bakeoff.search.engine.studies import load_existing, objectives_of, open_study, require_studies, warm_start, warm_start_source
@@ -219,10 +219,24 @@ def _format_status(s: dict[str, Any]) -> str:
     best = s.get("best")
     if best:
         lines.append(f"  best val accuracy {best['value']:.4f} (trial {best['number']})")
+        if (cost := stored_objectives(s["attrs"].get(record.OBJECTIVES)).cost) is not None:
+            lines.append(_front_line(s["trials"], cost))
         lines += [f"    {k} = {v}" for k, v in best["config"].items()]
     else:
         lines.append("  no complete trial yet")
     return "\n".join(lines)
+
+
+def _front_line(trials: list[dict[str, Any]], cost: str) -> str:
+    """The front of a multi-objective study in one line: its size and its ends."""
+    from bakeoff.reports.fronts import front, points
+
+    found = front(points(trials, cost))
+    if not found:
+        return f"  front: no complete trial has its {cost} measured"
+    cheapest, best = found[0], found[-1]
+    return (f"  front: {len(found)} trial(s), from #{cheapest['trial']['number']} ({format_cost(cost, cheapest['cost'])}, "
+            f"{cheapest['accuracy']:.4f}) to #{best['trial']['number']} ({format_cost(cost, best['cost'])}, {best['accuracy']:.4f})")
 
 
 class Stages:

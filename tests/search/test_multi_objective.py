@@ -52,6 +52,16 @@ def test_a_limit_no_trial_meets_is_a_sentence_and_nothing_is_retrained(mo_run, c
     assert "Chosen under --max-latency 0.001 µs. ANN: no complete trial meets --max-latency 0.001 µs (the fastest complete trial: " in html
     assert "so none was retrained" in html and "both families' fronts" in html and "hypervolume against charged time" in html
     assert "Under a latency limit (each family&#39;s most accurate complete trial within it, on validation)" in html
+    for family in ("ann", "cnn"):  # Optuna's history and the per-epoch curves, though a multi-objective trial reports no epochs
+        assert f'alt="Optimisation history ({family})"' in html and f'alt="Validation accuracy per epoch (pruning) ({family})"' in html
+
+
+def test_status_names_each_family_s_front(mo_run, capsys):
+    out, _, _ = mo_run
+    capsys.readouterr()
+    assert main(["status", "--out", str(out), "--study", "mo"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  front: ")]
+    assert len(lines) == 2 and all(" trial(s), from #" in line and ") to #" in line for line in lines)
 
 
 def test_a_multi_objective_study_resumed_for_accuracy_alone_is_refused(mo_run, capsys):
