@@ -105,15 +105,16 @@ class Limits:
     latency_ms: float | None = None
     size_bytes: float | None = None
 
-    def items(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, float]:
+        """{cost name: limit} of the limits set: as the manifest and retrained metrics record them."""
         return {name: value for name, value in ((LATENCY, self.latency_ms), (SIZE, self.size_bytes)) if value is not None}
 
     def __bool__(self) -> bool:
-        return bool(self.items())
+        return bool(self.to_dict())
 
     def met(self, cost: dict[str, Any] | None) -> bool:
         """Whether a trial with this measured cost meets every limit (an unmeasured cost meets none)."""
-        for name, limit in self.items().items():
+        for name, limit in self.to_dict().items():
             value = (cost or {}).get(COST_KEY[name])
             if value is None or value > limit:
                 return False
@@ -125,17 +126,14 @@ class Limits:
         if not self or not costs or any(self.met(cost) for cost in costs):
             return None
         closest = []
-        for name in self.items():
+        for name in self.to_dict():
             measured = [value for cost in costs if (value := (cost or {}).get(COST_KEY[name])) is not None]
             if measured:
                 closest.append(f"the {'fastest' if name == LATENCY else 'smallest'} complete trial: {format_cost(name, min(measured))}")
         return f"no complete trial meets {self.describe()}" + (f" ({'; '.join(closest)})" if closest else "")
 
     def describe(self) -> str:
-        return " and ".join(f"--max-{name} {format_cost(name, value)}" for name, value in self.items().items())
-
-    def to_dict(self) -> dict[str, float]:
-        return self.items()
+        return " and ".join(f"--max-{name} {format_cost(name, value)}" for name, value in self.to_dict().items())
 
     @classmethod
     def from_dict(cls, found: dict[str, float] | None) -> Limits:
@@ -144,7 +142,7 @@ class Limits:
 
     def check_measured(self, objectives: Objectives, where: str) -> None:
         """A limit needs its cost measured on every trial: the search must have had that objective."""
-        for name in self.items():
+        for name in self.to_dict():
             if objectives.cost != name:
                 raise UserError(
                     f"--max-{name} needs each trial's {name} measured, and {where} searches {objectives.text}: "
