@@ -248,11 +248,12 @@ class Objective:
 
 
 def _failed(trial: optuna.Trial, exc: Exception) -> None:
-    """A trial that raised: FAILED with the error's first line (an interruption is not a failure). A full disk
-    is no trial's failure: every next trial would meet it too, so it stops the search (``Fault``)."""
+    """A trial that raised: FAILED with the error's first line (an interruption is not a failure, nor a trial that
+    ended itself with its outcome recorded, ``TrialPruned``). A full disk is no trial's failure: every next trial
+    would meet it too, so it stops the search (``Fault``)."""
     if (fault := disk_full(exc)) is not None:
         raise fault from None
-    if not isinstance(exc, Interrupted):
+    if not isinstance(exc, (Interrupted, optuna.TrialPruned)):
         _end(trial, Outcome.FAILED, f"{type(exc).__name__}: {first_line(exc, 300)}")
 
 
