@@ -14,8 +14,11 @@ Strategies:
   continuation loads its parent and trains on, paying the parent's compile cost again.
 - ``ladder-K``: asynchronous successive halving with factor K over rungs 1, 2, 4, 8, 16 epochs (1, 4, 16 for K=4),
   scored at each rung after a decay (``search/train/rungs.py``); a configuration in the top 1/K of its rung goes on
-  at once (same model), one that gets there later continues from its checkpoint (compile cost again); TPE proposes
-  new configurations, ordering pruned ones by how far they got.
+  at once (same model) when the next rung fits the cap, one that gets there later continues from its checkpoint
+  (compile cost again); TPE proposes new configurations, ordering pruned ones by how far they got. A new sampled
+  configuration whose first rung would take more than 1/16 of the budget is stopped by its pace within seconds
+  (the engine's ``FIRST_RUNG_PARTS``); ``ladder-2-any`` drops that limit, ``ladder-2-1/8`` and ``ladder-2-1/32``
+  halve and double it.
 
 The record holds constant-rate runs and their decays, no cosine runs: ``today``, ``random`` and ``hyperband`` are
 replayed at a constant rate, where a real trial with a cosine schedule would end its last epochs a little higher.
@@ -46,11 +49,18 @@ from pathlib import Path
 
 import numpy as np
 
+from bakeoff.search.engine.strategy import DEFAULT_PRUNER, FIRST_RUNG_PARTS, LADDER, LADDER_FACTOR
+from bakeoff.search.train.pace import PACE_SECONDS
+from bakeoff.search.train.rungs import DECAY_SHARE
+from bakeoff.search.train.speed import STEPS_PER_EXECUTION
+
 from common import RESULTS, mean_interval, record
 
 CURVES = RESULTS / "curves"
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
 EPOCHS = 15
+#: Training images of the record (full MNIST less 10 % validation, as ``record_curves.py`` trains): the steps an epoch takes.
+TRAIN_IMAGES = 54_000
 #: The engine's per-trial cap, as a share of the family's budget (``search.engine.budget.TRIAL_SHARE``).
 TRIAL_SHARE = 0.25
 
@@ -338,9 +348,30 @@ def _whole(curve: Curve, run: Run) -> None:
         run.offer(best, curve)
 
 
-def ladder(pool: Pool, run: Run, rng, *, factor: int) -> None:
+def _first_rung_cut(curve: Curve) -> float:
+    """Seconds a first rung that will not fit is charged before the pace stops it: compiling, one call of
+    ``STEPS_PER_EXECUTION`` steps to set the mark, then ``PACE_SECONDS`` or one more call, whichever is longer
+    (``search/train/pace.py``); never more than the epoch."""
+    steps = math.ceil(TRAIN_IMAGES / curve.config["batch_size"])
+    compile_ = curve.compile_seconds - curve.build_seconds
+    step = max(0.0, curve.epoch_seconds[0] - compile_) / steps
+    call = STEPS_PER_EXECUTION * step
+    return curve.build_seconds + min(curve.epoch_seconds[0], compile_ + call + max(PACE_SECONDS, call))
+
+
+def _fits(curve: Curve, spent: float, done: int, epochs: int, cap: float) -> bool:
+    """The engine's check before a next rung (``ladder_trial``), ``spent`` seconds into the trial: the segment at the
+    pace of its epochs so far, with its decay, within the cap."""
+    pace = statistics.median(curve.epoch_seconds[:done])
+    return spent + (epochs - done) * pace * (1 + DECAY_SHARE) <= cap
+
+
+def ladder(pool: Pool, run: Run, rng, *, factor: int, parts: int = FIRST_RUNG_PARTS) -> None:
     """Asynchronous successive halving over decayed rung scores with continuation: the engine's own decisions
-    (``search/engine/ladder.py``) on the recorded curves."""
+    (``search/engine/ladder.py``, ``ladder_trial.py``) on the recorded curves. A new sampled configuration whose
+    first rung would take more than ``1/parts`` of the budget (or any whose first rung would pass the cap) is
+    stopped by its pace (``_first_rung_cut``); a configuration goes on to a rung only when the segment fits the cap
+    at the pace of its recorded epochs (the engine projects it from the epochs it measured)."""
     import optuna
 
     from bakeoff.search.engine import ladder as asha
@@ -351,7 +382,8 @@ def ladder(pool: Pool, run: Run, rng, *, factor: int) -> None:
     by_index = {c.index: c for c in pool.curves}
     queue = pool.starts()
     while run.left() > 0:
-        ready = asha.promotable(list(configs.values()), rungs)
+        ready = [(k, c) for k, c in asha.promotable(list(configs.values()), rungs)
+                 if _fits(by_index[c.key], 0.0, rungs.epochs(k), rungs.epochs(k + 1), _cap(run))]
         if ready:  # the deepest promotable configuration, the best of its rung, from its checkpoint
             state = ready[0][1]
             curve, spent = by_index[state.key], by_index[state.key].compile_seconds
@@ -365,7 +397,7 @@ def ladder(pool: Pool, run: Run, rng, *, factor: int) -> None:
         run.trials += 1
         for k, score in sorted(state.scores.items()):  # a continuation carries its rungs: TPE orders it by them
             trial.report(score, rungs.epochs(k))
-        done = rungs.epochs(state.rung) if state.rung >= 0 else 0
+        done = begin = rungs.epochs(state.rung) if state.rung >= 0 else 0
         while not curve.failed:
             if state.rung >= 0:
                 state.went_on.add(state.rung)
@@ -374,8 +406,15 @@ def ladder(pool: Pool, run: Run, rng, *, factor: int) -> None:
                 run.holes += state.rung >= 0 and not curve.diverged
                 break
             step = curve.cost(done, epochs) + curve.decay_seconds[epochs]
-            if spent + step > _cap(run):  # cut by the trial cap or the budget: charged, nothing kept
-                spent = max(spent, _cap(run))
+            if done == 0:  # a new configuration: the pace stops a first rung over its limit within seconds
+                limit = _cap(run) if curve.start != "sampled" or not parts else min(_cap(run), run.budget / parts)
+                if spent + step > limit:
+                    spent = min(_first_rung_cut(curve), run.left())
+                    break
+            elif done > begin and not _fits(curve, spent, done, epochs, _cap(run)):
+                break  # the next rung would not fit the cap: it ends at its rung, complete
+            if spent + step > run.left():  # the budget runs out during the rung: charged, nothing kept
+                spent = run.left()
                 break
             spent, done = spent + step, epochs
             state.scores[state.rung + 1] = curve.decayed[epochs][0]
@@ -386,10 +425,10 @@ def ladder(pool: Pool, run: Run, rng, *, factor: int) -> None:
         best = asha.incumbent(list(configs.values()))
         if best is not None:
             run.choose(best.scores[best.rung], by_index[best.key])
-        if state.rung >= 0 and not curve.failed:
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        else:
+        if curve.failed:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:  # TPE ranks pruned trials by the deepest rung they reported; one with none ranks last
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
 
 
 STRATEGIES = {
@@ -398,12 +437,26 @@ STRATEGIES = {
     "hyperband": lambda pool, run, rng: hyperband(pool, run, rng),
     "ladder-2": lambda pool, run, rng: ladder(pool, run, rng, factor=2),
     "ladder-4": lambda pool, run, rng: ladder(pool, run, rng, factor=4),
+    # The first rung's share of the budget (the engine's FIRST_RUNG_PARTS above): none, and half and twice the default.
+    "ladder-2-any": lambda pool, run, rng: ladder(pool, run, rng, factor=2, parts=0),
+    f"ladder-2-1/{FIRST_RUNG_PARTS // 2}": lambda pool, run, rng: ladder(pool, run, rng, factor=2, parts=FIRST_RUNG_PARTS // 2),
+    f"ladder-2-1/{FIRST_RUNG_PARTS * 2}": lambda pool, run, rng: ladder(pool, run, rng, factor=2, parts=FIRST_RUNG_PARTS * 2),
 }
 
 
+#: The strategy that replays what ``bakeoff search`` does by default, read from the engine's own settings.
+DEFAULT_STRATEGY = f"ladder-{LADDER_FACTOR}" if DEFAULT_PRUNER == LADDER else "today"
+
+
 def load(folder: Path, family: str) -> list[Curve]:
+    import json
+
     from record_curves import done
 
+    header = folder / "header.json"
+    images = json.loads(header.read_text()).get("train_images") if header.exists() else TRAIN_IMAGES
+    if images != TRAIN_IMAGES:
+        raise SystemExit(f"replay: the record in {folder} trained on {images} images, the replay charges {TRAIN_IMAGES}")
     return [Curve.from_row(row) for row in done(folder, family)]
 
 
@@ -485,7 +538,8 @@ def table(results: dict, baseline: str, targets: dict) -> str:
                 f"{interval['mean']:+.2f} [{interval['low']:+.2f}, {interval['high']:+.2f}]" if interval and interval.get("low") is not None else "n/a")
             hits = sum(r["time_to_target"] is not None for r in reps)
             median = found["median_time_to_target"]
-            lines.append(f"| {family.upper()} | {strategy} | " + " | ".join(cells) + f" | {diff} | {hits}/{len(reps)} (≥ {100 * targets[family]:.1f} %) | "
+            name = f"**{strategy}** (the default)" if strategy == DEFAULT_STRATEGY else strategy
+            lines.append(f"| {family.upper()} | {name} | " + " | ".join(cells) + f" | {diff} | {hits}/{len(reps)} (≥ {100 * targets[family]:.1f} %) | "
                          f"{'not reached by half' if median is None else f'{median:.0f} s'} | "
                          f"{statistics.mean(r['trials'] for r in reps):.1f} | {statistics.mean(r['holes'] for r in reps):.1f} | "
                          f"{sum(r['start_won'] for r in reps)}/{len(reps)} |")

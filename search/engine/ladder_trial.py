@@ -27,6 +27,7 @@ from bakeoff.search.engine.storage import worker_id
 from bakeoff.search.files import atomic
 from bakeoff.search.train.builders import count_flops, load_checkpoint
 from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
+from bakeoff.search.train.pace import Pace
 from bakeoff.search.train.rungs import DECAY_SHARE, decayed_validation
 from bakeoff.spaces import LADDER_SCHEDULE
 
@@ -89,9 +90,10 @@ def continuation(study: optuna.Study, rungs: Rungs, workdir: Path, family: str, 
 class LadderObjective(Objective):
     """Trains one segment of the ladder; see the module's text."""
 
-    def __init__(self, *args, rungs: Rungs, workdir: Path, **kwargs) -> None:
+    def __init__(self, *args, rungs: Rungs, workdir: Path, first_rung_seconds: float | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.rungs, self.workdir = rungs, workdir
+        self.rungs, self.workdir, self.first_rung_seconds = rungs, workdir, first_rung_seconds
+        self.first_rung: tuple[float, str] | None = None  # (seconds from the trial's start, what limits them)
 
     def __call__(self, trial: optuna.Trial) -> float:
         started = charged()
@@ -129,13 +131,16 @@ class LadderObjective(Objective):
             trial.set_user_attr(record.PARAMS, int(model.count_params()))
             trial.set_user_attr(record.FLOPS, count_flops(model))
             self.model, self.cut = model, None
+            self.first_rung = None if begin else self._first_rung_limit(bool(attrs.get(record.START)))
             while True:
                 k = rung_index(self.rungs, done) if done else -1
                 target = self.rungs.epochs(k + 1)
                 if done > begin and not self._fits(started, epoch_seconds, target - done):
                     break  # the next rung would not fit this trial's cap: it ends at its rung, complete
+                self.pace = self._first_rung_pace(per_epoch, steps_per_epoch(len(data.y_val), batch)) if done == 0 else None
                 result = fit(model, data.x_train, data.y_train, epochs=target - done, batch_size=batch,
-                             validation=(data.x_val, data.y_val), hook=self._between_epochs, stop_now=self._stop_now)
+                             validation=(data.x_val, data.y_val), hook=self._between_epochs, stop_now=self._stop_now,
+                             on_validation=(lambda seconds: self.pace.validated(seconds, self.clock())) if self.pace else None)
                 curve += result.history.get("val_accuracy", [])
                 epoch_seconds += result.epoch_seconds
                 if self.cut and done > begin and not self.stop.requested:
@@ -180,7 +185,33 @@ class LadderObjective(Objective):
             self.cut = BUDGET_CUT
         elif self.max_seconds is not None and charged() - self.started > self.max_seconds:
             self.cut = (Outcome.TOO_SLOW, f"too slow: its next rung did not fit the {self.max_seconds:.0f}s cap per trial")
+        elif self.pace is not None and self.first_rung is not None:
+            self.cut = self._first_rung_too_slow(done)
         return self.stop.requested or self.cut is not None
+
+    def _first_rung_limit(self, start: bool) -> tuple[float, str] | None:
+        """What a new configuration's first rung may take, from the trial's start: the cap per trial, and for a
+        sampled configuration also its share of the budget (``strategy.FIRST_RUNG_PARTS``)."""
+        limits = [] if self.max_seconds is None else [(self.max_seconds, "cap per trial")]
+        if self.first_rung_seconds is not None and not start:
+            limits.append((self.first_rung_seconds, "a new configuration's first rung may take"))
+        return min(limits, default=None)
+
+    def _first_rung_pace(self, steps: int, val_steps: int) -> Pace | None:
+        """The first rung's pace, projected from its batches so a rung that cannot fit is stopped within seconds."""
+        if self.first_rung is None:
+            return None
+        return Pace(max(0.0, self.first_rung[0] - (self.clock() - self.started)), self.rungs.first, steps, val_steps, self.clock())
+
+    def _first_rung_too_slow(self, done: int) -> tuple[Outcome, str] | None:
+        end = self.pace.whole_end(self.clock(), done)
+        if end is None:
+            return None
+        total = self.pace.started - self.started + end * (1 + DECAY_SHARE)
+        limit, what = self.first_rung
+        if total <= limit:
+            return None
+        return Outcome.TOO_SLOW, f"too slow: its first rung would take about {total:.0f}s, over the {limit:.0f}s {what}"
 
     def _fits(self, started: float, epoch_seconds: list[float], epochs: int) -> bool:
         if self.max_seconds is None or not epoch_seconds:

@@ -34,6 +34,7 @@ from bakeoff.search.engine.strategy import (
     DEFAULT_SAMPLER,
     FRONT,
     LADDER,
+    first_rung_seconds,
     ladder_rungs,
     pruner_for,
     sampler_for,
@@ -150,7 +151,8 @@ def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: Sea
         if (found := continuation(study, rungs, workdir, family, cap)) is not None:
             config, attrs = found
             study.enqueue_trial(plan.spaces[family].to_trial_params(config), user_attrs=attrs)
-        objective = LadderObjective(family, plan.spaces[family], data, rungs=rungs, workdir=workdir, **common)
+        objective = LadderObjective(family, plan.spaces[family], data, rungs=rungs, workdir=workdir,
+                                    first_rung_seconds=first_rung_seconds(plan.budget.seconds), **common)
     else:
         objective = Objective(family, plan.spaces[family], data, objectives=plan.objectives, front_pruning=plan.pruner == FRONT,
                               warmup_epochs=warmup_epochs(), **common)

@@ -24,6 +24,12 @@ FRONT = "front"
 #: The ladder (``--pruner ladder``, search/engine/ladder.py): rungs of ``--epochs`` times powers of this factor.
 LADDER = "ladder"
 LADDER_FACTOR = 2
+#: On the ladder, a new sampled configuration whose first rung (its epochs and their decay) would take more than
+#: 1/FIRST_RUNG_PARTS of its family's time budget is stopped as soon as the pace of its batches shows it, charged
+#: seconds instead of the whole rung: on 2 cores some sampled CNNs take 270 s for one epoch, 15 % of a 1-hour search's
+#: half-hour for one look at a configuration that cannot climb further within the cap (bench/replay.py compares
+#: parts; the starts are never stopped by it). 0: no such limit (BAKEOFF_FIRST_RUNG_PARTS).
+FIRST_RUNG_PARTS = 16
 #: ``--epochs`` when not given: each trial's length, or the ladder's first rung.
 DEFAULT_EPOCHS, FIRST_RUNG = 15, 1
 DEFAULT_SAMPLER, DEFAULT_PRUNER = "tpe", "median"
@@ -108,6 +114,12 @@ def ladder_rungs(first: int):
     from bakeoff.search.engine.ladder import Rungs
 
     return Rungs(first=first, factor=_setting("BAKEOFF_LADDER_FACTOR", LADDER_FACTOR))
+
+
+def first_rung_seconds(budget_seconds: float | None) -> float | None:
+    """The most a new sampled configuration's first rung may take on the ladder (None: no limit but the cap)."""
+    parts = _setting("BAKEOFF_FIRST_RUNG_PARTS", FIRST_RUNG_PARTS)
+    return None if budget_seconds is None or parts <= 0 else budget_seconds / parts
 
 
 def warmup_epochs() -> int:

@@ -99,15 +99,10 @@ class Pace:
         elapsed = now - self.started
         if elapsed > HARD_CAP * self.cap:
             return f"too slow: still running after {elapsed:.0f}s, twice its {self.cap:.0f}s cap"
-        epoch = max(0, done - 1) // self.steps_per_epoch
-        if self._stride is None:
-            self._stride, self._first_poll = done, elapsed
-        if not self._measure(now, done, epoch):
+        estimate = self._project(now, done)
+        if estimate is None:
             return None
-        if not self.compile_seconds and self._stride < self.steps_per_epoch:
-            self.compile_seconds = max(0.0, self._first_poll - self._stride * self.step_seconds)
-        estimate = self.estimate(now, done)
-        self.first = self.first or estimate
+        epoch = max(0, done - 1) // self.steps_per_epoch
         if epoch < self.revise_epochs:  # early estimates are revised both ways: a slow start must not stick
             self.fit_epochs = self.epochs
         if estimate.end(self.fit_epochs, self.steps_per_epoch) <= self.cap:
@@ -119,6 +114,25 @@ class Pace:
         fits = epoch + 1 + max(0, int((left - this_epoch) // estimate.per_epoch))
         self.fit_epochs = min(self.fit_epochs, fits)
         return None
+
+    def whole_end(self, now: float, done: int) -> float | None:
+        """Seconds from the fit's start to the end of all ``epochs``, for a run that trains all of them or is of no
+        use (a ladder's rung); None while there is too little evidence."""
+        estimate = self._project(now, done)
+        return None if estimate is None else estimate.end(self.epochs, self.steps_per_epoch)
+
+    def _project(self, now: float, done: int) -> Estimate | None:
+        """This poll's estimate, ``done`` steps in; None while there is too little evidence."""
+        epoch = max(0, done - 1) // self.steps_per_epoch
+        if self._stride is None:
+            self._stride, self._first_poll = done, now - self.started
+        if not self._measure(now, done, epoch):
+            return None
+        if not self.compile_seconds and self._stride < self.steps_per_epoch:
+            self.compile_seconds = max(0.0, self._first_poll - self._stride * self.step_seconds)
+        estimate = self.estimate(now, done)
+        self.first = self.first or estimate
+        return estimate
 
     def _measure(self, now: float, done: int, epoch: int) -> bool:
         """Update ``step_seconds`` from this poll; False while there is too little evidence."""

@@ -55,3 +55,32 @@ def test_time_to_target_is_censored_when_the_target_is_not_reached():
     run = replay(_record("ann"), "ann", "random", budget=300.0, seed=0)
     assert time_to(run, 1.01) is None
     assert time_to(run, 0.0) == run.changes[0][0]
+
+
+def test_on_the_ladder_a_sampled_configuration_too_slow_for_its_first_rung_is_charged_seconds_not_the_rung():
+    curves = _record("ann", epoch_seconds=200.0)
+    for start in curves[:2]:
+        start.epoch_seconds = [10.0] * 16
+    # 1,600 s: a first rung may take 100 s (1/16), under the 400 s cap, so only the share stops the 200 s epochs
+    limited = replay(curves, "ann", "ladder-2", budget=1600.0, seed=0)
+    unlimited = replay(curves, "ann", "ladder-2-any", budget=1600.0, seed=0)
+    assert limited.spent <= 1600.0 and unlimited.spent <= 1600.0
+    assert all(is_start for _, _, is_start in limited.changes)  # no sampled configuration was ever scored
+    assert limited.trials > unlimited.trials + 5  # stopped within seconds, so many more configurations were looked at
+
+
+def test_the_table_marks_the_strategy_the_engine_runs_by_default():
+    from replay import DEFAULT_STRATEGY, table
+
+    from bakeoff.search.engine.strategy import DEFAULT_PRUNER
+
+    assert DEFAULT_STRATEGY == ("ladder-2" if DEFAULT_PRUNER == "ladder" else "today")
+    curves = _record("ann")
+    found = {}
+    for strategy in ("today", "ladder-2"):
+        run = replay(curves, "ann", strategy, budget=300.0, seed=0)
+        found[strategy] = {"reps": [{"at": [run.at(f) for f in (0.25, 0.5, 0.75, 1.0)], "trials": run.trials, "holes": run.holes,
+                                     "start_won": run.start_won(), "time_to_target": time_to(run, 0.9)}], "median_time_to_target": None}
+    rows = table({"ann": found}, "today", {"ann": 0.9}).splitlines()[2:]
+    marked = [row for row in rows if "(the default)" in row]
+    assert len(marked) == 1 and f"**{DEFAULT_STRATEGY}**" in marked[0]

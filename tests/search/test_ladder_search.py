@@ -131,3 +131,27 @@ def test_kill_9_in_the_middle_of_a_rung_loses_nothing_finished_and_trains_nothin
         assert trial.user_attrs.get(record.FROM_EPOCHS, 0) == checkpointed.get(key, 0), (trial.number, trial.user_attrs)
         if record.CHECKPOINT_EPOCHS in trial.user_attrs:
             checkpointed[key] = trial.user_attrs[record.CHECKPOINT_EPOCHS]
+
+
+@pytest.mark.slow
+def test_a_new_configuration_whose_first_rung_would_pass_its_share_of_the_budget_is_stopped_by_its_pace(tmp_path, monkeypatch, small_npz):
+    # A first rung of 4 epochs on 600 images: the pace times whole epochs from the second on, so it can project the
+    # rung before the rung ends. One part in 100,000 of the budget is far below any rung: every sampled
+    # configuration is stopped by its pace, the starts (never stopped by the share) train their rung.
+    monkeypatch.setenv("BAKEOFF_FIRST_RUNG_PARTS", "100000")
+    out = tmp_path / "run"
+    argv = ["search", "--pruner", "ladder", "--epochs", "4", "--data", str(small_npz), "--family", "ann",
+            "--timeout", "40s", "--out", str(out), "--study", "t"]
+    assert main(argv) == 0
+    trials = _trials(out)
+    starts = [t for t in trials if t.user_attrs.get(record.START) and not t.user_attrs.get(record.FROM_EPOCHS)]
+    sampled = [t for t in trials if not t.user_attrs.get(record.START) and record.outcome_of(t) is not None]
+    assert len(starts) == 2 and all(t.state == TrialState.COMPLETE and t.user_attrs[record.EPOCHS_RUN] == 4 for t in starts)
+    slow = [t for t in sampled if record.outcome_of(t) is record.Outcome.TOO_SLOW]
+    over = [t for t in sampled if record.outcome_of(t) is record.Outcome.OVER_BUDGET]
+    assert len(slow) >= 3 and over in ([], sampled[-1:]), [record.outcome_of(t) for t in sampled]  # only the last ran out the budget
+    for trial in slow:
+        assert trial.user_attrs[record.REASON].startswith("too slow: its first rung would take about")
+        assert "s a new configuration's first rung may take" in trial.user_attrs[record.REASON]
+        assert len(trial.user_attrs[record.CURVES]["val_accuracy"]) < 4  # stopped before its rung ended
+        assert not trial.intermediate_values  # nothing reported: TPE ranks it below every scored trial

@@ -38,6 +38,14 @@ def test_a_trial_that_cannot_fit_one_epoch_is_too_slow():
     assert reason is not None and reason.startswith("too slow: one epoch would take 73s, over the 20s cap per trial")
 
 
+def test_a_rung_is_projected_whole_never_shortened_to_what_fits():
+    pace = _pace(cap=20.0, epochs=2)  # a ladder's rung of 2 epochs: trained whole or not at all
+    assert pace.whole_end(now=2.0, done=32) is None  # the first poll only starts the pace
+    end = pace.whole_end(now=2.0 + 32 * 1.0, done=64)  # 1 s a step, nothing left to compile
+    assert end == pytest.approx(34.0 + 136 * 1.0 + 2 * 10 / 3)  # 136 steps and two validations to go
+    assert end > 20.0 and pace.fit_epochs == 2  # over its cap, and nothing was fitted down
+
+
 def test_after_two_epochs_an_epoch_costs_what_whole_epochs_cost():
     pace = _pace(cap=1000.0)  # 100 steps an epoch at 0.01 s: 1 s of steps, 0.03 s of validation by the parts
     pace.poll(now=1.0, done=32)
