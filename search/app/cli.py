@@ -14,7 +14,7 @@ from typing import Callable
 
 from bakeoff.search.data import VAL_FRACTION
 from bakeoff.search.durations import DEFAULT_TIMEOUT
-from bakeoff.search.engine.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, PRUNERS, SAMPLERS
+from bakeoff.search.engine.strategy import DEFAULT_PRUNER, DEFAULT_SAMPLER, FIRST_RUNG_PARTS, PRUNERS, SAMPLERS
 from bakeoff.search.errors import UserError
 from bakeoff.search.train.backend import BACKENDS
 from bakeoff.spaces import FAMILIES
@@ -116,7 +116,7 @@ def _add_search(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", metavar="FILE", type=Path, help="TOML file of per-family overrides, e.g. [cnn] conv_blocks = {high = 3}")
     parser.add_argument("--engine", choices=("optuna", "kerastuner"), default="optuna", help="optuna: Optuna's sampler and pruner below (default); kerastuner: KerasTuner's Hyperband over the same spaces and starts, needs --timeout and the tensorflow backend")
     parser.add_argument("--sampler", choices=SAMPLERS, help=f"optuna engine: how the next configuration is chosen; tpe (multivariate), random, or gp (needs PyTorch) (default: {DEFAULT_SAMPLER})")
-    parser.add_argument("--pruner", choices=PRUNERS, help=f"optuna engine: how a poor trial is stopped early, judged per epoch from the second on (default: {DEFAULT_PRUNER}); ladder: successive halving over rungs of epochs, each configuration scored after a learning-rate decay and continued from its checkpoint when it stays in the top half of its rung, so the deepest rung grows with the budget (each segment of training counts as one of --trials)")
+    parser.add_argument("--pruner", choices=PRUNERS, help=f"optuna engine: how a poor trial is stopped early, judged per epoch from the second on (default: {DEFAULT_PRUNER}); ladder: successive halving over rungs of epochs, each configuration scored after a learning-rate decay and continued from its checkpoint when it stays in the top half of its rung, so the deepest rung grows with the budget (each segment of training counts as one of --trials; a new sampled configuration whose first rung would take over 1/{FIRST_RUNG_PARTS} of the --timeout budget is stopped within seconds)")
     parser.add_argument("--objective", metavar="WHAT", type=_objective, default="accuracy", help="accuracy: validation accuracy alone (default); accuracy,latency or accuracy,size: a multi-objective search for accuracy and the cost of shipping the model, measured on every trial before it trains (latency per image of the LiteRT float32 file at batch 1 on one thread, or the size of the LiteRT int8 file; needs pip install \"bakeoff[export]\"); the report draws both families' fronts. A study keeps the objective it began with")
     parser.add_argument("--warm-start", metavar="STUDY", help="optuna engine: copy an earlier study's finished trials (same storage, data, split and space) into a new study as knowledge for the sampler; they are not charged to this study's budget")
     parser.add_argument("--starts", action=argparse.BooleanOptionalAction, default=True, help="begin a new study with two queued trials, the seed notebook's model and a proven recipe; --no-starts searches from scratch, as a benchmark of search strategies does (default: yes)")
