@@ -17,8 +17,8 @@ Strategies:
   at once (same model) when the next rung fits the cap, one that gets there later continues from its checkpoint
   (compile cost again); TPE proposes new configurations, ordering pruned ones by how far they got. A new sampled
   configuration whose first rung would take more than 1/16 of the budget is stopped by its pace within seconds
-  (the engine's ``FIRST_RUNG_PARTS``); ``ladder-2-any`` drops that limit, ``ladder-2-1/8`` and ``ladder-2-1/32``
-  halve and double it.
+  (the engine's ``FIRST_RUNG_PARTS``); ``ladder-2-any`` drops that limit, ``ladder-2-1/8`` allows twice as much and
+  ``ladder-2-1/32`` half.
 
 The record holds constant-rate runs and their decays, no cosine runs: ``today``, ``random`` and ``hyperband`` are
 replayed at a constant rate, where a real trial with a cosine schedule would end its last epochs a little higher.
@@ -437,7 +437,7 @@ STRATEGIES = {
     "hyperband": lambda pool, run, rng: hyperband(pool, run, rng),
     "ladder-2": lambda pool, run, rng: ladder(pool, run, rng, factor=2),
     "ladder-4": lambda pool, run, rng: ladder(pool, run, rng, factor=4),
-    # The first rung's share of the budget (the engine's FIRST_RUNG_PARTS above): none, and half and twice the default.
+    # A new configuration's first rung: no limit, and twice and half the engine's share of the budget (FIRST_RUNG_PARTS).
     "ladder-2-any": lambda pool, run, rng: ladder(pool, run, rng, factor=2, parts=0),
     f"ladder-2-1/{FIRST_RUNG_PARTS // 2}": lambda pool, run, rng: ladder(pool, run, rng, factor=2, parts=FIRST_RUNG_PARTS // 2),
     f"ladder-2-1/{FIRST_RUNG_PARTS * 2}": lambda pool, run, rng: ladder(pool, run, rng, factor=2, parts=FIRST_RUNG_PARTS * 2),

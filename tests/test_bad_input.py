@@ -299,3 +299,14 @@ def test_a_bad_warm_start_is_one_line_exit_2_and_changes_nothing(tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith(message), err
     assert (out / "study.db").read_bytes() == before  # nothing stored changed
+
+
+@pytest.mark.parametrize(("name", "value", "least"), [("BAKEOFF_FIRST_RUNG_PARTS", "1/16", 0), ("BAKEOFF_LADDER_FACTOR", "1", 2),
+                                                      ("BAKEOFF_TPE_STARTUP", "-3", 0)])
+def test_a_bad_developer_setting_is_one_line_exit_2_before_anything_is_written(tmp_path, capsys, monkeypatch, name, value, least):
+    monkeypatch.setenv(name, value)
+    out = tmp_path / "run"
+    assert main(["search", "--data", "digits", "--trials", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"bakeoff: error: {name}={value!r} must be a whole number of at least {least}"), err
+    assert not out.exists()

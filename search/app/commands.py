@@ -27,7 +27,16 @@ from bakeoff.search.engine import record
 from bakeoff.search.engine.budget import Budget
 from bakeoff.search.engine.objectives import Limits, Objectives, format_cost, limits_from, parse_objective, stored_objectives
 from bakeoff.search.engine.storage import check_writable_dir, file_of, normalise_url, open_storage, redact
-from bakeoff.search.engine.strategy import DEFAULT_EPOCHS, DEFAULT_PRUNER, DEFAULT_SAMPLER, FIRST_RUNG, FRONT, LADDER, require_torch
+from bakeoff.search.engine.strategy import (
+    DEFAULT_EPOCHS,
+    DEFAULT_PRUNER,
+    DEFAULT_SAMPLER,
+    FIRST_RUNG,
+    FRONT,
+    LADDER,
+    check_settings,
+    require_torch,
+)
 from bakeoff.search.engine.studies import load_existing, objectives_of, open_study, require_studies, warm_start, warm_start_source
 from bakeoff.search.errors import UserError
 from bakeoff.search.evaluation.analyses import run_analyses
@@ -73,6 +82,7 @@ def _prepare_out(out: Path) -> None:
 
 
 def search(args: argparse.Namespace) -> int:
+    check_settings()
     families = _families(args)
     spaces = get_spaces(args.space)
     gpus = visible_gpus()

@@ -45,8 +45,26 @@ PRUNER_STARTUP_TRIALS = 2
 PRUNER_WARMUP_EPOCHS = 1
 
 
-def _setting(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+#: Settings a developer may change by environment variable, read where they are used: (default, least value).
+SETTINGS = {
+    "BAKEOFF_TPE_STARTUP": (STARTUP_TRIALS, 0),
+    "BAKEOFF_PRUNER_STARTUP": (PRUNER_STARTUP_TRIALS, 0),
+    "BAKEOFF_PRUNER_WARMUP": (PRUNER_WARMUP_EPOCHS, 0),
+    "BAKEOFF_LADDER_FACTOR": (LADDER_FACTOR, 2),
+    "BAKEOFF_FIRST_RUNG_PARTS": (FIRST_RUNG_PARTS, 0),
+}
+
+
+def check_settings() -> None:
+    """Refuse a setting that is not a whole number at least its least value, in one line, before a search writes anything."""
+    for name, (_, least) in SETTINGS.items():
+        value = os.environ.get(name)
+        if value is not None and not (value.strip().lstrip("-").isdigit() and int(value) >= least):
+            raise UserError(f"{name}={value!r} must be a whole number of at least {least}; unset it for the default {SETTINGS[name][0]}")
+
+
+def _setting(name: str) -> int:
+    return int(os.environ.get(name, SETTINGS[name][0]))
 
 
 def sampler_for(seed: int, kind: str = DEFAULT_SAMPLER) -> optuna.samplers.BaseSampler:
@@ -63,10 +81,10 @@ def _sampler(kind: str, seed: int) -> optuna.samplers.BaseSampler:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if kind == "tpe":  # multivariate: the space's parameters interact (optimiser and rate, blocks and filters)
             return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True,
-                                              n_startup_trials=_setting("BAKEOFF_TPE_STARTUP", STARTUP_TRIALS))
+                                              n_startup_trials=_setting("BAKEOFF_TPE_STARTUP"))
         if kind == "random":
             return optuna.samplers.RandomSampler(seed=seed)
-        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=_setting("BAKEOFF_TPE_STARTUP", STARTUP_TRIALS))
+        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=_setting("BAKEOFF_TPE_STARTUP"))
 
 
 class TrialSeeded(optuna.samplers.BaseSampler):
@@ -113,22 +131,22 @@ def ladder_rungs(first: int):
     """The ladder's rungs: ``first`` epochs, then ``LADDER_FACTOR`` times more at each (BAKEOFF_LADDER_FACTOR)."""
     from bakeoff.search.engine.ladder import Rungs
 
-    return Rungs(first=first, factor=_setting("BAKEOFF_LADDER_FACTOR", LADDER_FACTOR))
+    return Rungs(first=first, factor=_setting("BAKEOFF_LADDER_FACTOR"))
 
 
 def first_rung_seconds(budget_seconds: float | None) -> float | None:
     """The most a new sampled configuration's first rung may take on the ladder (None: no limit but the cap)."""
-    parts = _setting("BAKEOFF_FIRST_RUNG_PARTS", FIRST_RUNG_PARTS)
+    parts = _setting("BAKEOFF_FIRST_RUNG_PARTS")
     return None if budget_seconds is None or parts <= 0 else budget_seconds / parts
 
 
 def warmup_epochs() -> int:
-    return _setting("BAKEOFF_PRUNER_WARMUP", PRUNER_WARMUP_EPOCHS)
+    return _setting("BAKEOFF_PRUNER_WARMUP")
 
 
 def pruner_for(kind: str = DEFAULT_PRUNER, epochs: int = 15) -> optuna.pruners.BasePruner:
     """Epochs are the steps; every pruner judges from epoch ``PRUNER_WARMUP_EPOCHS + 1`` on."""
-    startup, warmup = _setting("BAKEOFF_PRUNER_STARTUP", PRUNER_STARTUP_TRIALS), warmup_epochs()
+    startup, warmup = _setting("BAKEOFF_PRUNER_STARTUP"), warmup_epochs()
     if kind == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=startup, n_warmup_steps=warmup)
     if kind == "percentile":  # keeps the top quarter
