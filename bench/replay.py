@@ -51,7 +51,7 @@ import numpy as np
 
 from bakeoff.search.engine.strategy import DEFAULT_PRUNER, FIRST_RUNG_PARTS, LADDER, LADDER_FACTOR
 from bakeoff.search.train.pace import PACE_SECONDS
-from bakeoff.search.train.rungs import DECAY_SHARE
+from bakeoff.search.train.rungs import with_decay
 from bakeoff.search.train.speed import STEPS_PER_EXECUTION
 
 from common import RESULTS, mean_interval, record
@@ -363,7 +363,7 @@ def _fits(curve: Curve, spent: float, done: int, epochs: int, cap: float) -> boo
     """The engine's check before a next rung (``ladder_trial``), ``spent`` seconds into the trial: the segment at the
     pace of its epochs so far, with its decay, within the cap."""
     pace = statistics.median(curve.epoch_seconds[:done])
-    return spent + (epochs - done) * pace * (1 + DECAY_SHARE) <= cap
+    return spent + with_decay((epochs - done) * pace) <= cap
 
 
 def ladder(pool: Pool, run: Run, rng, *, factor: int, parts: int = FIRST_RUNG_PARTS) -> None:

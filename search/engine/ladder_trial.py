@@ -28,7 +28,7 @@ from bakeoff.search.files import atomic
 from bakeoff.search.train.builders import count_flops, load_checkpoint
 from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
 from bakeoff.search.train.pace import Pace
-from bakeoff.search.train.rungs import DECAY_SHARE, decayed_validation
+from bakeoff.search.train.rungs import decayed_validation, with_decay
 from bakeoff.spaces import LADDER_SCHEDULE
 
 
@@ -77,7 +77,7 @@ def continuation(study: optuna.Study, rungs: Rungs, workdir: Path, family: str, 
         if trial is None or not layout.checkpoint(workdir, family, config.key, epochs).exists():
             continue
         pace = float(trial.user_attrs.get(record.MEAN_EPOCH_SECONDS) or 0.0)
-        if cap is not None and (rungs.epochs(k + 1) - epochs) * pace * (1 + DECAY_SHARE) > cap:
+        if cap is not None and with_decay((rungs.epochs(k + 1) - epochs) * pace) > cap:
             continue
         scores = {str(rungs.epochs(j)): s for j, s in sorted(config.scores.items()) if j <= k}
         attrs = {record.LADDER_KEY: config.key, record.FROM_EPOCHS: epochs, record.CONTINUES: trial.number, record.RUNG_SCORES: scores}
@@ -185,7 +185,7 @@ class LadderObjective(Objective):
             self.cut = BUDGET_CUT
         elif self.max_seconds is not None and charged() - self.started > self.max_seconds:
             self.cut = (Outcome.TOO_SLOW, f"too slow: its next rung did not fit the {self.max_seconds:.0f}s cap per trial")
-        elif self.pace is not None and self.first_rung is not None:
+        elif self.pace is not None:  # set only for a first rung with a limit
             self.cut = self._first_rung_too_slow(done)
         return self.stop.requested or self.cut is not None
 
@@ -207,7 +207,7 @@ class LadderObjective(Objective):
         end = self.pace.whole_end(self.clock(), done)
         if end is None:
             return None
-        total = self.pace.started - self.started + end * (1 + DECAY_SHARE)
+        total = self.pace.started - self.started + with_decay(end)
         limit, what = self.first_rung
         if total <= limit:
             return None
@@ -217,7 +217,7 @@ class LadderObjective(Objective):
         if self.max_seconds is None or not epoch_seconds:
             return True
         per_epoch = float(np.median(epoch_seconds))
-        return charged() - started + epochs * per_epoch * (1 + DECAY_SHARE) <= self.max_seconds
+        return charged() - started + with_decay(epochs * per_epoch) <= self.max_seconds
 
     def _taken(self, trial: optuna.Trial, key: int, begin: int) -> bool:
         """Whether an earlier trial already trains (or trained) this configuration from this rung."""

@@ -57,10 +57,15 @@ SETTINGS = {
 
 def check_settings() -> None:
     """Refuse a setting that is not a whole number at least its least value, in one line, before a search writes anything."""
-    for name, (_, least) in SETTINGS.items():
-        value = os.environ.get(name)
-        if value is not None and not (value.strip().lstrip("-").isdigit() and int(value) >= least):
-            raise UserError(f"{name}={value!r} must be a whole number of at least {least}; unset it for the default {SETTINGS[name][0]}")
+    for name, (default, least) in SETTINGS.items():
+        if (value := os.environ.get(name)) is None:
+            continue
+        try:
+            fine = int(value) >= least
+        except ValueError:
+            fine = False
+        if not fine:
+            raise UserError(f"{name}={value!r} must be a whole number of at least {least}; unset it for the default {default}")
 
 
 def _setting(name: str) -> int:

@@ -24,6 +24,11 @@ from bakeoff.search.train.fit import one_hot, steps_per_epoch, validation_pass
 DECAY_SHARE = 0.2
 
 
+def with_decay(seconds: float) -> float:
+    """Seconds of training plus the decay that scores it: what the ladder plans a segment at (decisions and the replay)."""
+    return seconds * (1 + DECAY_SHARE)
+
+
 @dataclass(frozen=True)
 class Decayed:
     correct: np.ndarray  # which validation images the decayed model got right
