@@ -301,12 +301,24 @@ def test_a_bad_warm_start_is_one_line_exit_2_and_changes_nothing(tmp_path, capsy
     assert (out / "study.db").read_bytes() == before  # nothing stored changed
 
 
-@pytest.mark.parametrize(("name", "value", "least"), [("BAKEOFF_FIRST_RUNG_PARTS", "1/16", 0), ("BAKEOFF_LADDER_FACTOR", "1", 2),
-                                                      ("BAKEOFF_TPE_STARTUP", "-3", 0)])
-def test_a_bad_developer_setting_is_one_line_exit_2_before_anything_is_written(tmp_path, capsys, monkeypatch, name, value, least):
+@pytest.mark.parametrize(("name", "value", "must"), [
+    ("BAKEOFF_FIRST_RUNG_PARTS", "1/16", "a whole number of at least 0"), ("BAKEOFF_LADDER_FACTOR", "1", "a whole number of at least 2"),
+    ("BAKEOFF_TPE_STARTUP", "-3", "a whole number of at least 0"), ("BAKEOFF_STEPS_PER_EXECUTION", "0", "a whole number of at least 1"),
+    ("BAKEOFF_XLA", "yes", "one of 0, 1"), ("BAKEOFF_BF16", "off", "one of 0, 1"),
+    ("BAKEOFF_RECYCLE_MB", "lots", "a number of at least 1"), ("BAKEOFF_STORAGE_PATIENCE", "nan", "a number of at least 0")])
+def test_a_bad_developer_setting_is_one_line_exit_2_before_anything_is_written(tmp_path, capsys, monkeypatch, name, value, must):
     monkeypatch.setenv(name, value)
     out = tmp_path / "run"
     assert main(["search", "--data", "digits", "--trials", "1", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith(f"bakeoff: error: {name}={value!r} must be a whole number of at least {least}"), err
+    assert len(err) == 1 and err[0].startswith(f"bakeoff: error: {name}={value!r} must be {must}"), err
+    assert not out.exists()
+
+
+def test_retrain_checks_the_developer_settings_first(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("BAKEOFF_STEPS_PER_EXECUTION", "many")
+    out = tmp_path / "run"
+    assert main(["retrain", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("bakeoff: error: BAKEOFF_STEPS_PER_EXECUTION='many' must be a whole number of at least 1"), err
     assert not out.exists()

@@ -13,19 +13,20 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from bakeoff.search import layout
+from bakeoff.search import environment, layout
 from bakeoff.search.app.cli import to_argv
 from bakeoff.search.app.devices import describe, visible_gpus, worker_count
 from bakeoff.search.app.job import SearchJob
-from bakeoff.search.app.workers import is_worker, my_share, run_workers, worker_command
+from bakeoff.search.app.workers import RECYCLE_MB, is_worker, my_share, run_workers, worker_command
 from bakeoff.search.data import VAL_FRACTION, check_source, load_dataset, resolve_source
 from bakeoff.search.data.prepared import folder_for, is_prepared, split_options, write_prepared
 from bakeoff.search.deploy.export import export_family
 from bakeoff.search.deploy.predict import predict_files
 from bakeoff.search.durations import DEFAULT_TIMEOUT, format_duration, parse_duration
-from bakeoff.search.engine import record
+from bakeoff.search.engine import record, strategy
 from bakeoff.search.engine.budget import Budget
 from bakeoff.search.engine.objectives import Limits, Objectives, format_cost, limits_from, parse_objective, stored_objectives
+from bakeoff.search.engine.outage import PATIENCE
 from bakeoff.search.engine.storage import check_writable_dir, file_of, normalise_url, open_storage, redact
 from bakeoff.search.engine.strategy import (
     DEFAULT_EPOCHS,
@@ -34,7 +35,6 @@ from bakeoff.search.engine.strategy import (
     FIRST_RUNG,
     FRONT,
     LADDER,
-    check_settings,
     require_torch,
 )
 from bakeoff.search.engine.studies import load_existing, objectives_of, open_study, require_studies, warm_start, warm_start_source
@@ -46,6 +46,7 @@ from bakeoff.search.evaluation.robustness import analyse_seed
 from bakeoff.search.files import write_text_atomic
 from bakeoff.search.manifest import read_manifest, update_manifest
 from bakeoff.search.signals import Stopped
+from bakeoff.search.train import speed
 from bakeoff.search.train.backend import choose_backend, default_backend
 from bakeoff.spaces import FAMILIES, get_spaces, on_the_ladder
 
@@ -79,6 +80,11 @@ def _prepare_out(out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create {out}: {exc.strerror}; choose another --out") from None
+
+
+def check_settings() -> None:
+    """The BAKEOFF_* settings that training reads (``search.environment``), checked before a command writes anything."""
+    environment.check(*strategy.SETTINGS, *speed.SETTINGS, RECYCLE_MB, PATIENCE)
 
 
 def search(args: argparse.Namespace) -> int:
@@ -269,6 +275,7 @@ class Stages:
 
 
 def retrain(args: argparse.Namespace, stages: Stages | None = None) -> int:
+    check_settings()
     stages = stages or Stages(args)
     out, studies = stages.out, stages.studies
     if all(record.best_trial(study.get_trials(deepcopy=False)) is None for study in studies.values()):

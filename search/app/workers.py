@@ -21,19 +21,20 @@ from typing import Sequence
 from bakeoff.search.app.devices import device_env
 from bakeoff.search.durations import format_duration
 from bakeoff.search.engine.runner import RECYCLE, Process
+from bakeoff.search.environment import Number
 from bakeoff.search.signals import on_signals
 
 WORKER_ENV = "BAKEOFF_WORKER_INDEX"
 WORKERS_ENV = "BAKEOFF_WORKERS"
 #: TensorFlow keeps a few MB of every trained model's functions for the life of the process (clear_session
 #: does not return them), so a worker hands over to a fresh process once it has grown this much.
-RECYCLE_MB = float(os.environ.get("BAKEOFF_RECYCLE_MB", "1024"))
+RECYCLE_MB = Number("BAKEOFF_RECYCLE_MB", 1024, least=1, whole=False)
 POLL_SECONDS = 0.2
 
 
 def this_process() -> Process:
     """This process as the search engine needs to know it: a worker's label and memory limit, or a lone search."""
-    return Process(label=worker_label(), recycle_mb=RECYCLE_MB) if is_worker() else Process()
+    return Process(label=worker_label(), recycle_mb=RECYCLE_MB.value()) if is_worker() else Process()
 
 
 def is_worker() -> bool:

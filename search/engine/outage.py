@@ -2,7 +2,7 @@
 
 Every call to the study storage that fails because the connection did (SQLAlchemy's ``OperationalError`` or
 ``InterfaceError``, or an invalidated connection, also when Optuna wraps it in ``StorageInternalError``) is
-tried again with bounded back-off (1, 2, 4, 8, then every ``MAX_STEP_SECONDS``) for up to ``PATIENCE_SECONDS``
+tried again with bounded back-off (1, 2, 4, 8, then every ``MAX_STEP_SECONDS``) for up to ``PATIENCE``
 (``BAKEOFF_STORAGE_PATIENCE``, default 10 minutes); one line says the storage is away and one that it is back.
 Past the limit the command stops with a ``Fault`` (one line, exit 3) and a re-run resumes: the trial it was
 running is still RUNNING in the storage and is recovered like any interrupted one.
@@ -20,7 +20,6 @@ Three things make retrying safe for Optuna's write pattern:
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import threading
@@ -33,9 +32,10 @@ from optuna.storages._heartbeat import BaseHeartbeat
 from optuna.trial import TrialState
 
 from bakeoff.search.durations import format_duration
+from bakeoff.search.environment import Number
 from bakeoff.search.errors import Fault, disk_full, first_line
 
-PATIENCE_SECONDS = float(os.environ.get("BAKEOFF_STORAGE_PATIENCE", "600"))
+PATIENCE = Number("BAKEOFF_STORAGE_PATIENCE", 600, least=0, whole=False)
 MAX_STEP_SECONDS = 15.0
 _monotonic, _sleep = time.monotonic, time.sleep  # the tests wait in virtual time
 
@@ -118,7 +118,7 @@ def _retrying(call: Callable[[], Any], name: str, storage: BaseStorage, label: s
             now = _monotonic()
             began = now if began is None else began
             _note_away(label, exc, now)
-            if now - began >= PATIENCE_SECONDS:
+            if now - began >= PATIENCE.value():
                 WAITS.gave_up = (f"storage {label} unreachable for {format_duration(now - began)} ({first_line(exc, 120)}): "
                                  "start it again, then re-run the same command to resume")
                 raise Fault(WAITS.gave_up) from None
@@ -149,7 +149,7 @@ def _note_away(label: str, exc: BaseException, now: float) -> None:
             WAITS.away_since = now
     if first:
         print(f"bakeoff: storage {label} unreachable ({first_line(exc, 120)}); waiting for it for up to "
-              f"{format_duration(PATIENCE_SECONDS)}", file=sys.stderr, flush=True)
+              f"{format_duration(PATIENCE.value())}", file=sys.stderr, flush=True)
 
 
 def _note_back(label: str) -> None:

@@ -9,11 +9,11 @@ BAKEOFF_PRUNER_WARMUP), for the benchmark to compare settings without a flag for
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import optuna
 
+from bakeoff.search.environment import Number
 from bakeoff.search.errors import UserError
 
 SAMPLERS = ("tpe", "random", "gp")
@@ -45,31 +45,13 @@ PRUNER_STARTUP_TRIALS = 2
 PRUNER_WARMUP_EPOCHS = 1
 
 
-#: Settings a developer may change by environment variable, read where they are used: (default, least value).
-SETTINGS = {
-    "BAKEOFF_TPE_STARTUP": (STARTUP_TRIALS, 0),
-    "BAKEOFF_PRUNER_STARTUP": (PRUNER_STARTUP_TRIALS, 0),
-    "BAKEOFF_PRUNER_WARMUP": (PRUNER_WARMUP_EPOCHS, 0),
-    "BAKEOFF_LADDER_FACTOR": (LADDER_FACTOR, 2),
-    "BAKEOFF_FIRST_RUNG_PARTS": (FIRST_RUNG_PARTS, 0),
-}
-
-
-def check_settings() -> None:
-    """Refuse a setting that is not a whole number at least its least value, in one line, before a search writes anything."""
-    for name, (default, least) in SETTINGS.items():
-        if (value := os.environ.get(name)) is None:
-            continue
-        try:
-            fine = int(value) >= least
-        except ValueError:
-            fine = False
-        if not fine:
-            raise UserError(f"{name}={value!r} must be a whole number of at least {least}; unset it for the default {default}")
-
-
-def _setting(name: str) -> int:
-    return int(os.environ.get(name, SETTINGS[name][0]))
+#: What a developer may change by environment variable, read where it is used (``search.environment``).
+TPE_STARTUP = Number("BAKEOFF_TPE_STARTUP", STARTUP_TRIALS, least=0)
+PRUNER_STARTUP = Number("BAKEOFF_PRUNER_STARTUP", PRUNER_STARTUP_TRIALS, least=0)
+PRUNER_WARMUP = Number("BAKEOFF_PRUNER_WARMUP", PRUNER_WARMUP_EPOCHS, least=0)
+LADDER_FACTOR_SETTING = Number("BAKEOFF_LADDER_FACTOR", LADDER_FACTOR, least=2)
+FIRST_RUNG_PARTS_SETTING = Number("BAKEOFF_FIRST_RUNG_PARTS", FIRST_RUNG_PARTS, least=0)
+SETTINGS = (TPE_STARTUP, PRUNER_STARTUP, PRUNER_WARMUP, LADDER_FACTOR_SETTING, FIRST_RUNG_PARTS_SETTING)
 
 
 def sampler_for(seed: int, kind: str = DEFAULT_SAMPLER) -> optuna.samplers.BaseSampler:
@@ -86,10 +68,10 @@ def _sampler(kind: str, seed: int) -> optuna.samplers.BaseSampler:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if kind == "tpe":  # multivariate: the space's parameters interact (optimiser and rate, blocks and filters)
             return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True,
-                                              n_startup_trials=_setting("BAKEOFF_TPE_STARTUP"))
+                                              n_startup_trials=TPE_STARTUP.value())
         if kind == "random":
             return optuna.samplers.RandomSampler(seed=seed)
-        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=_setting("BAKEOFF_TPE_STARTUP"))
+        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=TPE_STARTUP.value())
 
 
 class TrialSeeded(optuna.samplers.BaseSampler):
@@ -136,22 +118,22 @@ def ladder_rungs(first: int):
     """The ladder's rungs: ``first`` epochs, then ``LADDER_FACTOR`` times more at each (BAKEOFF_LADDER_FACTOR)."""
     from bakeoff.search.engine.ladder import Rungs
 
-    return Rungs(first=first, factor=_setting("BAKEOFF_LADDER_FACTOR"))
+    return Rungs(first=first, factor=LADDER_FACTOR_SETTING.value())
 
 
 def first_rung_seconds(budget_seconds: float | None) -> float | None:
     """The most a new sampled configuration's first rung may take on the ladder (None: no limit but the cap)."""
-    parts = _setting("BAKEOFF_FIRST_RUNG_PARTS")
+    parts = FIRST_RUNG_PARTS_SETTING.value()
     return None if budget_seconds is None or parts <= 0 else budget_seconds / parts
 
 
 def warmup_epochs() -> int:
-    return _setting("BAKEOFF_PRUNER_WARMUP")
+    return PRUNER_WARMUP.value()
 
 
 def pruner_for(kind: str = DEFAULT_PRUNER, epochs: int = 15) -> optuna.pruners.BasePruner:
     """Epochs are the steps; every pruner judges from epoch ``PRUNER_WARMUP_EPOCHS + 1`` on."""
-    startup, warmup = _setting("BAKEOFF_PRUNER_STARTUP"), warmup_epochs()
+    startup, warmup = PRUNER_STARTUP.value(), warmup_epochs()
     if kind == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=startup, n_warmup_steps=warmup)
     if kind == "percentile":  # keeps the top quarter

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
+from bakeoff.search.environment import Number, Switch
 from bakeoff.search.train import backend as keras_backend
 from bakeoff.search.train import precision
 from bakeoff.search.train.builders import build_model
@@ -35,6 +36,12 @@ STEPS_PER_EXECUTION = 32
 #: Xeon with AMX: for the seed ANN on full MNIST XLA cost 3.1 s more to compile and saved 0.45 ms a step, even
 #: after about 6,900 steps; on 10,000 images its epochs were no faster and every trial paid 2.3 s more).
 XLA_MIN_STEPS = 7000
+#: The levers' switches for benchmarks (the module's docstring): steps per call; XLA "0" never, "1" whatever the
+#: steps; bf16 "0" never.
+STEPS_SETTING = Number("BAKEOFF_STEPS_PER_EXECUTION", STEPS_PER_EXECUTION, least=1)
+XLA_SETTING = Switch("BAKEOFF_XLA", ("0", "1"))
+BF16_SETTING = Switch("BAKEOFF_BF16", ("0", "1"))
+SETTINGS = (STEPS_SETTING, XLA_SETTING, BF16_SETTING)
 
 
 
@@ -56,18 +63,18 @@ def default_speed(family: str, config: dict, total_steps: int | None = None, bac
     layers do not compile with it) that will train at least ``XLA_MIN_STEPS`` steps (None: long enough)."""
     backend = backend or os.environ.get("KERAS_BACKEND", "tensorflow")
     augment, batch_norm = bool(config.get("augment")), bool(config.get("batch_norm"))
-    steps = max(1, int(os.environ.get("BAKEOFF_STEPS_PER_EXECUTION", STEPS_PER_EXECUTION)))
+    steps, bf16_allowed = STEPS_SETTING.value(), BF16_SETTING.value() != "0"
     if keras_backend.trains_on_gpu() if gpu is None else gpu:
-        policy = precision.gpu_policy() if os.environ.get("BAKEOFF_BF16", "1") != "0" else "float32"
+        policy = precision.gpu_policy() if bf16_allowed else "float32"
         spe = 1 if backend == "torch" or (backend == "jax" and augment) else steps
         return Speed(steps_per_execution=spe, jit_compile=False if backend == "torch" else "auto",
                      bf16=policy == "mixed_bfloat16", float16=policy == "mixed_float16")
-    bf16_wanted = os.environ.get("BAKEOFF_BF16", "1") != "0" and family == "cnn" and not batch_norm and cpu_has_bf16()
+    bf16_wanted = bf16_allowed and family == "cnn" and not batch_norm and cpu_has_bf16()
     if backend == "jax":
         return Speed(steps_per_execution=1 if augment else steps, bf16=False)
     if backend == "torch":
         return Speed(steps_per_execution=1, jit_compile=False, bf16=bf16_wanted)
-    setting = os.environ.get("BAKEOFF_XLA")  # "0": never, "1": whatever the steps (for benchmarks)
+    setting = XLA_SETTING.value()
     long_enough = setting == "1" or total_steps is None or total_steps >= XLA_MIN_STEPS
     xla = setting != "0" and family == "ann" and not augment and long_enough
     return Speed(steps_per_execution=steps, jit_compile=True if xla else "auto", bf16=bf16_wanted)

@@ -20,7 +20,7 @@ def waits(monkeypatch):
     """Fresh process-wide outage state, no real sleeping, and a patience of 30 (virtual) seconds."""
     fresh = outage._Waits()
     monkeypatch.setattr(outage, "WAITS", fresh)
-    monkeypatch.setattr(outage, "PATIENCE_SECONDS", 30.0)
+    monkeypatch.setenv("BAKEOFF_STORAGE_PATIENCE", "30")
     clock = {"now": 1000.0}
 
     def sleep(seconds: float) -> None:
