@@ -3,6 +3,7 @@
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -155,3 +156,23 @@ def test_a_new_configuration_whose_first_rung_would_pass_its_share_of_the_budget
         assert "s a new configuration's first rung may take" in trial.user_attrs[record.REASON]
         assert len(trial.user_attrs[record.CURVES]["val_accuracy"]) < 4  # stopped before its rung ended
         assert not trial.intermediate_values  # nothing reported: TPE ranks it below every scored trial
+
+
+@pytest.mark.slow
+def test_a_first_rung_that_would_pass_the_cap_per_trial_is_stopped_by_its_pace_starts_too(tmp_path, monkeypatch, small_npz):
+    # No share of the budget (parts 0): only the cap per trial (a quarter of 40 s, or less when less is left) limits a first rung, and a rung of
+    # 1,000 epochs on 600 images takes far longer, so every configuration, the starts included, is stopped by its pace.
+    monkeypatch.setenv("BAKEOFF_FIRST_RUNG_PARTS", "0")
+    out = tmp_path / "run"
+    argv = ["search", "--pruner", "ladder", "--epochs", "1000", "--data", str(small_npz), "--family", "ann",
+            "--timeout", "40s", "--out", str(out), "--study", "t"]
+    assert main(argv) == 0
+    trials = [t for t in _trials(out) if record.outcome_of(t) is not None]
+    starts = [t for t in trials if t.user_attrs.get(record.START)]
+    assert len(starts) == 2 and all(record.outcome_of(t) is record.Outcome.TOO_SLOW for t in starts)
+    slow = [t for t in trials if record.outcome_of(t) is record.Outcome.TOO_SLOW]
+    assert len(slow) >= 3, [record.outcome_of(t) for t in trials]  # sampled ones too (others may diverge or run out the budget)
+    for trial in slow:
+        found = re.fullmatch(r"too slow: its first rung would take about (\d+)s, over the (\d+)s cap per trial", trial.user_attrs[record.REASON])
+        assert found and int(found[1]) > int(found[2]) and int(found[2]) <= 10, trial.user_attrs[record.REASON]  # the cap: a quarter, or what is left
+        assert len(trial.user_attrs[record.CURVES]["val_accuracy"]) < 1000
