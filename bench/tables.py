@@ -95,7 +95,9 @@ def _own_table(name: str, result: dict) -> str | None:
     if name.startswith("replay"):
         import replay
 
-        return replay.table(result["results"], result["baseline"], result["targets"])
+        return (replay.table(result["results"], result["baseline"], result["targets"]) + "\n\n"
+                + replay.goals(result["results"], result["targets"], result["budget_seconds"]) + "\n\n"
+                + replay.real_checks(result["results"], result["budget_seconds"], replay.CURVES))
     if name == "storage_load":
         import storage_load
 

@@ -23,16 +23,34 @@ def _record(family: str, count: int = 24, depth: int = 16, epoch_seconds: float 
     return curves
 
 
+@pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
-def test_every_strategy_keeps_its_budget_and_ships_a_recorded_configuration(strategy):
+def test_every_strategy_keeps_its_budget_and_ships_a_recorded_configuration(strategy, seed):
     curves = _record("ann")
-    run = replay(curves, "ann", strategy, budget=600.0, seed=1)
+    run = replay(curves, "ann", strategy, budget=600.0, seed=seed)
     assert 0 < run.spent <= 600.0 + 1e-9
     assert run.trials >= 3
     moments = [moment for moment, _, _ in run.changes]
     assert moments == sorted(moments) and moments[-1] <= 600.0
-    held_out = {c.quality for c in curves}
+    held_out = {pair[1 - seed % 2] for c in curves for pair in c.decayed.values()}  # odd repetitions select on the second half
     assert run.at(1.0) in held_out  # judged on the held-out half of a configuration the record holds
+
+
+def test_odd_repetitions_select_on_the_second_half_and_are_judged_on_the_first():
+    curves = _record("ann")
+    run = replay(curves, "ann", "random", budget=2000.0, seed=1)
+    chosen = next(c for c in curves if c.index == run.incumbent[1])
+    assert run.incumbent[0] == max(chosen.trunk[e][1] for e in range(15))
+    assert run.at(1.0) == chosen.decayed[16][0]
+
+
+def test_the_ladder_is_judged_at_the_rung_it_reached_the_epochs_its_retraining_trains():
+    curves = _record("ann")
+    run = replay(curves, "ann", "ladder-2", budget=300.0, seed=0)
+    chosen = next(c for c in curves if c.index == run.incumbent[1])
+    reached = next(r for r, pair in chosen.decayed.items() if pair[0] == run.incumbent[0])
+    assert reached < 16  # a short budget: not the deepest rung recorded for it
+    assert run.at(1.0) == chosen.decayed[reached][1]
 
 
 def test_the_choice_is_judged_on_the_held_out_half_not_the_half_it_was_chosen_on():
