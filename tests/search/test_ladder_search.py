@@ -134,17 +134,22 @@ def test_kill_9_in_the_middle_of_a_rung_loses_nothing_finished_and_trains_nothin
             checkpointed[key] = trial.user_attrs[record.CHECKPOINT_EPOCHS]
 
 
+def _first_rung_search(tmp_path, monkeypatch, small_npz, *, parts: int, epochs: int) -> list:
+    """The trials of a 40-second ladder search of the ANN on 600 images, first rung ``epochs``, share 1/``parts``."""
+    monkeypatch.setenv("BAKEOFF_FIRST_RUNG_PARTS", str(parts))
+    out = tmp_path / "run"
+    argv = ["search", "--pruner", "ladder", "--epochs", str(epochs), "--data", str(small_npz), "--family", "ann",
+            "--timeout", "40s", "--out", str(out), "--study", "t"]
+    assert main(argv) == 0
+    return _trials(out)
+
+
 @pytest.mark.slow
 def test_a_new_configuration_whose_first_rung_would_pass_its_share_of_the_budget_is_stopped_by_its_pace(tmp_path, monkeypatch, small_npz):
     # A first rung of 4 epochs on 600 images: the pace times whole epochs from the second on, so it can project the
     # rung before the rung ends. One part in 100,000 of the budget is far below any rung: every sampled
     # configuration is stopped by its pace, the starts (never stopped by the share) train their rung.
-    monkeypatch.setenv("BAKEOFF_FIRST_RUNG_PARTS", "100000")
-    out = tmp_path / "run"
-    argv = ["search", "--pruner", "ladder", "--epochs", "4", "--data", str(small_npz), "--family", "ann",
-            "--timeout", "40s", "--out", str(out), "--study", "t"]
-    assert main(argv) == 0
-    trials = _trials(out)
+    trials = _first_rung_search(tmp_path, monkeypatch, small_npz, parts=100000, epochs=4)
     starts = [t for t in trials if t.user_attrs.get(record.START) and not t.user_attrs.get(record.FROM_EPOCHS)]
     sampled = [t for t in trials if not t.user_attrs.get(record.START) and record.outcome_of(t) is not None]
     assert len(starts) == 2 and all(t.state == TrialState.COMPLETE and t.user_attrs[record.EPOCHS_RUN] == 4 for t in starts)
@@ -160,14 +165,9 @@ def test_a_new_configuration_whose_first_rung_would_pass_its_share_of_the_budget
 
 @pytest.mark.slow
 def test_a_first_rung_that_would_pass_the_cap_per_trial_is_stopped_by_its_pace_starts_too(tmp_path, monkeypatch, small_npz):
-    # No share of the budget (parts 0): only the cap per trial (a quarter of 40 s, or less when less is left) limits a first rung, and a rung of
-    # 1,000 epochs on 600 images takes far longer, so every configuration, the starts included, is stopped by its pace.
-    monkeypatch.setenv("BAKEOFF_FIRST_RUNG_PARTS", "0")
-    out = tmp_path / "run"
-    argv = ["search", "--pruner", "ladder", "--epochs", "1000", "--data", str(small_npz), "--family", "ann",
-            "--timeout", "40s", "--out", str(out), "--study", "t"]
-    assert main(argv) == 0
-    trials = [t for t in _trials(out) if record.outcome_of(t) is not None]
+    # No share of the budget (parts 0): only the cap per trial (a quarter of 40 s, or less when less is left) limits
+    # a first rung, and 1,000 epochs on 600 images take far longer: every configuration, starts included, is stopped.
+    trials = [t for t in _first_rung_search(tmp_path, monkeypatch, small_npz, parts=0, epochs=1000) if record.outcome_of(t) is not None]
     starts = [t for t in trials if t.user_attrs.get(record.START)]
     assert len(starts) == 2 and all(record.outcome_of(t) is record.Outcome.TOO_SLOW for t in starts)
     slow = [t for t in trials if record.outcome_of(t) is record.Outcome.TOO_SLOW]
