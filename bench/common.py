@@ -131,11 +131,14 @@ def mean_interval(values: list[float], confidence: float = 0.95) -> dict | None:
     return {"mean": mean, "std": std, "low": mean - half, "high": mean + half, "n": n}
 
 
-def goal_verdict(interval: dict | None, goal: float, higher_is_better: bool = True) -> str:
+def goal_verdict(interval: dict | None, goal: float, higher_is_better: bool = True, strictly: bool = False) -> str:
     """'met' only when the whole 95 % interval clears the goal; 'missed' when the whole interval falls short;
-    otherwise 'not shown' (a point estimate inside the noise decides nothing)."""
+    otherwise 'not shown' (a point estimate inside the noise decides nothing). ``strictly``: the goal itself is not
+    met ("ahead of": a tie at the goal is missed)."""
     if interval is None or interval["low"] is None:
         return "not shown"
     low, high = (interval["low"], interval["high"]) if higher_is_better else (-interval["high"], -interval["low"])
     goal = goal if higher_is_better else -goal
+    if strictly:
+        return "met" if low > goal else "missed" if high <= goal else "not shown"
     return "met" if low >= goal else "missed" if high < goal else "not shown"

@@ -78,6 +78,10 @@ def test_a_goal_is_met_only_when_the_whole_interval_clears_it():
     assert goal_verdict(mean_interval([-0.5, -0.4, -0.6]), 0.1) == "missed"
     assert goal_verdict(mean_interval([0.9]), 0.1) == "not shown"  # one repetition shows no spread
     assert goal_verdict(mean_interval([0.4, 0.5, 0.45]), 0.6, higher_is_better=False) == "met"  # a time ratio under 0.6
+    # "ahead of" (strictly): an exact tie over every repetition is behind the goal, not inside the noise
+    assert goal_verdict(mean_interval([0.0, 0.0, 0.0]), 0.0) == "met" and goal_verdict(mean_interval([0.0, 0.0, 0.0]), 0.0, strictly=True) == "missed"
+    assert goal_verdict(mean_interval([0.2, 0.3, 0.25]), 0.0, strictly=True) == "met"
+    assert goal_verdict(inside, 0.0, strictly=True) == "not shown"
 
 
 def test_the_benchmark_readme_is_what_the_recorded_results_give():
