@@ -4,7 +4,7 @@ It exists to compare engines honestly (bench/engines.py), and so that a user who
 gets the report: every finished KerasTuner trial is copied into the family's Optuna study with its
 configuration, score, outcome and every epoch's validation accuracy, so retraining and reporting read it
 like any other trial. Like for like with the Optuna engine: the runner trains the same queued starts first,
-and the budget is the same sum of trial times (``record.seconds``), checked between batches.
+and the budget is the same sum of trial times (``record.seconds``), checked between batches and when a trial ends.
 
 KerasTuner 1.4 keeps only a trial's best epoch in its metrics, so a callback records every epoch. A Hyperband
 continuation loads its parent's best-epoch checkpoint and trains on: its curve is the parent's curve up to
@@ -140,8 +140,12 @@ def search_with_kerastuner(
 
         def on_trial_end(self, trial):
             super().on_trial_end(trial)
+            seconds = time.time() - now["started"]
+            # KerasTuner validates, saves its checkpoint and writes its oracle after the last batch: charged time too,
+            # so a budget that ran out there ran out during this trial as well (the Optuna engine's rule, to its end)
+            now["cut"] = now["cut"] or now["spent"] + seconds >= budget.seconds
             extra = {**sizes.get(trial.trial_id, {}), **({CONTINUES: now["parent"]} if now["parent"] is not None else {})}
-            frozen = _copy_trial(study, trial, now, curves.get(trial.trial_id, []), extra, epochs, time.time() - now["started"])
+            frozen = _copy_trial(study, trial, now, curves.get(trial.trial_id, []), extra, epochs, seconds)
             numbers[trial.trial_id] = frozen.number
             if on_trial is not None:
                 on_trial(frozen)
