@@ -184,7 +184,7 @@ class LadderObjective(Objective):
         if self.deadline is not None and charged() >= self.deadline:
             self.cut = BUDGET_CUT
         elif self.max_seconds is not None and charged() - self.started > self.max_seconds:
-            self.cut = (Outcome.TOO_SLOW, f"too slow: its next rung did not fit the {self.max_seconds:.0f}s cap per trial")
+            self.cut = (Outcome.TOO_SLOW, f"too slow: the rung it was training did not fit the {self.max_seconds:.0f}s cap per trial")
         elif self.pace is not None:  # set only for a first rung with a limit
             self.cut = self._first_rung_too_slow(done)
         return self.stop.requested or self.cut is not None
