@@ -37,11 +37,13 @@ configuration a strategy would ship at each moment is judged on the other, after
 retraining trains: for the ladder the rung it reached, for whole trials the deepest rung recorded (16 epochs for
 their 15): a strategy gains nothing from the luck of the images it selected on. Where a
 strategy asks for epochs the record does not hold (it records deep only the better half of each rung), the trial
-ends where the record does and the replay counts it ("holes").
+ends where the record does and the replay counts it ("holes"). Where a strategy has tried every recorded
+configuration with budget left, its search ends there ("record ran out"): a verdict about that strategy would be
+one about the record's size, so its goals read "not shown".
 
 Below the table, issue 26's goals for the default strategy against ``hyperband`` and ``random`` (``goals``): "met"
 only when the whole 95 % interval of paired differences clears the goal, "missed" when it falls short, else "not
-shown".
+shown" (also when either side ran out of the record in any repetition).
 
     python bench/replay.py [--budget 1800] [--reps 30] [--strategies today,random,hyperband,ladder-2,ladder-4]
 """
@@ -135,6 +137,7 @@ class Run:
     spent: float = 0.0
     trials: int = 0
     holes: int = 0
+    ran_out: bool = False  # budget was left, but the record held no configuration the strategy had not tried
     changes: list[tuple[float, float | None, bool]] = field(default_factory=list)  # (time, quality, is a start)
     incumbent: tuple[float, int] | None = None  # (selection score, index)
 
@@ -269,6 +272,7 @@ def trunk_search(pool: Pool, run: Run, rng, *, model_based: bool, median: bool) 
     while run.left() > 0:
         curve = pool.take(queue.pop(0)) if queue else _propose(study, pool, rng, model_based)
         if curve is None:
+            run.ran_out = True
             break
         trial = _enqueued(study, pool, curve)
         run.trials += 1
@@ -322,7 +326,8 @@ def hyperband(pool: Pool, run: Run, rng, *, factor: int = 3) -> None:
         oracle.verbose = 0
         while run.left() > 0:
             trial = oracle.create_trial("replay")
-            if trial.status != "RUNNING":
+            if trial.status != "RUNNING":  # no untried value of the record left for it
+                run.ran_out = True
                 break
             values = trial.hyperparameters.values
             curve = free[values["config"]]
@@ -415,6 +420,7 @@ def ladder(pool: Pool, run: Run, rng, *, factor: int, parts: int = FIRST_RUNG_PA
         else:
             curve = pool.take(queue.pop(0)) if queue else _propose(study, pool, rng, True)
             if curve is None:
+                run.ran_out = True
                 break
             state = configs.setdefault(curve.index, asha.Config(curve.index))
             spent = curve.build_seconds
@@ -503,6 +509,12 @@ def time_to(run: Run, target: float) -> float | None:
     return next((moment for moment, quality, _ in run.changes if quality is not None and quality >= target), None)
 
 
+def outcome(run: Run, target: float) -> dict:
+    """What the results keep of one replayed search."""
+    return {"at": [run.at(f) for f in FRACTIONS], "trials": run.trials, "holes": run.holes, "ran_out": run.ran_out,
+            "start_won": run.start_won(), "time_to_target": time_to(run, target)}
+
+
 def main() -> None:
     from common import censored_median
 
@@ -525,9 +537,7 @@ def main() -> None:
         for strategy in strategies:
             reps = []
             for rep in range(args.reps):
-                run = replay(curves, family, strategy, args.budget, seed=rep)
-                reps.append({"at": [run.at(f) for f in FRACTIONS], "trials": run.trials, "holes": run.holes,
-                             "start_won": run.start_won(), "time_to_target": time_to(run, targets[family])})
+                reps.append(outcome(replay(curves, family, strategy, args.budget, seed=rep), targets[family]))
             results.setdefault(family, {})[strategy] = {
                 "reps": reps, "configurations": len(curves),
                 "median_time_to_target": censored_median([r["time_to_target"] for r in reps]),
@@ -546,14 +556,14 @@ def summary_line(family: str, strategy: str, found: dict) -> str:
     hits = sum(r["time_to_target"] is not None for r in reps)
     return (f"[{family}] {strategy:<10} end {100 * statistics.mean(end):.2f} % ({len(end)}/{len(reps)} with a choice)  "
             f"trials {statistics.mean(r['trials'] for r in reps):.1f}  holes {statistics.mean(r['holes'] for r in reps):.1f}  "
-            f"target {hits}/{len(reps)}  starts won {sum(r['start_won'] for r in reps)}/{len(reps)}")
+            f"ran out {_ran_out(reps)}  target {hits}/{len(reps)}  starts won {sum(r['start_won'] for r in reps)}/{len(reps)}")
 
 
 def table(results: dict, baseline: str, targets: dict) -> str:
     """Per family and strategy: held-out accuracy of the choice at each budget fraction, its paired difference
     from the baseline (95 % interval over repetitions), hits of the target and censored median time to it."""
     head = ("| family | strategy | " + " | ".join(f"at {int(100 * f)} %" for f in FRACTIONS)
-            + " | end vs " + baseline + " (pp) | target hits | median time to target | trials | holes | a start won |")
+            + " | end vs " + baseline + " (pp) | target hits | median time to target | trials | holes | record ran out | a start won |")
     lines = [head, "| " + " | ".join("---" for _ in head.strip("|").split("|")) + " |"]
     for family, strategies in results.items():
         base = strategies[baseline]["reps"]
@@ -573,8 +583,21 @@ def table(results: dict, baseline: str, targets: dict) -> str:
             lines.append(f"| {family.upper()} | {name} | " + " | ".join(cells) + f" | {diff} | {hits}/{len(reps)} (≥ {100 * targets[family]:.1f} %) | "
                          f"{'not reached by half' if median is None else f'{median:.0f} s'} | "
                          f"{statistics.mean(r['trials'] for r in reps):.1f} | {statistics.mean(r['holes'] for r in reps):.1f} | "
-                         f"{sum(r['start_won'] for r in reps)}/{len(reps)} |")
+                         f"{_ran_out(reps)} | {sum(r['start_won'] for r in reps)}/{len(reps)} |")
     return "\n".join(lines)
+
+
+def _ran_out(reps: list[dict]) -> str:
+    """In how many repetitions the strategy tried every recorded configuration with budget left (results written
+    before this was recorded say so)."""
+    if any("ran_out" not in r for r in reps):
+        return "not recorded"
+    return f"{sum(r['ran_out'] for r in reps)}/{len(reps)}"
+
+
+def _short_record(*found: dict) -> bool:
+    """Whether any of these strategies ran out of the record (or it was not recorded): its verdicts are the record's."""
+    return any(r.get("ran_out", True) for f in found for r in f["reps"])
 
 
 def _paired(found: dict, other: dict, i: int) -> list[float]:
@@ -589,6 +612,10 @@ def _time_verdict(mine: float | None, theirs: float | None, budget: float) -> st
         return "missed" if theirs is not None else "not shown"
     bound = theirs if theirs is not None else budget  # a median beyond the budget is at least the budget
     return "met" if mine <= 0.5 * bound else ("missed" if theirs is not None else "not shown")
+
+
+def _verdict(verdict: str, short_record: bool) -> str:
+    return "not shown (a strategy ran out of the record)" if short_record else verdict
 
 
 def goals(results: dict, targets: dict, budget: float) -> str:
@@ -609,16 +636,19 @@ def goals(results: dict, targets: dict, budget: float) -> str:
             continue
         if (band := found.get("hyperband")) is not None:
             end = mean_interval(_paired(mine, band, len(FRACTIONS) - 1))
-            lines.append(f"| {family.upper()} | end ≥ hyperband + 0.1 pp | {_interval_text(end)} | {goal_verdict(end, 0.1)} |")
+            short = _short_record(mine, band)
+            lines.append(f"| {family.upper()} | end ≥ hyperband + 0.1 pp | {_interval_text(end)} | {_verdict(goal_verdict(end, 0.1), short)} |")
             times = [found_["median_time_to_target"] for found_ in (mine, band)]
             shown = " vs ".join("not reached by half" if t is None else f"{t:.0f} s" for t in times)
-            lines.append(f"| {family.upper()} | time to {100 * targets[family]:.1f} % ≤ 0.5 × hyperband's | {shown} | {_time_verdict(*times, budget)} |")
+            lines.append(f"| {family.upper()} | time to {100 * targets[family]:.1f} % ≤ 0.5 × hyperband's | {shown} | "
+                         f"{_verdict(_time_verdict(*times, budget), short)} |")
         if (rand := found.get("random")) is not None:
             for i, fraction in enumerate(FRACTIONS):
                 if fraction <= 0.25:
                     continue
                 ahead = mean_interval(_paired(mine, rand, i))
-                lines.append(f"| {family.upper()} | ahead of random at {int(100 * fraction)} % | {_interval_text(ahead)} | {goal_verdict(ahead, 0.0, strictly=True)} |")
+                verdict = _verdict(goal_verdict(ahead, 0.0, strictly=True), _short_record(mine, rand))
+                lines.append(f"| {family.upper()} | ahead of random at {int(100 * fraction)} % | {_interval_text(ahead)} | {verdict} |")
     return "\n".join(lines)
 
 

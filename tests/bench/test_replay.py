@@ -8,7 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from record_curves import sampled_configs  # noqa: E402
-from replay import STRATEGIES, Curve, replay, time_to  # noqa: E402
+from replay import STRATEGIES, Curve, outcome, replay, time_to  # noqa: E402
 
 
 def _record(family: str, count: int = 24, depth: int = 16, epoch_seconds: float = 10.0) -> list[Curve]:
@@ -96,9 +96,30 @@ def test_the_table_marks_the_strategy_the_engine_runs_by_default():
     curves = _record("ann")
     found = {}
     for strategy in ("today", "ladder-2"):
-        run = replay(curves, "ann", strategy, budget=300.0, seed=0)
-        found[strategy] = {"reps": [{"at": [run.at(f) for f in (0.25, 0.5, 0.75, 1.0)], "trials": run.trials, "holes": run.holes,
-                                     "start_won": run.start_won(), "time_to_target": time_to(run, 0.9)}], "median_time_to_target": None}
+        found[strategy] = {"reps": [outcome(replay(curves, "ann", strategy, budget=300.0, seed=0), 0.9)], "median_time_to_target": None}
     rows = table({"ann": found}, "today", {"ann": 0.9}).splitlines()[2:]
     marked = [row for row in rows if "(the default)" in row]
     assert len(marked) == 1 and f"**{DEFAULT_STRATEGY}**" in marked[0]
+
+
+@pytest.mark.parametrize("strategy", ["today", "random", "hyperband", "ladder-2"])
+def test_a_strategy_that_tried_every_recorded_configuration_with_budget_left_says_the_record_ran_out(strategy):
+    small = replay(_record("ann", count=6), "ann", strategy, budget=100_000.0, seed=0)
+    assert small.ran_out and small.spent < 100_000.0
+    roomy = replay(_record("ann"), "ann", strategy, budget=200.0, seed=0)
+    assert not roomy.ran_out and roomy.spent == pytest.approx(200.0)
+
+
+def test_a_goal_is_not_judged_on_a_record_a_strategy_ran_out_of():
+    from replay import DEFAULT_STRATEGY, goals
+
+    def found(strategy: str, budget: float, count: int) -> dict:
+        reps = [outcome(replay(_record("ann", count=count), "ann", strategy, budget, seed=seed), 0.9) for seed in range(4)]
+        return {"reps": reps, "configurations": count, "median_time_to_target": None}
+
+    mine = found(DEFAULT_STRATEGY, 200.0, 24)
+    roomy = goals({"ann": {DEFAULT_STRATEGY: mine, "random": found("random", 200.0, 24)}}, {"ann": 0.9}, 200.0)
+    assert "ahead of random at 50 %" in roomy and "ran out of the record" not in roomy
+    short = goals({"ann": {DEFAULT_STRATEGY: mine, "random": found("random", 100_000.0, 6)}}, {"ann": 0.9}, 200.0)
+    rows = [row for row in short.splitlines() if "ahead of random" in row]
+    assert rows and all(row.endswith("| not shown (a strategy ran out of the record) |") for row in rows)
