@@ -27,7 +27,7 @@ from bakeoff.search.engine.storage import worker_id
 from bakeoff.search.files import atomic
 from bakeoff.search.train.builders import count_flops, load_checkpoint
 from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
-from bakeoff.search.train.pace import Pace
+from bakeoff.search.train.pace import Pace, over
 from bakeoff.search.train.rungs import decayed_validation, with_decay
 from bakeoff.spaces import LADDER_SCHEDULE
 
@@ -211,7 +211,7 @@ class LadderObjective(Objective):
         limit, what = self.first_rung
         if total <= limit:
             return None
-        return Outcome.TOO_SLOW, f"too slow: its first rung would take about {total:.0f}s, over the {limit:.0f}s {what}"
+        return Outcome.TOO_SLOW, "too slow: its first rung would take about {}s, over the {}s {}".format(*over(total, limit), what)
 
     def _fits(self, started: float, epoch_seconds: list[float], epochs: int) -> bool:
         if self.max_seconds is None or not epoch_seconds:

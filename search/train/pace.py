@@ -34,6 +34,16 @@ REVISE_EPOCHS = 3
 HARD_CAP = 2.0
 
 
+def over(value: float, limit: float) -> tuple[str, str]:
+    """``value`` and ``limit`` in seconds with the fewest decimals (up to 2) that show the first is the larger:
+    "about 15s, over the 15s cap" reads as a contradiction."""
+    for places in range(3):
+        shown = f"{value:.{places}f}", f"{limit:.{places}f}"
+        if float(shown[0]) > float(shown[1]):
+            break
+    return shown
+
+
 @dataclass(frozen=True)
 class Estimate:
     """What one projection knew: seconds elapsed, steps done, and the costs still to come."""
@@ -110,7 +120,7 @@ class Pace:
         this_epoch = estimate.end(epoch + 1, self.steps_per_epoch) - elapsed
         left = self.cap - elapsed
         if epoch == 0 and this_epoch > left:
-            return f"too slow: one epoch would take {elapsed + this_epoch:.0f}s, over the {self.cap:.0f}s cap per trial"
+            return "too slow: one epoch would take {}s, over the {}s cap per trial".format(*over(elapsed + this_epoch, self.cap))
         fits = epoch + 1 + max(0, int((left - this_epoch) // estimate.per_epoch))
         self.fit_epochs = min(self.fit_epochs, fits)
         return None

@@ -137,3 +137,11 @@ def test_after_the_first_epochs_only_a_constant_rate_is_revised_up():
 
     assert run(revise_epochs=3) == 4  # a cosine schedule laid over 4 epochs is not stretched after the fact
     assert run(revise_epochs=15) > 4  # a constant rate trains what fits
+
+
+def test_a_time_over_its_limit_is_shown_with_the_decimals_that_show_it_over():
+    from bakeoff.search.train.pace import over
+
+    assert over(73.2, 20.0) == ("73", "20")
+    assert over(15.4, 14.9) == ("15.4", "14.9")  # "about 15s, over the 15s cap" would contradict itself
+    assert over(10.004, 10.0) == ("10.00", "10.00")  # closer than the last decimal: shown at two, never more
