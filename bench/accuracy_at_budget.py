@@ -144,7 +144,7 @@ def summary_table(attempts: list[dict]) -> str:
             spread = f" ± {100 * row['test_accuracy_std']:.2f}" if row["test_accuracy_std"] is not None else " (one seed)"
             lines.append(f"| {seed} | {attempt['commit']} | {family.upper()} | {row['best_val_accuracy']:.2%} "
                          f"(#{row['best_trial']}, {row['best_start'] or 'sampled'}) | {row['test_accuracy_mean']:.2%}{spread} | "
-                         f"{goal_verdict(mean_interval(row['test_accuracy_per_seed']), row['goal'])} (goal {row['goal']:.1%}) | {memory} |")
+                         f"{goal_verdict(mean_interval(row['test_accuracy_per_seed']), row['goal'])} (goal {row['goal']:.2%}) | {memory} |")
     codes = [(search_code(a["commit"]), a.get("timeout", "1h"), a.get("pruner", "default")) for a in attempts]  # one git call per attempt
     for code in dict.fromkeys(codes):
         mine = [a for a, its in zip(attempts, codes) if its == code]
@@ -188,7 +188,7 @@ def main() -> None:
         row = attempt[family] = family_result(out, family, goals)
         spread = "one seed, no spread" if row["test_accuracy_std"] is None else f"± {100 * row['test_accuracy_std']:.2f} pp"
         print(f"{family}: test {row['test_accuracy_mean']:.2%} {spread} over {len(row['test_accuracy_per_seed'])} "
-              f"retrain seeds (goal {row['goal']:.1%}: {row['goal_met']}); validation: best {row['best_val_accuracy']:.2%} "
+              f"retrain seeds (goal {row['goal']:.2%}: {row['goal_met']}); validation: best {row['best_val_accuracy']:.2%} "
               f"(trial {row['best_trial']}, start={row['best_start']}) vs seed notebook {row['seed_notebook_val_accuracy']}; "
               f"trials {row['trials']}; winner {row['winner']}", flush=True)
     memory = attempt["parent_memory"]
