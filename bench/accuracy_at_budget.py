@@ -41,6 +41,7 @@ from optuna.trial import TrialState
 from bakeoff.reports.collect import load_retrained
 from bakeoff.search.durations import parse_duration
 from bakeoff.search.engine import record as trial_record
+from bakeoff.search.engine.strategy import DEFAULT_PRUNER
 
 from common import RESULTS, ROOT, commit, goal_verdict, machine, mean_interval, mnist_path, record, rss_mb
 
@@ -164,7 +165,7 @@ def main() -> None:
     parser.add_argument("--timeout", default="1h", help="search budget of both families together")
     parser.add_argument("--seed", type=int, default=0, help="the search's --seed (one attempt per seed)")
     parser.add_argument("--out", help="run directory (default: /tmp/bakeoff-accuracy-seed-SEED)")
-    parser.add_argument("--pruner", help="the search's --pruner (default: bakeoff's default)")
+    parser.add_argument("--pruner", help=f"the search's --pruner (default: bakeoff's default, {DEFAULT_PRUNER})")
     parser.add_argument("--summary", action="store_true", help="print the table of the recorded attempts and exit")
     args = parser.parse_args()
     path = RESULTS / "accuracy_at_budget.json"
@@ -179,7 +180,7 @@ def main() -> None:
     started = time.perf_counter()
     samples = run_traced(argv)
     attempt = {"seed": args.seed, "commit": code, "resumed": resumed, "cpu": machine()["cpu"], "timeout": args.timeout,
-               "pruner": args.pruner or "default",
+               "pruner": args.pruner or DEFAULT_PRUNER,  # by name: older attempts recorded "default", then median
                "wall_seconds": round(time.perf_counter() - started, 1),
                # a resumed run may search for less than the budget (or not at all): its trace would be retraining's
                "parent_memory": None if resumed else search_memory(samples, parse_duration(args.timeout))}

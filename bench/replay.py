@@ -7,8 +7,8 @@ trial the seconds its epochs, its compiling and its decays took when recorded, w
 per-family budget and the same per-trial cap (``TRIAL_SHARE``) as ``bakeoff search``. Only selectable trials count.
 
 Strategies:
-- ``today``: Optuna's TPE (multivariate, the engine's start-up) with the median pruner (2 start-up trials, judged from
-  epoch 2), 15 epochs at a constant rate, a trial's value its best epoch: the engine's default before issue 26.
+- ``median``: Optuna's TPE (multivariate, the engine's start-up) with the median pruner (2 start-up trials, judged from
+  epoch 2), 15 epochs at a constant rate, a trial's value its best epoch: the engine's default until 2026-12-05.
 - ``random``: uniform draws, 15 epochs each, no pruning.
 - ``hyperband``: KerasTuner's own ``HyperbandOracle`` (factor 3, 15 epochs, as ``--engine kerastuner``); a
   continuation loads its parent and trains on, paying the parent's compile cost again.
@@ -18,9 +18,11 @@ Strategies:
   (compile cost again); TPE proposes new configurations, ordering pruned ones by how far they got. A new sampled
   configuration whose first rung would take more than 1/16 of the budget is stopped by its pace within seconds
   (the engine's ``FIRST_RUNG_PARTS``); ``ladder-2-any`` drops that limit, ``ladder-2-1/8`` allows twice as much and
-  ``ladder-2-1/32`` half.
+  ``ladder-2-1/32`` half. The starts follow the deepest rung any configuration reached, whatever their rank (the
+  engine's rule since 2026-12-05); ``ladder-2-judged`` judges them by rank like any configuration (the rule before).
+  ``ladder-2-best`` ships the best configuration at any depth instead of the best of the highest rung.
 
-The record holds constant-rate runs and their decays, no cosine runs: ``today``, ``random`` and ``hyperband`` are
+The record holds constant-rate runs and their decays, no cosine runs: ``median``, ``random`` and ``hyperband`` are
 replayed at a constant rate, where a real trial with a cosine schedule would end its last epochs a little higher.
 The comparison with real runs measures how much that matters: last, the replay is checked against every real
 search recorded by ``accuracy_at_budget.py`` on the record's CPU at the same budget (``real_checks``: trials, best
@@ -45,7 +47,7 @@ Below the table, issue 26's goals for the default strategy against ``hyperband``
 only when the whole 95 % interval of paired differences clears the goal, "missed" when it falls short, else "not
 shown" (also when either side ran out of the record in any repetition).
 
-    python bench/replay.py [--budget 1800] [--reps 30] [--strategies today,random,hyperband,ladder-2,ladder-4]
+    python bench/replay.py [--budget 1800] [--reps 30] [--strategies median,random,hyperband,ladder-2,ladder-4]
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ import argparse
 import dataclasses
 import math
 import statistics
+import subprocess
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -66,7 +69,7 @@ from bakeoff.search.train.pace import PACE_SECONDS
 from bakeoff.search.train.rungs import with_decay
 from bakeoff.search.train.speed import STEPS_PER_EXECUTION
 
-from common import RESULTS, mean_interval, record
+from common import RESULTS, ROOT, mean_interval, record
 
 CURVES = RESULTS / "curves"
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
@@ -263,7 +266,7 @@ def _cap(run: Run) -> float:
 
 
 def trunk_search(pool: Pool, run: Run, rng, *, model_based: bool, median: bool) -> None:
-    """``today`` and ``random``: whole trials of ``EPOCHS`` constant-rate epochs, optionally median-pruned."""
+    """``median`` and ``random``: whole trials of ``EPOCHS`` constant-rate epochs, optionally median-pruned."""
     import optuna
 
     pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1) if median else None
@@ -396,12 +399,13 @@ def _best_anywhere(configs: list) -> object | None:
     return min(scored, key=lambda c: (-c.scores[c.rung], c.key)) if scored else None
 
 
-def ladder(pool: Pool, run: Run, rng, *, factor: int, parts: int = FIRST_RUNG_PARTS, choose=None) -> None:
+def ladder(pool: Pool, run: Run, rng, *, factor: int, parts: int = FIRST_RUNG_PARTS, choose=None, starts_lead: bool = True) -> None:
     """Asynchronous successive halving over decayed rung scores with continuation: the engine's own decisions
     (``search/engine/ladder.py``, ``ladder_trial.py``) on the recorded curves. A new sampled configuration whose
     first rung would take more than ``1/parts`` of the budget (or any whose first rung would pass the cap) is
     stopped by its pace (``_first_rung_cut``); a configuration goes on to a rung only when the segment fits the cap
-    at the pace of its recorded epochs (the engine projects it from the epochs it measured)."""
+    at the pace of its recorded epochs (the engine projects it from the epochs it measured). ``starts_lead``: the
+    starts follow the deepest rung (the engine's rule); False judges them by rank."""
     import optuna
 
     from bakeoff.search.engine import ladder as asha
@@ -422,7 +426,7 @@ def ladder(pool: Pool, run: Run, rng, *, factor: int, parts: int = FIRST_RUNG_PA
             if curve is None:
                 run.ran_out = True
                 break
-            state = configs.setdefault(curve.index, asha.Config(curve.index))
+            state = configs.setdefault(curve.index, asha.Config(curve.index, start=starts_lead and curve.start != "sampled"))
             spent = curve.build_seconds
         trial = _enqueued(study, pool, curve)
         run.trials += 1
@@ -463,7 +467,7 @@ def ladder(pool: Pool, run: Run, rng, *, factor: int, parts: int = FIRST_RUNG_PA
 
 
 STRATEGIES = {
-    "today": lambda pool, run, rng: trunk_search(pool, run, rng, model_based=True, median=True),
+    "median": lambda pool, run, rng: trunk_search(pool, run, rng, model_based=True, median=True),
     "random": lambda pool, run, rng: trunk_search(pool, run, rng, model_based=False, median=False),
     "hyperband": lambda pool, run, rng: hyperband(pool, run, rng),
     "ladder-2": lambda pool, run, rng: ladder(pool, run, rng, factor=2),
@@ -474,11 +478,13 @@ STRATEGIES = {
     f"ladder-2-1/{FIRST_RUNG_PARTS * 2}": lambda pool, run, rng: ladder(pool, run, rng, factor=2, parts=FIRST_RUNG_PARTS * 2),
     # What the ladder ships: the best at any depth instead of the best of the highest rung.
     "ladder-2-best": lambda pool, run, rng: ladder(pool, run, rng, factor=2, choose=_best_anywhere),
+    # The starts judged by rank like any configuration, not carried to the deepest rung (the engine before 2026-12-05).
+    "ladder-2-judged": lambda pool, run, rng: ladder(pool, run, rng, factor=2, starts_lead=False),
 }
 
 
 #: The strategy that replays what ``bakeoff search`` does by default, read from the engine's own settings.
-DEFAULT_STRATEGY = f"ladder-{LADDER_FACTOR}" if DEFAULT_PRUNER == LADDER else "today"
+DEFAULT_STRATEGY = f"ladder-{LADDER_FACTOR}" if DEFAULT_PRUNER == LADDER else DEFAULT_PRUNER
 
 
 def load(folder: Path, family: str) -> list[Curve]:
@@ -652,9 +658,20 @@ def goals(results: dict, targets: dict, budget: float) -> str:
     return "\n".join(lines)
 
 
-#: The replayed strategy of a real search's ``--pruner`` (bench/accuracy_at_budget.py records "default" when none
-#: was given, which is the engine's ``DEFAULT_PRUNER`` at that search's commit).
-REAL_STRATEGY = {"median": "today", LADDER: f"ladder-{LADDER_FACTOR}", "default": DEFAULT_STRATEGY}
+def real_strategy(attempt: dict) -> str | None:
+    """The replayed strategy of a real search: its ``--pruner`` as its commit's engine ran it. Attempts that
+    recorded "default" ran the median pruner (the default until the ladder); a ladder search made before the
+    starts followed the deepest rung (no ``behind`` in that commit's ``search/engine/ladder.py``) judged its starts
+    by rank; None: not replayed, or a commit this clone does not hold."""
+    pruner = attempt.get("pruner", "default")
+    if pruner in ("default", "median"):
+        return "median"
+    if pruner != LADDER:
+        return None
+    shown = subprocess.run(["git", "show", f"{attempt['commit']}:search/engine/ladder.py"], capture_output=True, text=True, cwd=ROOT)
+    if shown.returncode:  # a commit this clone does not hold: what it ran is unknown here
+        return None
+    return f"ladder-{LADDER_FACTOR}" if "def behind(" in shown.stdout else f"ladder-{LADDER_FACTOR}-judged"
 
 
 def real_checks(results: dict, budget: float, curves: Path) -> str:
@@ -673,7 +690,7 @@ def real_checks(results: dict, budget: float, curves: Path) -> str:
     lines = ["| family | real search | check | real | replay: median [5th, 95th] over repetitions | agrees |",
              "| --- | --- | --- | --- | --- | --- |"]
     for attempt in mine:
-        strategy = REAL_STRATEGY.get(attempt.get("pruner", "default"))
+        strategy = real_strategy(attempt)
         for family, found in results.items():
             if strategy not in found or family not in attempt:
                 continue

@@ -73,8 +73,22 @@ def select(trials: list[dict[str, Any]], n_val: int | None, limits: Limits = Lim
             f"{TIE_SE:g} standard errors above every start that completed" if starts else
             (f"found by search (no queued start that completed meets {limits.describe()})" if limits else "found by search (no queued start completed)")
         )
+        found["origin"] += _shallower_starts(winner, starts)
         found["label"] = f"#{winner['number']} (found by search)"
     return found
+
+
+def _shallower_starts(winner: dict[str, Any], starts: list[dict[str, Any]]) -> str:
+    """On the ladder, the starts whose deepest rung is below the winner's: the margin compares a model trained
+    longer with one trained shorter, and the sentence says so."""
+    deepest: dict[str, dict[str, Any]] = {}
+    for start in starts:  # ranked: a start's first record is its deepest rung
+        deepest.setdefault(start["start"], start)
+    shallow = [t for t in deepest.values() if (t.get("rung") or 0) < (winner.get("rung") or 0)]
+    if not shallow:
+        return ""
+    at = ", ".join(f"the {t['start']} start at {t['rung']} epoch{'' if t['rung'] == 1 else 's'}" for t in shallow)
+    return f" (compared at fewer epochs than the winner's {winner['rung']}: {at})"
 
 
 def describe(family: str, found: dict[str, Any] | None, unmet: str | None = None) -> str:

@@ -54,13 +54,14 @@ GALLERY_FILE = "gallery.npz"
 CARD_FILE = "card.json"
 
 
-def checkpoint(workdir: Path, family: str, key: int, epochs: int) -> Path:
-    """The ladder's model of configuration ``key`` after ``epochs`` epochs, weights and optimiser state."""
-    return workdir / family / f"config-{key}-epoch-{epochs}.keras"
+def checkpoint(workdir: Path, study: str, key: int, epochs: int) -> Path:
+    """The ladder's model of configuration ``key`` of ``study`` (e.g. ``bakeoff-cnn``) after ``epochs`` epochs, weights
+    and optimiser state. Per study: two studies in one run directory number their configurations alike."""
+    return workdir / study / f"config-{key}-epoch-{epochs}.keras"
 
 
-def checkpoints(workdir: Path, family: str, key: int) -> list[Path]:
-    return sorted((workdir / family).glob(f"config-{key}-epoch-*.keras"))
+def checkpoints(workdir: Path, study: str, key: int) -> list[Path]:
+    return sorted((workdir / study).glob(f"config-{key}-epoch-*.keras"))
 
 
 def retrain_dir(out: Path, family: str, seed: int) -> Path:

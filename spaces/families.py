@@ -157,12 +157,15 @@ def on_the_ladder(space: Space) -> Space:
     return space.with_overrides({"schedule": LADDER_SCHEDULE})
 
 
+def laddered(space: Space) -> bool:
+    """Whether ``space`` is one the ladder searches (``on_the_ladder``): its schedule pinned to the ladder's."""
+    pinned = space["schedule"]
+    return isinstance(pinned, Fixed) and pinned.value == LADDER_SCHEDULE
+
+
 def start_in(space: Space, config: Config) -> Config:
     """A start as ``space`` trains it: on the ladder, with the ladder's schedule."""
-    pinned = space["schedule"]
-    if isinstance(pinned, Fixed) and pinned.value == LADDER_SCHEDULE:
-        return {**config, "schedule": LADDER_SCHEDULE}
-    return config
+    return {**config, "schedule": LADDER_SCHEDULE} if laddered(space) else config
 
 
 def load_space_file(path: str | Path) -> dict[str, dict[str, Any]]:

@@ -37,7 +37,16 @@ from bakeoff.search.engine.strategy import (
     LADDER,
     require_torch,
 )
-from bakeoff.search.engine.studies import load_existing, objectives_of, open_study, require_studies, warm_start, warm_start_source
+from bakeoff.search.engine.studies import (
+    PRUNER,
+    SPACE,
+    load_existing,
+    objectives_of,
+    open_study,
+    require_studies,
+    warm_start,
+    warm_start_source,
+)
 from bakeoff.search.errors import UserError
 from bakeoff.search.evaluation.analyses import run_analyses
 from bakeoff.search.evaluation.retrain import plan as retrain_plan
@@ -48,7 +57,7 @@ from bakeoff.search.manifest import read_manifest, update_manifest
 from bakeoff.search.signals import Stopped
 from bakeoff.search.train import speed
 from bakeoff.search.train.backend import choose_backend, default_backend
-from bakeoff.spaces import FAMILIES, get_spaces, on_the_ladder
+from bakeoff.spaces import FAMILIES, Space, get_spaces, laddered, on_the_ladder
 
 
 def run_dir(args: argparse.Namespace) -> Path:
@@ -101,14 +110,14 @@ def search(args: argparse.Namespace) -> int:
 
     objectives = parse_objective(args.objective)
     _limits(args).check_measured(objectives, "this run")
-    sampler, pruner = args.sampler or DEFAULT_SAMPLER, args.pruner or ("none" if objectives.multi else DEFAULT_PRUNER)
+    url = storage_url(args)
+    sampler, pruner = args.sampler or DEFAULT_SAMPLER, _pruner(args, url, families, objectives)
     _check_objectives(objectives, args.engine, pruner)
     if pruner == LADDER:  # trials continue from rung to rung: the ladder's schedule, in every family's space
         spaces = {f: on_the_ladder(space) for f, space in spaces.items()}
     epochs = args.epochs or (FIRST_RUNG if pruner == LADDER else DEFAULT_EPOCHS)
     if sampler == "gp":
         require_torch()
-    url = storage_url(args)
     out = run_dir(args)
     backend = _search_backend(args, url, families, objectives)
     check_source(resolve_source(args.data)[0])
@@ -127,6 +136,7 @@ def search(args: argparse.Namespace) -> int:
         "channels": args.channels,
         "engine": args.engine,
         "backend": backend,
+        PRUNER: pruner if args.engine == "optuna" else None,
     }
     identity = {**attrs, record.VAL_SIZE: len(data.y_val)}
     # Opening checks that a resumed study was searched on the same data; the parent of --workers creates
@@ -191,6 +201,22 @@ def _search_backend(args: argparse.Namespace, url: str, families: tuple[str, ...
         raise UserError(f"--objective {objectives.text} measures each trial's LiteRT file, which Keras exports from the tensorflow or "
                         "torch backend, not jax; use --backend tensorflow")
     return choose_backend(requested)
+
+
+def _pruner(args: argparse.Namespace, url: str, families: tuple[str, ...], objectives: Objectives) -> str:
+    """--pruner, else the one a resumed study was searched with (re-running the same command resumes a search as it
+    began, whatever the default is now), else the default; KerasTuner's engine runs its own Hyperband: none."""
+    if args.engine != "optuna":
+        return "none"
+    stored = _stored(url, args.study, families, PRUNER)
+    if stored is None and (space := _stored(url, args.study, families, SPACE)) is not None:
+        # a study made before its pruner was recorded: the ladder's space, or the median pruner, the default then
+        stored = LADDER if laddered(Space.from_config(space)) else "median"
+    if args.pruner and stored and (args.pruner == LADDER) != (stored == LADDER):
+        how = "continue from rung to rung" if stored == LADDER else "train whole"
+        raise UserError(f"study {args.study!r} was searched with --pruner {stored}, whose trials {how}; --pruner {args.pruner} "
+                        "cannot resume it: re-run without --pruner, or start a new --study")
+    return args.pruner or stored or ("none" if objectives.multi else DEFAULT_PRUNER)
 
 
 def _stored(url: str, name: str, families: tuple[str, ...], key: str) -> Any:

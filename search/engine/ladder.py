@@ -5,7 +5,10 @@ Rungs are epoch counts ``first * factor**k`` with no top fixed in advance: a con
 time cap, so the deepest rung a search reaches grows with its budget (an overnight search trains its best
 configurations far beyond a 15-minute one's). Each configuration is judged only against others at the same rung
 and the same point of the same schedule (a decayed score, ``search/train/rungs.py``), never against a finished
-hand-tuned start: slow starters are compared with slow starters. One worker or many, the decision reads only
+hand-tuned start: slow starters are compared with slow starters. The queued starts are the reference a sampled
+winner must beat ("found by search"), so a start goes on to every rung another configuration has reached, whatever
+its rank, before anything else is promoted: the verdict then compares models trained equally long (a start judged
+after one epoch says nothing of what its recipe reaches). One worker or many, the decision reads only
 what the studies hold, so workers agree without talking to each other, and the replay benchmark
 (``bench/replay.py``) runs this same code.
 
@@ -43,6 +46,7 @@ class Config:
     scores: dict[int, float] = field(default_factory=dict)  # rung index -> selection score
     went_on: set[int] = field(default_factory=set)  # rungs it was promoted from (or that it cannot leave)
     running: bool = False  # a worker is training it now
+    start: bool = False  # a queued start (seed notebook, recipe): it follows the deepest rung, see ``behind``
 
     @property
     def rung(self) -> int:
@@ -57,20 +61,28 @@ def top_of_rung(configs: list[Config], k: int, factor: int) -> set[int]:
     return {c.key for c in scored[: len(scored) // factor]}
 
 
+def behind(configs: list[Config], config: Config) -> bool:
+    """Whether ``config`` is a start below the deepest rung any configuration reached: it goes on regardless of rank."""
+    return config.start and config.rung >= 0 and config.rung < max(c.rung for c in configs)
+
+
 def promotable(configs: list[Config], rungs: Rungs) -> list[tuple[int, Config]]:
-    """Configurations that may go on now, the deepest rung first, then the best score: (rung index, config)."""
-    found = []
+    """Configurations that may go on now: starts behind the deepest rung first (the shallowest first), then the
+    deepest rung first and the best score: (rung index, config)."""
+    lagging = [c for c in configs if behind(configs, c) and c.rung not in c.went_on and not c.running]
+    found = [(c.rung, c) for c in sorted(lagging, key=lambda c: (c.rung, c.key))]
     for k in sorted({c.rung for c in configs if c.rung >= 0}, reverse=True):
         top = top_of_rung(configs, k, rungs.factor)
-        ready = [c for c in configs if c.key in top and c.rung == k and k not in c.went_on and not c.running]
+        ready = [c for c in configs if c.key in top and c.rung == k and k not in c.went_on and not c.running and not behind(configs, c)]
         found += [(k, c) for c in sorted(ready, key=lambda c: (-c.scores[k], c.key))]
     return found
 
 
 def goes_on(configs: list[Config], config: Config, rungs: Rungs) -> bool:
-    """Whether ``config``, just scored at its rung, is in the top of it now (and so trains on without a pause)."""
+    """Whether ``config``, just scored at its rung, is in the top of it now or a start behind the deepest rung (and so
+    trains on without a pause)."""
     k = config.rung
-    return k not in config.went_on and config.key in top_of_rung(configs, k, rungs.factor)
+    return k not in config.went_on and (behind(configs, config) or config.key in top_of_rung(configs, k, rungs.factor))
 
 
 def incumbent(configs: list[Config]) -> Config | None:

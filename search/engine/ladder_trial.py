@@ -42,13 +42,14 @@ def rung_index(rungs: Rungs, epochs: int) -> int | None:
 
 def configs_of(trials: list[FrozenTrial], rungs: Rungs) -> dict[int, Config]:
     """Each configuration's progress as the study holds it: scores per rung, rungs it has left, whether a worker
-    has it now (a queued or running trial of it)."""
+    has it now (a queued or running trial of it), whether it is a queued start."""
     found: dict[int, Config] = {}
     for trial in trials:
         key = trial.user_attrs.get(record.LADDER_KEY)
         if key is None or record.outcome_of(trial) is Outcome.DUPLICATE:
             continue
         config = found.setdefault(int(key), Config(int(key)))
+        config.start = config.start or bool(trial.user_attrs.get(record.START))
         for epochs, score in (trial.user_attrs.get(record.RUNG_SCORES) or {}).items():
             k = rung_index(rungs, int(epochs))
             if k is not None:
@@ -65,7 +66,7 @@ def configs_of(trials: list[FrozenTrial], rungs: Rungs) -> dict[int, Config]:
     return found
 
 
-def continuation(study: optuna.Study, rungs: Rungs, workdir: Path, family: str, cap: float | None) -> tuple[dict, dict] | None:
+def continuation(study: optuna.Study, rungs: Rungs, workdir: Path, cap: float | None) -> tuple[dict, dict] | None:
     """The next configuration to continue, as (configuration, user attributes of its queued trial); None: sample a
     new one. Skipped: a configuration whose checkpoint this worker cannot see (another machine's), and one whose
     next segment, at the pace its epochs went, would not fit the per-trial ``cap``."""
@@ -74,7 +75,7 @@ def continuation(study: optuna.Study, rungs: Rungs, workdir: Path, family: str, 
             if t.user_attrs.get(record.LADDER_KEY) is not None and t.state == TrialState.COMPLETE}
     for k, config in promotable(list(configs_of(trials, rungs).values()), rungs):
         epochs, trial = rungs.epochs(k), last.get(config.key)
-        if trial is None or not layout.checkpoint(workdir, family, config.key, epochs).exists():
+        if trial is None or not layout.checkpoint(workdir, study.study_name, config.key, epochs).exists():
             continue
         pace = float(trial.user_attrs.get(record.MEAN_EPOCH_SECONDS) or 0.0)
         if cap is not None and with_decay((rungs.epochs(k + 1) - epochs) * pace) > cap:
@@ -168,7 +169,7 @@ class LadderObjective(Objective):
 
     def _model(self, keras, config: dict, key: int, begin: int, per_epoch: int):
         if begin:
-            return load_checkpoint(layout.checkpoint(self.workdir, self.family, key, begin))
+            return load_checkpoint(layout.checkpoint(self.workdir, self.trial.study.study_name, key, begin))
         from bakeoff.search.train.speed import tuned_model
 
         return tuned_model({**config, "schedule": LADDER_SCHEDULE}, self.family, self.data.input_shape, self.data.num_classes, per_epoch * self.rungs.first)
@@ -230,12 +231,12 @@ class LadderObjective(Objective):
 
     def _save(self, model, key: int, epochs: int) -> None:
         """Write the checkpoint beside the older ones, atomically (a kill mid-write leaves no half file)."""
-        with atomic(layout.checkpoint(self.workdir, self.family, key, epochs)) as partial:
+        with atomic(layout.checkpoint(self.workdir, self.trial.study.study_name, key, epochs)) as partial:
             model.save(partial)
 
     def _drop_older(self, key: int, epochs: int) -> None:
-        keep = layout.checkpoint(self.workdir, self.family, key, epochs)
-        for older in layout.checkpoints(self.workdir, self.family, key):
+        keep = layout.checkpoint(self.workdir, self.trial.study.study_name, key, epochs)
+        for older in layout.checkpoints(self.workdir, self.trial.study.study_name, key):
             if older != keep:
                 older.unlink(missing_ok=True)
 

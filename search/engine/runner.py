@@ -148,7 +148,7 @@ def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: Sea
                   surplus=lambda trial: _is_surplus(study, plan.budget, trial.number), max_seconds=cap)
     if plan.pruner == LADDER:
         rungs = ladder_rungs(plan.epochs)
-        if (found := continuation(study, rungs, workdir, family, cap)) is not None:
+        if (found := continuation(study, rungs, workdir, cap)) is not None:
             config, attrs = found
             study.enqueue_trial(plan.spaces[family].to_trial_params(config), user_attrs=attrs)
         objective = LadderObjective(family, plan.spaces[family], data, rungs=rungs, workdir=workdir,

@@ -1,6 +1,7 @@
 """How the search picks the next configuration (sampler) and stops a poor one early (pruner): ``--sampler``,
-``--pruner``. The defaults are TPE and the median pruner; the others are there to be compared
-(bench/search_quality.py) and chosen by users. Samplers are seeded from ``--seed`` and the trial's number, so a resumed run
+``--pruner``. The defaults are TPE and the ladder (successive halving over rungs of epochs with continuation,
+``search/engine/ladder.py``), chosen by the replay benchmark (bench/replay.py) and real 1-hour searches
+(bench/accuracy_at_budget.py); the others are there to be compared and chosen by users. Samplers are seeded from ``--seed`` and the trial's number, so a resumed run
 never replays draws, workers asking at the same moment draw apart, and the same ``--seed`` and ``--trials`` give
 the same trials. The start-up counts and the
 pruners' warm-up can be changed through environment variables (BAKEOFF_TPE_STARTUP, BAKEOFF_PRUNER_STARTUP,
@@ -32,7 +33,7 @@ LADDER_FACTOR = 2
 FIRST_RUNG_PARTS = 16
 #: ``--epochs`` when not given: each trial's length, or the ladder's first rung.
 DEFAULT_EPOCHS, FIRST_RUNG = 15, 1
-DEFAULT_SAMPLER, DEFAULT_PRUNER = "tpe", "median"
+DEFAULT_SAMPLER, DEFAULT_PRUNER = "tpe", LADDER
 
 #: Finished trials before TPE models the space (the starts count): a 30-minute CNN search on 2 cores gets
 #: about ten trials, and with Optuna's default of ten it would never leave random search.

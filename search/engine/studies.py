@@ -14,7 +14,7 @@ import optuna
 from optuna.trial import TrialState
 
 from bakeoff.search.engine.objectives import Objectives, stored_objectives
-from bakeoff.search.engine.record import OBJECTIVES, START, WARM_FROM, study_name
+from bakeoff.search.engine.record import CHECKPOINT_EPOCHS, CONTINUES, FROM_EPOCHS, LADDER_KEY, OBJECTIVES, START, WARM_FROM, study_name
 from bakeoff.search.engine.strategy import pruner_for, sampler_for
 from bakeoff.search.errors import UserError
 from bakeoff.spaces import STARTS, Space, start_in
@@ -24,6 +24,9 @@ from bakeoff.spaces import STARTS, Space, start_in
 #: differences), so a time budget and a time to target would mix incomparable seconds.
 DATA_KEYS = ("data_sha256", "subset", "val_fraction", "seed", "engine", "backend")
 SPACE = "space"
+#: Study attribute: the ``--pruner`` it was created with (None for KerasTuner's engine), which a resume without
+#: ``--pruner`` keeps.
+PRUNER = "pruner"
 #: Study attribute: the earlier study whose trials this one was warm-started with (once, when it was created).
 WARM_START = "warm_start"
 #: What must match for an earlier study's validation accuracies to mean the same here: the data and its split.
@@ -153,6 +156,16 @@ def warm_start_source(storage: optuna.storages.BaseStorage, source: str, name: s
     return found
 
 
+#: What a warm-start copy does not keep: the ladder's bookkeeping, whose configuration keys, checkpoints and trial
+#: numbers belong to the earlier study (here they would name this study's trials): a copy informs the sampler and
+#: the report, it is not a configuration this search continues.
+NOT_CARRIED = (LADDER_KEY, FROM_EPOCHS, CONTINUES, CHECKPOINT_EPOCHS)
+
+
+def _knowledge(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attrs.items() if k not in NOT_CARRIED}
+
+
 def warm_start(study: optuna.Study, source: optuna.Study) -> int:
     """Copy ``source``'s complete and pruned trials into ``study`` once, marked ``record.WARM_FROM``: the sampler
     learns from them, the budget is not charged for them; the number copied (0 when already done)."""
@@ -165,7 +178,7 @@ def warm_start(study: optuna.Study, source: optuna.Study) -> int:
     copies = [
         optuna.trial.create_trial(
             state=t.state, values=t.values if t.state == TrialState.COMPLETE else None, params=t.params, distributions=t.distributions,
-            user_attrs={**t.user_attrs, WARM_FROM: f"{source_name}#{t.number}"}, intermediate_values=t.intermediate_values,
+            user_attrs={**_knowledge(t.user_attrs), WARM_FROM: f"{source_name}#{t.number}"}, intermediate_values=t.intermediate_values,
         )
         for t in source.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
     ]

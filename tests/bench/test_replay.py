@@ -92,17 +92,17 @@ def test_the_table_marks_the_strategy_the_engine_runs_by_default():
 
     from bakeoff.search.engine.strategy import DEFAULT_PRUNER
 
-    assert DEFAULT_STRATEGY == ("ladder-2" if DEFAULT_PRUNER == "ladder" else "today")
+    assert DEFAULT_STRATEGY == ("ladder-2" if DEFAULT_PRUNER == "ladder" else DEFAULT_PRUNER)
     curves = _record("ann")
     found = {}
-    for strategy in ("today", "ladder-2"):
+    for strategy in ("median", "ladder-2"):
         found[strategy] = {"reps": [outcome(replay(curves, "ann", strategy, budget=300.0, seed=0), 0.9)], "median_time_to_target": None}
-    rows = table({"ann": found}, "today", {"ann": 0.9}).splitlines()[2:]
+    rows = table({"ann": found}, "median", {"ann": 0.9}).splitlines()[2:]
     marked = [row for row in rows if "(the default)" in row]
     assert len(marked) == 1 and f"**{DEFAULT_STRATEGY}**" in marked[0]
 
 
-@pytest.mark.parametrize("strategy", ["today", "random", "hyperband", "ladder-2"])
+@pytest.mark.parametrize("strategy", ["median", "random", "hyperband", "ladder-2"])
 def test_a_strategy_that_tried_every_recorded_configuration_with_budget_left_says_the_record_ran_out(strategy):
     small = replay(_record("ann", count=6), "ann", strategy, budget=100_000.0, seed=0)
     assert small.ran_out and small.spent < 100_000.0
@@ -123,3 +123,14 @@ def test_a_goal_is_not_judged_on_a_record_a_strategy_ran_out_of():
     short = goals({"ann": {DEFAULT_STRATEGY: mine, "random": found("random", 100_000.0, 6)}}, {"ann": 0.9}, 200.0)
     rows = [row for row in short.splitlines() if "ahead of random" in row]
     assert rows and all(row.endswith("| not shown (a strategy ran out of the record) |") for row in rows)
+
+
+def test_a_real_search_is_checked_against_the_strategy_its_commit_ran():
+    from replay import real_strategy
+
+    assert real_strategy({"pruner": "default", "commit": "HEAD"}) == "median"  # recorded before the ladder was the default
+    assert real_strategy({"pruner": "median", "commit": "HEAD"}) == "median"
+    assert real_strategy({"pruner": "ladder", "commit": "HEAD"}) == "ladder-2"  # this commit's ladder: starts follow the deepest rung
+    assert real_strategy({"pruner": "ladder", "commit": "6e1404c"}) == "ladder-2-judged"  # the first real ladder searches
+    assert real_strategy({"pruner": "ladder", "commit": "0" * 40}) is None  # no such commit: unknown, not guessed
+    assert real_strategy({"pruner": "halving", "commit": "HEAD"}) is None  # not replayed

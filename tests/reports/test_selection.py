@@ -135,3 +135,20 @@ def test_on_the_ladder_the_winner_is_the_best_of_the_highest_rung_as_retraining_
               {**_trial(2, 0.993, "recipe"), "rung": 4}, {**_trial(3, 0.992), "rung": 4}]
     found = select(trials, 6000)
     assert found["label"] == "#2 (recipe start)"  # the continued recipe is still the recipe, not a search find
+
+
+def test_found_by_search_against_a_start_trained_fewer_epochs_says_so_and_not_when_it_reached_the_rung():
+    # the first 1-hour ladder search: the recipe CNN scored after 1 epoch, the winner after 8
+    trials = [{**_trial(0, 0.9861, "seed notebook"), "rung": 8}, {**_trial(1, 0.9882, "recipe"), "rung": 1},
+              {**_trial(8, 0.9955), "rung": 8}]
+    origin = select(trials, 6000)["origin"]
+    assert origin.startswith("found by search: more than 2 standard errors above every start")
+    assert origin.endswith("(compared at fewer epochs than the winner's 8: the recipe start at 1 epoch)")
+    trials[1]["rung"] = 2
+    trials[0]["rung"] = 4
+    assert select(trials, 6000)["origin"].endswith("than the winner's 8: the seed notebook start at 4 epochs, the recipe start at 2 epochs)")
+    trials[0]["rung"] = trials[1]["rung"] = 8  # the starts followed the winner to its rung: a like-for-like margin
+    assert select(trials, 6000)["origin"] == "found by search: more than 2 standard errors above every start that completed"
+    for trial in trials:  # the other engines record no rung
+        trial.pop("rung")
+    assert "fewer epochs" not in select(trials, 6000)["origin"]

@@ -63,3 +63,26 @@ def test_the_incumbent_is_the_best_of_the_highest_rung_even_when_a_shallower_sco
     assert incumbent(configs).key == 1
     configs.append(Config(2, {0: 0.5, 1: 0.95}))
     assert incumbent(configs).key == 1  # a tie at the top rung: the earlier
+
+
+def test_a_start_follows_the_deepest_rung_whatever_its_rank_and_before_any_promotion():
+    # the first 1-hour ladder search: the augmented recipe, a slow starter, scored last at rung 0 and never went on
+    configs = [Config(0, {0: 0.97}, start=True), Config(1, {0: 0.99}), Config(2, {0: 0.98}), Config(3, {0: 0.96})]
+    configs[1].scores[1] = 0.992
+    configs[1].went_on.add(0)
+    configs[2].went_on.add(0)
+    assert [(k, c.key) for k, c in promotable(configs, Rungs(1, 2))] == [(0, 0)]  # the start first, then no one
+    assert goes_on(configs, configs[0], Rungs(1, 2))  # and, scored at rung 0 again, it trains on without a pause
+    configs[0].scores[1] = 0.95  # now at rung 1 with config 1: the deepest, so judged by rank like the others
+    configs[0].went_on.add(0)
+    assert not goes_on(configs, configs[0], Rungs(1, 2)) and [(k, c.key) for k, c in promotable(configs, Rungs(1, 2))] == [(1, 1)]
+    configs[1].scores[2] = 0.993  # the other went deeper: the start follows, ahead of anything else
+    configs[1].went_on.add(1)
+    assert [(k, c.key) for k, c in promotable(configs, Rungs(1, 2))][0] == (1, 0)
+    configs[0].running = True
+    assert (1, 0) not in [(k, c.key) for k, c in promotable(configs, Rungs(1, 2))]
+    configs[0].running = False
+    configs[0].went_on.add(1)  # its segment ended without the rung (too slow for the cap): not offered again
+    assert (1, 0) not in [(k, c.key) for k, c in promotable(configs, Rungs(1, 2))]
+    sampled = [Config(0, {0: 0.97}), *configs[1:]]  # the same scores for a sampled configuration: not promoted
+    assert (0, 0) not in [(k, c.key) for k, c in promotable(sampled, Rungs(1, 2))]

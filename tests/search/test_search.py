@@ -23,8 +23,9 @@ def _trials(out, family):
 
 @pytest.mark.slow
 def test_search_then_resume_adds_exactly_the_missing_trials(small_npz, tmp_path, capfd):
+    # whole trials (the median pruner): the records of the epoch-by-epoch engine; the ladder's: test_ladder_search.py
     out = tmp_path / "run"
-    assert _search(small_npz, out, "--trials", "2") == 0
+    assert _search(small_npz, out, "--trials", "2", "--pruner", "median") == 0
     first = {f: _trials(out, f) for f in ("ann", "cnn")}
     assert all(len(t) == 2 for t in first.values())
     assert [t.user_attrs["start"] for t in first["cnn"]] == ["seed notebook", "recipe"]
@@ -43,7 +44,7 @@ def test_search_then_resume_adds_exactly_the_missing_trials(small_npz, tmp_path,
             assert len(vs_best) == len(curve) and vs_best[curve.index(max(curve))] == [0, 0]
             assert all(max(curve) - value == pytest.approx((lost - won) / n_val, abs=1e-4) for value, (lost, won) in zip(curve, vs_best))
 
-    assert _search(small_npz, out, "--trials", "3") == 0
+    assert _search(small_npz, out, "--trials", "3") == 0  # resumed with the pruner it began with
     for family in ("ann", "cnn"):
         after = _trials(out, family)
         assert len(after) == 3
@@ -54,6 +55,27 @@ def test_search_then_resume_adds_exactly_the_missing_trials(small_npz, tmp_path,
 
     assert _search(small_npz, out, "--trials", "3") == 0  # already done: nothing new
     assert len(_trials(out, "ann")) == 3
+
+
+@pytest.mark.slow
+def test_a_resumed_study_keeps_the_pruner_it_began_with_and_the_ladder_cannot_take_over_a_trunk_study(small_npz, tmp_path, capfd):
+    out = tmp_path / "run"
+    assert _search(small_npz, out, "--trials", "1", "--family", "ann", "--pruner", "median") == 0
+    before = (out / "study.db").read_bytes()
+    assert _search(small_npz, out, "--trials", "2", "--family", "ann", "--pruner", "ladder") == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert err == ["bakeoff: error: study 't' was searched with --pruner median, whose trials train whole; --pruner ladder cannot "
+                   "resume it: re-run without --pruner, or start a new --study"]
+    assert (out / "study.db").read_bytes() == before
+    assert _search(small_npz, out, "--trials", "2", "--family", "ann") == 0  # the same command without --pruner: median still
+    study = optuna.load_study(study_name=record.study_name("t", "ann"), storage=f"sqlite:///{out}/study.db")
+    assert study.user_attrs["pruner"] == "median" and len(study.trials) == 2
+    assert not [t for t in study.trials if record.LADDER_KEY in t.user_attrs]  # trained whole, not on the ladder
+    study.set_user_attr("pruner", None)  # as a study made before the pruner was recorded (the median was the default)
+    assert _search(small_npz, out, "--trials", "3", "--family", "ann") == 0
+    assert not [t for t in _trials(out, "ann") if record.LADDER_KEY in t.user_attrs] and len(_trials(out, "ann")) == 3
+    assert _search(small_npz, tmp_path / "new", "--trials", "1", "--family", "ann") == 0  # a new study: the default, the ladder
+    assert [record.LADDER_KEY in t.user_attrs for t in _trials(tmp_path / "new", "ann") if t.state.is_finished()] == [True]
 
 
 @pytest.mark.slow
@@ -80,7 +102,8 @@ def test_the_same_seed_and_trials_give_the_same_parameters(tmp_path, monkeypatch
     params = []
     for run in ("a", "b"):
         out = tmp_path / run
-        argv = ["search", "--data", "digits", "--family", "ann", "--trials", "4", "--epochs", "1", "--seed", "3", "--out", str(out), "--study", "t"]
+        argv = ["search", "--data", "digits", "--family", "ann", "--trials", "4", "--epochs", "1", "--seed", "3", "--out", str(out), "--study", "t",
+                "--pruner", "median"]  # whole trials: on the ladder a trial may continue a start with its parameters
         assert main(argv) == 0
         params.append([t.params for t in _trials(out, "ann")])
     assert len(params[0]) == 4 and params[0] == params[1]  # the fourth is TPE's first model-based draw
@@ -133,7 +156,8 @@ def test_trials_that_cannot_be_built_or_diverge_are_recorded_and_the_search_goes
         '[ann]\noptimizer = "sgd"\nsgd_learning_rate = 1e6\nmomentum = 0.99\nbatch_norm = false\nhidden_layers = 1\n'
     )
     out = tmp_path / "run"
-    argv = ["search", "--data", "digits", "--epochs", "2", "--trials", "2", "--out", str(out), "--study", "t", "--space", str(space)]
+    argv = ["search", "--data", "digits", "--epochs", "2", "--trials", "2", "--out", str(out), "--study", "t", "--space", str(space),
+            "--pruner", "median"]  # whole trials: on the ladder's warm-up this rate ends at chance without a NaN
     assert main(argv) == 0
     cnn = _trials(out, "cnn")
     assert [t.state for t in cnn] == [TrialState.FAIL, TrialState.FAIL]
@@ -204,7 +228,8 @@ def test_a_kerastuner_winner_is_retrained_for_every_epoch_it_trained(tmp_path, c
 @pytest.mark.slow
 def test_a_trial_whose_epochs_do_not_fit_its_cap_trains_the_epochs_that_fit(tmp_path):
     out = tmp_path / "run"
-    argv = ["search", "--data", "digits", "--family", "ann", "--timeout", "20s", "--epochs", "500", "--out", str(out), "--study", "t"]
+    argv = ["search", "--data", "digits", "--family", "ann", "--timeout", "20s", "--epochs", "500", "--out", str(out), "--study", "t",
+            "--pruner", "median"]  # trials of --epochs epochs; the ladder's own cap: test_ladder_search.py
     assert main(argv) == 0
     first = _trials(out, "ann")[0]  # 500 epochs cannot fit in a quarter of 20 s
     assert first.state == TrialState.COMPLETE, first.user_attrs.get("reason")
@@ -216,7 +241,7 @@ def test_a_trial_whose_epochs_do_not_fit_its_cap_trains_the_epochs_that_fit(tmp_
 @pytest.mark.slow
 def test_a_short_time_budget_on_small_real_data_ends_with_complete_trials_for_both_families(small_npz, tmp_path, capfd):
     out = tmp_path / "run"
-    assert _search(small_npz, out, "--timeout", "60s", "--epochs", "15") == 0
+    assert _search(small_npz, out, "--timeout", "60s") == 0
     for family in ("ann", "cnn"):
         complete = [t for t in _trials(out, family) if t.state == TrialState.COMPLETE]
         assert len(complete) >= 2, family
@@ -253,5 +278,11 @@ def test_a_warm_started_search_learns_from_an_earlier_study_without_paying_for_i
     copies = [t for t in trials if record.WARM_FROM in t.user_attrs]
     assert [t.params for t in copies] == [t.params for t in finished]
     assert record.counted(trials) == 1 and record.spent_seconds(trials) == record.spent_seconds([t for t in trials if t not in copies])
+    # on the ladder, a copy is knowledge, not a configuration of this study: its key and checkpoints are the earlier
+    # study's (its own folder), and this study's first configuration is keyed by its own trial number
+    assert not [t for t in copies if record.LADDER_KEY in t.user_attrs or record.FROM_EPOCHS in t.user_attrs]
+    new = [t for t in trials if t not in copies]
+    assert [t.user_attrs[record.LADDER_KEY] for t in new] == [t.number for t in new]
+    assert {p.name for p in (out / "checkpoints").iterdir()} <= {"explore-ann", "t-ann"}
     assert _search(small_npz, out, "--family", "ann", "--trials", "1", "--warm-start", "explore", "--no-starts") == 0  # resumed: copied once
     assert len([t for t in _trials(out, "ann") if record.WARM_FROM in t.user_attrs]) == len(copies)
