@@ -139,7 +139,7 @@ ENGINES: dict[str, Engine] = {"optuna": _optuna, "kerastuner": _kerastuner}
 
 def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: SearchData, stop: StopRequest, out: TextIO, workdir: Path) -> None:
     """One trial of ``family`` (a queued one first), trained by the objective and recorded in its study. On the
-    ladder, a configuration that has earned its next rung is queued first (``ladder_trial.continuation``)."""
+    ladder with nothing queued, a configuration that has earned its next rung is queued (``ladder_trial.continuation``)."""
     study.sampler = sampler_for(plan.seed, plan.sampler)
     study.pruner = pruner_for(plan.pruner, plan.epochs)
     left = plan.budget.seconds_left(study)
@@ -148,7 +148,10 @@ def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: Sea
                   surplus=lambda trial: _is_surplus(study, plan.budget, trial.number), max_seconds=cap)
     if plan.pruner == LADDER:
         rungs = ladder_rungs(plan.epochs)
-        if (found := continuation(study, rungs, workdir, cap)) is not None:
+        # a queued trial (a start, a copy of a dead worker's trial) runs first: a continuation queued behind it would
+        # wait past the budget's end
+        waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        if not waiting and (found := continuation(study, rungs, workdir, cap)) is not None:
             config, attrs = found
             study.enqueue_trial(plan.spaces[family].to_trial_params(config), user_attrs=attrs)
         objective = LadderObjective(family, plan.spaces[family], data, rungs=rungs, workdir=workdir,

@@ -156,12 +156,12 @@ def test_kill_9_in_the_middle_of_a_rung_loses_nothing_finished_and_trains_nothin
             checkpointed[key] = trial.user_attrs[record.CHECKPOINT_EPOCHS]
 
 
-def _first_rung_search(tmp_path, monkeypatch, small_npz, *, parts: int, epochs: int) -> list:
-    """The trials of a 40-second ladder search of the ANN on 600 images, first rung ``epochs``, share 1/``parts``."""
+def _first_rung_search(tmp_path, monkeypatch, small_npz, *, parts: int, epochs: int, seconds: int = 40) -> list:
+    """The trials of a ladder search of the ANN on 600 images for ``seconds``, first rung ``epochs``, share 1/``parts``."""
     monkeypatch.setenv("BAKEOFF_FIRST_RUNG_PARTS", str(parts))
     out = tmp_path / "run"
     argv = ["search", "--pruner", "ladder", "--epochs", str(epochs), "--data", str(small_npz), "--family", "ann",
-            "--timeout", "40s", "--out", str(out), "--study", "t"]
+            "--timeout", f"{seconds}s", "--out", str(out), "--study", "t"]
     assert main(argv) == 0
     return _trials(out)
 
@@ -171,13 +171,13 @@ def test_a_new_configuration_whose_first_rung_would_pass_its_share_of_the_budget
     # A first rung of 4 epochs on 600 images: the pace times whole epochs from the second on, so it can project the
     # rung before the rung ends. One part in 100,000 of the budget is far below any rung: every sampled
     # configuration is stopped by its pace, the starts (never stopped by the share) train their rung.
-    trials = _first_rung_search(tmp_path, monkeypatch, small_npz, parts=100000, epochs=4)
+    trials = _first_rung_search(tmp_path, monkeypatch, small_npz, parts=100000, epochs=4, seconds=60)
     starts = [t for t in trials if t.user_attrs.get(record.START) and not t.user_attrs.get(record.FROM_EPOCHS)]
     sampled = [t for t in trials if not t.user_attrs.get(record.START) and record.outcome_of(t) is not None]
     assert len(starts) == 2 and all(t.state == TrialState.COMPLETE and t.user_attrs[record.EPOCHS_RUN] == 4 for t in starts)
     slow = [t for t in sampled if record.outcome_of(t) is record.Outcome.TOO_SLOW]
     over = [t for t in sampled if record.outcome_of(t) is record.Outcome.OVER_BUDGET]
-    # the starts take most of the 40 s: each follows the other up the rungs (a start behind the deepest rung goes on)
+    # the starts take most of the time: each follows the other up the rungs (a start behind the deepest rung goes on)
     assert len(slow) >= 2 and over in ([], sampled[-1:]), [record.outcome_of(t) for t in sampled]  # only the last ran out the budget
     for trial in slow:
         assert trial.user_attrs[record.REASON].startswith("too slow: its first rung would take about")
