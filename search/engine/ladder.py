@@ -69,11 +69,12 @@ def behind(configs: list[Config], config: Config) -> bool:
 def promotable(configs: list[Config], rungs: Rungs) -> list[tuple[int, Config]]:
     """Configurations that may go on now: starts behind the deepest rung first (the shallowest first), then the
     deepest rung first and the best score: (rung index, config)."""
-    lagging = [c for c in configs if behind(configs, c) and c.rung not in c.went_on and not c.running]
+    trailing = {c.key for c in configs if behind(configs, c)}
+    lagging = [c for c in configs if c.key in trailing and c.rung not in c.went_on and not c.running]
     found = [(c.rung, c) for c in sorted(lagging, key=lambda c: (c.rung, c.key))]
     for k in sorted({c.rung for c in configs if c.rung >= 0}, reverse=True):
         top = top_of_rung(configs, k, rungs.factor)
-        ready = [c for c in configs if c.key in top and c.rung == k and k not in c.went_on and not c.running and not behind(configs, c)]
+        ready = [c for c in configs if c.key in top and c.rung == k and k not in c.went_on and not c.running and c.key not in trailing]
         found += [(k, c) for c in sorted(ready, key=lambda c: (-c.scores[k], c.key))]
     return found
 
