@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from bakeoff.search import stats
+from bakeoff.search.durations import format_epochs
 from bakeoff.search.engine import record
 from bakeoff.search.engine.objectives import Limits
 
@@ -87,7 +88,7 @@ def _shallower_starts(winner: dict[str, Any], starts: list[dict[str, Any]]) -> s
     shallow = [t for t in deepest.values() if (t.get("rung") or 0) < (winner.get("rung") or 0)]
     if not shallow:
         return ""
-    at = ", ".join(f"the {t['start']} start at {t['rung']} epoch{'' if t['rung'] == 1 else 's'}" for t in shallow)
+    at = ", ".join(f"the {t['start']} start at {format_epochs(t['rung'])}" for t in shallow)
     return f" (compared at fewer epochs than the winner's {winner['rung']}: {at})"
 
 

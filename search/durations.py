@@ -36,3 +36,8 @@ def format_duration(seconds: float) -> str:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def format_epochs(epochs: int) -> str:
+    """A training's length in words: ``1 epoch``, ``16 epochs``."""
+    return f"{epochs} epoch{'' if epochs == 1 else 's'}"

@@ -22,7 +22,7 @@ from bakeoff.search.data import VAL_FRACTION, check_source, load_dataset, resolv
 from bakeoff.search.data.prepared import folder_for, is_prepared, split_options, write_prepared
 from bakeoff.search.deploy.export import export_family
 from bakeoff.search.deploy.predict import predict_files
-from bakeoff.search.durations import DEFAULT_TIMEOUT, format_duration, parse_duration
+from bakeoff.search.durations import DEFAULT_TIMEOUT, format_duration, format_epochs, parse_duration
 from bakeoff.search.engine import record, strategy
 from bakeoff.search.engine.budget import Budget
 from bakeoff.search.engine.objectives import Limits, Objectives, format_cost, limits_from, parse_objective, stored_objectives
@@ -38,6 +38,7 @@ from bakeoff.search.engine.strategy import (
     require_torch,
 )
 from bakeoff.search.engine.studies import (
+    EPOCHS,
     PRUNER,
     SPACE,
     load_existing,
@@ -111,15 +112,16 @@ def search(args: argparse.Namespace) -> int:
     objectives = parse_objective(args.objective)
     _limits(args).check_measured(objectives, "this run")
     url = storage_url(args)
-    sampler, pruner = args.sampler or DEFAULT_SAMPLER, _pruner(args, url, families, objectives)
+    stored = _stored(url, args.study, families)
+    sampler, pruner = args.sampler or DEFAULT_SAMPLER, _pruner(args, stored, objectives)
     _check_objectives(objectives, args.engine, pruner)
     if pruner == LADDER:  # trials continue from rung to rung: the ladder's schedule, in every family's space
         spaces = {f: on_the_ladder(space) for f, space in spaces.items()}
-    epochs = args.epochs or (FIRST_RUNG if pruner == LADDER else DEFAULT_EPOCHS)
+    epochs = _epochs(args, stored, pruner)
     if sampler == "gp":
         require_torch()
     out = run_dir(args)
-    backend = _search_backend(args, url, families, objectives)
+    backend = _search_backend(args, stored, objectives)
     check_source(resolve_source(args.data)[0])
     data = load_dataset(args.data, val_fraction=args.val_fraction, subset=args.subset, seed=args.seed,
                         image_size=args.image_size, channels=args.channels)
@@ -137,6 +139,7 @@ def search(args: argparse.Namespace) -> int:
         "engine": args.engine,
         "backend": backend,
         PRUNER: pruner if args.engine == "optuna" else None,
+        EPOCHS: epochs,
     }
     identity = {**attrs, record.VAL_SIZE: len(data.y_val)}
     # Opening checks that a resumed study was searched on the same data; the parent of --workers creates
@@ -190,11 +193,11 @@ def _check_objectives(objectives: Objectives, engine: str, pruner: str) -> None:
     require_litert(f"--objective {objectives.text}")
 
 
-def _search_backend(args: argparse.Namespace, url: str, families: tuple[str, ...], objectives: Objectives) -> str:
+def _search_backend(args: argparse.Namespace, stored: dict[str, Any], objectives: Objectives) -> str:
     """--backend, else $KERAS_BACKEND, else the backend a resumed study began with, else the first installed;
     the KerasTuner engine trains on TensorFlow only, and Keras exports LiteRT files (the cost of a
     multi-objective search) from TensorFlow or PyTorch only."""
-    requested = args.backend or os.environ.get("KERAS_BACKEND") or _stored(url, args.study, families, "backend") or default_backend()
+    requested = args.backend or os.environ.get("KERAS_BACKEND") or stored.get("backend") or default_backend()
     if args.engine == "kerastuner" and requested != "tensorflow":
         raise UserError(f"--engine kerastuner runs on the tensorflow backend only, not {requested}; use --engine optuna or --backend tensorflow")
     if objectives.multi and requested == "jax":
@@ -203,30 +206,40 @@ def _search_backend(args: argparse.Namespace, url: str, families: tuple[str, ...
     return choose_backend(requested)
 
 
-def _pruner(args: argparse.Namespace, url: str, families: tuple[str, ...], objectives: Objectives) -> str:
+def _pruner(args: argparse.Namespace, stored: dict[str, Any], objectives: Objectives) -> str:
     """--pruner, else the one a resumed study was searched with (re-running the same command resumes a search as it
     began, whatever the default is now), else the default; KerasTuner's engine runs its own Hyperband: none."""
     if args.engine != "optuna":
         return "none"
-    stored = _stored(url, args.study, families, PRUNER)
-    if stored is None and (space := _stored(url, args.study, families, SPACE)) is not None:
+    before = stored.get(PRUNER)
+    if before is None and stored.get(SPACE) is not None:
         # a study made before its pruner was recorded: the ladder's space, or the median pruner, the default then
-        stored = LADDER if laddered(Space.from_config(space)) else "median"
-    if args.pruner and stored and (args.pruner == LADDER) != (stored == LADDER):
-        how = "continue from rung to rung" if stored == LADDER else "train whole"
-        raise UserError(f"study {args.study!r} was searched with --pruner {stored}, whose trials {how}; --pruner {args.pruner} "
+        before = LADDER if laddered(Space.from_config(stored[SPACE])) else "median"
+    if args.pruner and before and (args.pruner == LADDER) != (before == LADDER):
+        how = "continue from rung to rung" if before == LADDER else "train whole"
+        raise UserError(f"study {args.study!r} was searched with --pruner {before}, whose trials {how}; --pruner {args.pruner} "
                         "cannot resume it: re-run without --pruner, or start a new --study")
-    return args.pruner or stored or ("none" if objectives.multi else DEFAULT_PRUNER)
+    return args.pruner or before or ("none" if objectives.multi else DEFAULT_PRUNER)
 
 
-def _stored(url: str, name: str, families: tuple[str, ...], key: str) -> Any:
-    """A study attribute of an existing study, read without creating anything (None for a new study)."""
+def _epochs(args: argparse.Namespace, stored: dict[str, Any], pruner: str) -> int:
+    """--epochs, else the one a resumed study was searched with, else the default. A ladder study's rungs are
+    multiples of its first, and its trials' checkpoints and scores sit at those rungs: another first rung is refused."""
+    before = stored.get(EPOCHS)
+    if pruner == LADDER and args.epochs and before and args.epochs != before:
+        raise UserError(f"study {args.study!r} climbs rungs from a first rung of {format_epochs(before)}; --epochs "
+                        f"{args.epochs} would put its rungs elsewhere: re-run without --epochs, or start a new --study")
+    return args.epochs or before or (FIRST_RUNG if pruner == LADDER else DEFAULT_EPOCHS)
+
+
+def _stored(url: str, name: str, families: tuple[str, ...]) -> dict[str, Any]:
+    """The study attributes of an existing study, read without creating anything (empty for a new study)."""
     path = file_of(url)
     if path is not None and not path.exists():
-        return None
+        return {}
     storage = open_storage(url, create=False)
     found = (load_existing(storage, name, family) for family in families)
-    return next((study.user_attrs.get(key) for study in found if study is not None), None)
+    return next((study.user_attrs for study in found if study is not None), {})
 
 
 def _explain_missing(studies: dict[str, Any]) -> None:

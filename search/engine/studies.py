@@ -27,6 +27,9 @@ SPACE = "space"
 #: Study attribute: the ``--pruner`` it was created with (None for KerasTuner's engine), which a resume without
 #: ``--pruner`` keeps.
 PRUNER = "pruner"
+#: Study attribute: the ``--epochs`` it was created with (on the ladder, its first rung), which a resume without
+#: ``--epochs`` keeps.
+EPOCHS = "epochs"
 #: Study attribute: the earlier study whose trials this one was warm-started with (once, when it was created).
 WARM_START = "warm_start"
 #: What must match for an earlier study's validation accuracies to mean the same here: the data and its split.

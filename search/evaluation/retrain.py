@@ -23,6 +23,7 @@ import optuna
 from bakeoff.search import layout
 from bakeoff.search.data import Dataset
 from bakeoff.search.deploy.export import latency
+from bakeoff.search.durations import format_epochs
 from bakeoff.search.engine import record
 from bakeoff.search.engine.objectives import Limits
 from bakeoff.search.files import atomic, write_json
@@ -84,8 +85,7 @@ def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, s
             folders.append(folder)
             continue
         (folder / layout.ROBUSTNESS_FILE).unlink(missing_ok=True)  # measured on the model this seed replaces
-        epochs = f"{chosen.epochs} epoch{'s' if chosen.epochs != 1 else ''}"
-        log(f"[{family}] seed {seed}: retraining trial {chosen.trial} for {epochs} on {len(y)} images")  # a seed may take many minutes
+        log(f"[{family}] seed {seed}: retraining trial {chosen.trial} for {format_epochs(chosen.epochs)} on {len(y)} images")  # a seed may take many minutes
         started = time.perf_counter()
         metrics = _train_one(chosen, family, data, x, y, seed, folder)
         metrics.update(trial=chosen.trial, val_accuracy=chosen.val_accuracy, config=chosen.config, family=family, seed=seed, data_sha256=data.sha256,
@@ -93,7 +93,7 @@ def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, s
                        backend=os.environ.get("KERAS_BACKEND"), cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
         write_json(folder / layout.METRICS_FILE, metrics)
         log(
-            f"[{family}] seed {seed}: test accuracy {metrics['test_accuracy']:.4f} after {epochs} "
+            f"[{family}] seed {seed}: test accuracy {metrics['test_accuracy']:.4f} after {format_epochs(chosen.epochs)} "
             f"({time.perf_counter() - started:.0f}s)"
         )
         folders.append(folder)

@@ -1,6 +1,6 @@
 import pytest
 
-from bakeoff.search.durations import format_duration, parse_duration
+from bakeoff.search.durations import format_duration, format_epochs, parse_duration
 from bakeoff.search.errors import UserError
 
 
@@ -17,3 +17,7 @@ def test_parse_refuses(text):
 
 def test_format():
     assert format_duration(42) == "42s" and format_duration(425) == "7m05s" and format_duration(11520) == "3h12m"
+
+
+def test_format_epochs_says_one_epoch_and_many_epochs():
+    assert [format_epochs(n) for n in (1, 2, 16)] == ["1 epoch", "2 epochs", "16 epochs"]

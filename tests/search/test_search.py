@@ -79,6 +79,24 @@ def test_a_resumed_study_keeps_the_pruner_it_began_with_and_the_ladder_cannot_ta
 
 
 @pytest.mark.slow
+def test_a_resumed_ladder_study_keeps_its_first_rung_and_refuses_another(small_npz, tmp_path, capfd):
+    out = tmp_path / "run"
+    argv = ["search", "--data", str(small_npz), "--out", str(out), "--study", "t", "--family", "ann"]
+    assert main([*argv, "--trials", "1", "--epochs", "2"]) == 0
+    before = (out / "study.db").read_bytes()
+    assert main([*argv, "--trials", "2", "--epochs", "1"]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert err == ["bakeoff: error: study 't' climbs rungs from a first rung of 2 epochs; --epochs 1 would put its rungs elsewhere: "
+                   "re-run without --epochs, or start a new --study"]
+    assert (out / "study.db").read_bytes() == before
+    assert main([*argv, "--trials", "2"]) == 0  # the same command without --epochs: rungs of 2, 4, ... still, not the default 1
+    trials = [t for t in _trials(out, "ann") if t.state.is_finished()]
+    assert len(trials) == 2 and all(record.RUNG_SCORES in t.user_attrs for t in trials)
+    assert {int(rung) for t in trials for rung in t.user_attrs[record.RUNG_SCORES]} <= {2, 4}
+    assert optuna.load_study(study_name=record.study_name("t", "ann"), storage=f"sqlite:///{out}/study.db").user_attrs["epochs"] == 2
+
+
+@pytest.mark.slow
 def test_resume_with_other_data_options_is_refused(small_npz, tmp_path, capfd):
     out = tmp_path / "run"
     assert _search(small_npz, out, "--trials", "1", "--family", "ann") == 0
