@@ -399,24 +399,27 @@ def _best_anywhere(configs: list) -> object | None:
     return min(scored, key=lambda c: (-c.scores[c.rung], c.key)) if scored else None
 
 
-def ladder(pool: Pool, run: Run, rng, *, factor: int, parts: int = FIRST_RUNG_PARTS, choose=None, starts_lead: bool = True) -> None:
+def ladder(pool: Pool, run: Run, rng, *, factor: int, parts: int = FIRST_RUNG_PARTS, choose=None, starts_lead: bool = True,
+           rule: str | None = None) -> None:
     """Asynchronous successive halving over decayed rung scores with continuation: the engine's own decisions
     (``search/engine/ladder.py``, ``ladder_trial.py``) on the recorded curves. A new sampled configuration whose
     first rung would take more than ``1/parts`` of the budget (or any whose first rung would pass the cap) is
     stopped by its pace (``_first_rung_cut``); a configuration goes on to a rung only when the segment fits the cap
     at the pace of its recorded epochs (the engine projects it from the epochs it measured). ``starts_lead``: the
-    starts follow the deepest rung (the engine's rule); False judges them by rank."""
+    starts follow the deepest rung (the engine's rule); False judges them by rank. ``rule``: how the starts climb
+    (``ladder.STARTS_RULES``; None: the engine's ``STARTS_RULE``)."""
     import optuna
 
     from bakeoff.search.engine import ladder as asha
 
     rungs = asha.Rungs(first=1, factor=factor)
+    rule = rule or asha.STARTS_RULE
     study = _study(_tpe(int(rng.integers(2**31))))
     configs: dict[int, asha.Config] = {}
     by_index = {c.index: c for c in pool.curves}
     queue = pool.starts()
     while run.left() > 0:
-        ready = [(k, c) for k, c in asha.promotable(list(configs.values()), rungs)
+        ready = [(k, c) for k, c in asha.promotable(list(configs.values()), rungs, rule)
                  if _fits(by_index[c.key], 0.0, rungs.epochs(k), rungs.epochs(k + 1), _cap(run))]
         if ready:  # the deepest promotable configuration, the best of its rung, from its checkpoint
             state = ready[0][1]
@@ -454,7 +457,7 @@ def ladder(pool: Pool, run: Run, rng, *, factor: int, parts: int = FIRST_RUNG_PA
             spent, done = spent + step, epochs
             state.scores[state.rung + 1] = curve.decayed[epochs][0]
             trial.report(state.scores[state.rung], epochs)
-            if not asha.goes_on(list(configs.values()), state, rungs):
+            if not asha.goes_on(list(configs.values()), state, rungs, rule):
                 break
         run.spent = min(run.budget, run.spent + spent)
         best = (choose or asha.incumbent)(list(configs.values()))
@@ -480,6 +483,10 @@ STRATEGIES = {
     "ladder-2-best": lambda pool, run, rng: ladder(pool, run, rng, factor=2, choose=_best_anywhere),
     # The starts judged by rank like any configuration, not carried to the deepest rung (the engine before 2026-12-05).
     "ladder-2-judged": lambda pool, run, rng: ladder(pool, run, rng, factor=2, starts_lead=False),
+    # The starts follow the deepest rung a sampled configuration reached, not each other: going on by rank too
+    # ("lead") or only following ("trail"); see ``ladder.STARTS_RULE``.
+    "ladder-2-lead": lambda pool, run, rng: ladder(pool, run, rng, factor=2, rule="lead"),
+    "ladder-2-trail": lambda pool, run, rng: ladder(pool, run, rng, factor=2, rule="trail"),
 }
 
 

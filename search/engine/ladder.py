@@ -19,6 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: How the starts climb. "chase": a start goes on by its rank like any configuration, and follows the deepest rung
+#: any configuration reached (so the two starts, alone at the top, lead each other up the ladder). "lead": by its
+#: rank too, but it follows only the deepest rung a sampled configuration reached. "trail": never by its rank,
+#: only following the sampled configurations. The replay compares them (``ladder-2``, ``-lead``, ``-trail``).
+STARTS_RULES = ("chase", "lead", "trail")
+STARTS_RULE = "chase"
 
 @dataclass(frozen=True)
 class Rungs:
@@ -61,29 +67,38 @@ def top_of_rung(configs: list[Config], k: int, factor: int) -> set[int]:
     return {c.key for c in scored[: len(scored) // factor]}
 
 
-def behind(configs: list[Config], config: Config) -> bool:
-    """Whether ``config`` is a start below the deepest rung any configuration reached: it goes on regardless of rank."""
-    return config.start and config.rung >= 0 and config.rung < max(c.rung for c in configs)
+def behind(configs: list[Config], rule: str = STARTS_RULE) -> set[int]:
+    """Keys of the starts below the deepest rung any configuration reached (a sampled one, unless the rule is
+    "chase"): they go on regardless of rank."""
+    deepest = max((c.rung for c in configs if rule == "chase" or not c.start), default=-1)
+    return {c.key for c in configs if c.start and 0 <= c.rung < deepest}
 
 
-def promotable(configs: list[Config], rungs: Rungs) -> list[tuple[int, Config]]:
+def ranked(config: Config, rule: str) -> bool:
+    """Whether ``config`` may go on by its rank in its rung (a start not under the rule "trail")."""
+    return rule != "trail" or not config.start
+
+
+def promotable(configs: list[Config], rungs: Rungs, rule: str = STARTS_RULE) -> list[tuple[int, Config]]:
     """Configurations that may go on now: starts behind the deepest rung first (the shallowest first), then the
     deepest rung first and the best score: (rung index, config)."""
-    trailing = {c.key for c in configs if behind(configs, c)}
+    trailing = behind(configs, rule)
     lagging = [c for c in configs if c.key in trailing and c.rung not in c.went_on and not c.running]
     found = [(c.rung, c) for c in sorted(lagging, key=lambda c: (c.rung, c.key))]
     for k in sorted({c.rung for c in configs if c.rung >= 0}, reverse=True):
         top = top_of_rung(configs, k, rungs.factor)
-        ready = [c for c in configs if c.key in top and c.rung == k and k not in c.went_on and not c.running and c.key not in trailing]
+        ready = [c for c in configs if c.key in top and c.rung == k and k not in c.went_on and not c.running and c.key not in trailing
+                 and ranked(c, rule)]
         found += [(k, c) for c in sorted(ready, key=lambda c: (-c.scores[k], c.key))]
     return found
 
 
-def goes_on(configs: list[Config], config: Config, rungs: Rungs) -> bool:
+def goes_on(configs: list[Config], config: Config, rungs: Rungs, rule: str = STARTS_RULE) -> bool:
     """Whether ``config``, just scored at its rung, is in the top of it now or a start behind the deepest rung (and so
     trains on without a pause)."""
     k = config.rung
-    return k not in config.went_on and (behind(configs, config) or config.key in top_of_rung(configs, k, rungs.factor))
+    top = ranked(config, rule) and config.key in top_of_rung(configs, k, rungs.factor)
+    return k not in config.went_on and (config.key in behind(configs, rule) or top)
 
 
 def incumbent(configs: list[Config]) -> Config | None:

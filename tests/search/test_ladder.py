@@ -86,3 +86,32 @@ def test_a_start_follows_the_deepest_rung_whatever_its_rank_and_before_any_promo
     assert (1, 0) not in [(k, c.key) for k, c in promotable(configs, Rungs(1, 2))]
     sampled = [Config(0, {0: 0.97}), *configs[1:]]  # the same scores for a sampled configuration: not promoted
     assert (0, 0) not in [(k, c.key) for k, c in promotable(sampled, Rungs(1, 2))]
+
+
+def test_trailing_starts_alone_wait_and_then_follow_a_sampled_configuration():
+    # the first 1-hour search with the ladder as default: recipe and seed notebook led each other up to 32 epochs
+    # before a sampled configuration was tried
+    starts = [Config(0, {0: 0.96}, start=True), Config(1, {0: 0.98}, start=True)]
+    assert goes_on(starts, starts[1], Rungs(1, 2)) and [(k, c.key) for k, c in promotable(starts, Rungs(1, 2))] == [(0, 1)]
+    assert not goes_on(starts, starts[1], Rungs(1, 2), rule="trail")
+    assert promotable(starts, Rungs(1, 2), rule="trail") == []  # nothing to continue: sample
+    configs = [*starts, Config(2, {0: 0.97}), Config(3, {0: 0.90})]
+    # the top half of rung 0 is {1, 2}: the start 1 waits, the sampled 2 goes on
+    assert [(k, c.key) for k, c in promotable(configs, Rungs(1, 2), rule="trail")] == [(0, 2)]
+    configs[2].scores[1] = 0.985
+    configs[2].went_on.add(0)
+    # now both starts trail the deepest rung: the shallowest first (a tie: the earlier key), ahead of anything else
+    assert [(k, c.key) for k, c in promotable(configs, Rungs(1, 2), rule="trail")] == [(0, 0), (0, 1)]
+    assert goes_on(configs, configs[0], Rungs(1, 2), rule="trail")
+
+
+def test_leading_starts_go_on_by_rank_but_follow_only_sampled_configurations():
+    starts = [Config(0, {0: 0.96}, start=True), Config(1, {0: 0.98}, start=True)]
+    assert goes_on(starts, starts[1], Rungs(1, 2), rule="lead")  # the better start goes on by its rank
+    starts[1].scores[1] = 0.985
+    starts[1].went_on.add(0)
+    assert promotable(starts, Rungs(1, 2), rule="lead") == []  # the other does not chase it: sample
+    assert [(k, c.key) for k, c in promotable(starts, Rungs(1, 2), rule="chase")] == [(0, 0)]
+    configs = [*starts, Config(2, {0: 0.97, 1: 0.97}), Config(3, {0: 0.90})]
+    configs[2].went_on.add(0)
+    assert [(k, c.key) for k, c in promotable(configs, Rungs(1, 2), rule="lead")][0] == (0, 0)  # now it follows
