@@ -73,6 +73,8 @@ def is_transient(exc: BaseException) -> bool:
     for _ in range(4):
         if seen is None:
             return False
+        if isinstance(seen, sa.PendingRollbackError):  # the session of a query the outage cut: rolled back, a retry runs
+            return True
         if isinstance(seen, sa.DBAPIError) and (seen.connection_invalidated or isinstance(seen, (sa.OperationalError, sa.InterfaceError))):
             return disk_full(seen) is None and "no such table" not in str(seen)
         seen = seen.__cause__

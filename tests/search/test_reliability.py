@@ -86,7 +86,9 @@ def test_a_trial_killed_overnight_is_charged_what_it_trained_not_the_night(small
     killed_at = time.time()
     process.wait()
     time.sleep(30.0)
-    resumed = subprocess.run(BAKEOFF + _argv(small_npz, out, "--family", "cnn", "--timeout", "1s"), capture_output=True, text=True, timeout=300)
+    # the same command with a budget already spent (a ladder study keeps its first rung of 300 epochs)
+    resumed = subprocess.run(BAKEOFF + _argv(small_npz, out, "--family", "cnn", "--timeout", "1s", "--epochs", "300"),
+                             capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert "re-queued 1 trial(s) left running by a dead worker" in resumed.stdout
     study = optuna.load_study(study_name="k-cnn", storage=storage)
