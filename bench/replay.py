@@ -407,7 +407,7 @@ def ladder(pool: Pool, run: Run, rng, *, factor: int, parts: int = FIRST_RUNG_PA
     stopped by its pace (``_first_rung_cut``); a configuration goes on to a rung only when the segment fits the cap
     at the pace of its recorded epochs (the engine projects it from the epochs it measured). ``starts_lead``: the
     starts follow the deepest rung (the engine's rule); False judges them by rank. ``rule``: how the starts climb
-    (``ladder.STARTS_RULES``; None: the engine's ``STARTS_RULE``)."""
+    ("chase", "lead" or "trail", see ``ladder.STARTS_RULE``; None: the engine's)."""
     import optuna
 
     from bakeoff.search.engine import ladder as asha

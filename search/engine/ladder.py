@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 #: any configuration reached (so the two starts, alone at the top, lead each other up the ladder). "lead": by its
 #: rank too, but it follows only the deepest rung a sampled configuration reached. "trail": never by its rank,
 #: only following the sampled configurations. The replay compares them (``ladder-2``, ``-lead``, ``-trail``).
-STARTS_RULES = ("chase", "lead", "trail")
 STARTS_RULE = "chase"
 
 @dataclass(frozen=True)
