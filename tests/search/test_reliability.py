@@ -157,7 +157,9 @@ def test_parallel_workers_lose_and_duplicate_nothing(small_npz, tmp_path, storag
     assert "database is locked" not in result.stderr
     storage = (optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(out / "study.log")))
                if storage_kind == "journal" else f"sqlite:///{out}/study.db")
-    check(storage, "k", 5, {})
+    # Three workers may each begin a trial when one trial of the budget is left: the later ones give way and their
+    # parameters are queued again for an extended search (as with two processes on PostgreSQL, below).
+    check(storage, "k", 5, {}, surplus_ok=True)
     assert {"w0", "w1", "w2"} <= {line.split()[0] for line in result.stdout.splitlines() if line.startswith("w")}
 
 
