@@ -399,15 +399,13 @@ def _best_anywhere(configs: list) -> object | None:
     return min(scored, key=lambda c: (-c.scores[c.rung], c.key)) if scored else None
 
 
-def ladder(pool: Pool, run: Run, rng, *, factor: int, parts: int = FIRST_RUNG_PARTS, choose=None, starts_lead: bool = True,
-           rule: str | None = None) -> None:
+def ladder(pool: Pool, run: Run, rng, *, factor: int, parts: int = FIRST_RUNG_PARTS, choose=None, rule: str | None = None) -> None:
     """Asynchronous successive halving over decayed rung scores with continuation: the engine's own decisions
     (``search/engine/ladder.py``, ``ladder_trial.py``) on the recorded curves. A new sampled configuration whose
     first rung would take more than ``1/parts`` of the budget (or any whose first rung would pass the cap) is
     stopped by its pace (``_first_rung_cut``); a configuration goes on to a rung only when the segment fits the cap
-    at the pace of its recorded epochs (the engine projects it from the epochs it measured). ``starts_lead``: the
-    starts follow the deepest rung (the engine's rule); False judges them by rank. ``rule``: how the starts climb
-    ("chase", "lead" or "trail", see ``ladder.STARTS_RULE``; None: the engine's)."""
+    at the pace of its recorded epochs (the engine projects it from the epochs it measured). ``rule``: how the
+    starts climb ("chase", "lead", "trail" or "rank", see ``ladder.STARTS_RULE``; None: the engine's)."""
     import optuna
 
     from bakeoff.search.engine import ladder as asha
@@ -429,7 +427,7 @@ def ladder(pool: Pool, run: Run, rng, *, factor: int, parts: int = FIRST_RUNG_PA
             if curve is None:
                 run.ran_out = True
                 break
-            state = configs.setdefault(curve.index, asha.Config(curve.index, start=starts_lead and curve.start != "sampled"))
+            state = configs.setdefault(curve.index, asha.Config(curve.index, start=curve.start != "sampled"))
             spent = curve.build_seconds
         trial = _enqueued(study, pool, curve)
         run.trials += 1
@@ -482,7 +480,7 @@ STRATEGIES = {
     # What the ladder ships: the best at any depth instead of the best of the highest rung.
     "ladder-2-best": lambda pool, run, rng: ladder(pool, run, rng, factor=2, choose=_best_anywhere),
     # The starts judged by rank like any configuration, not carried to the deepest rung (the engine before 2026-12-05).
-    "ladder-2-judged": lambda pool, run, rng: ladder(pool, run, rng, factor=2, starts_lead=False),
+    "ladder-2-judged": lambda pool, run, rng: ladder(pool, run, rng, factor=2, rule="rank"),
     # The starts follow the deepest rung a sampled configuration reached, not each other: going on by rank too
     # ("lead") or only following ("trail"); see ``ladder.STARTS_RULE``.
     "ladder-2-lead": lambda pool, run, rng: ladder(pool, run, rng, factor=2, rule="lead"),

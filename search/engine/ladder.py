@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 #: How the starts climb. "chase": a start goes on by its rank like any configuration, and follows the deepest rung
 #: any configuration reached (so the two starts, alone at the top, lead each other up the ladder). "lead": by its
 #: rank too, but it follows only the deepest rung a sampled configuration reached. "trail": never by its rank,
-#: only following the sampled configurations. The replay compares them (``ladder-2``, ``-lead``, ``-trail``).
+#: only following the sampled configurations. "rank": by its rank only, like any configuration (the engine before
+#: 2026-12-05). The replay compares them (``ladder-2``, ``-lead``, ``-trail``, ``-judged``).
 STARTS_RULE = "chase"
 
 @dataclass(frozen=True)
@@ -68,7 +69,9 @@ def top_of_rung(configs: list[Config], k: int, factor: int) -> set[int]:
 
 def behind(configs: list[Config], rule: str = STARTS_RULE) -> set[int]:
     """Keys of the starts below the deepest rung any configuration reached (a sampled one, unless the rule is
-    "chase"): they go on regardless of rank."""
+    "chase"; none under "rank"): they go on regardless of rank."""
+    if rule == "rank":
+        return set()
     deepest = max((c.rung for c in configs if rule == "chase" or not c.start), default=-1)
     return {c.key for c in configs if c.start and 0 <= c.rung < deepest}
 

@@ -115,3 +115,14 @@ def test_leading_starts_go_on_by_rank_but_follow_only_sampled_configurations():
     configs = [*starts, Config(2, {0: 0.97, 1: 0.97}), Config(3, {0: 0.90})]
     configs[2].went_on.add(0)
     assert [(k, c.key) for k, c in promotable(configs, Rungs(1, 2), rule="lead")][0] == (0, 0)  # now it follows
+
+
+def test_starts_ranked_like_any_configuration_never_follow_the_deepest_rung():
+    # the rule before 2026-12-05 ("rank"; the replay's ladder-2-judged)
+    configs = [Config(0, {0: 0.96}, start=True), Config(1, {0: 0.98}, start=True), Config(2, {0: 0.97, 1: 0.99}),
+               Config(3, {0: 0.90})]
+    configs[2].went_on.add(0)
+    # the top half of rung 0 is {1, 2}: the better start goes on by its rank, the other stays behind
+    assert [(k, c.key) for k, c in promotable(configs, Rungs(1, 2), rule="rank")] == [(0, 1)]
+    assert not goes_on(configs, configs[0], Rungs(1, 2), rule="rank")
+    assert [(k, c.key) for k, c in promotable(configs, Rungs(1, 2), rule="chase")][0] == (0, 0)  # chasing, it follows
