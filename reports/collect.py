@@ -47,6 +47,7 @@ def trial_record(trial: FrozenTrial) -> dict[str, Any]:
         # Per-epoch validation accuracy as the pruner saw it; a multi-objective trial reports none (Optuna refuses), so
         # its stored curve stands in.
         "intermediate": dict(sorted(trial.intermediate_values.items())) or dict(enumerate(record.val_curve(trial))),
+        "configuration": attrs.get(record.LADDER_KEY),  # on the ladder, the first trial of its configuration
         "rung": record.rung_epochs(trial),  # the ladder's deepest rung in epochs, 0 for the other engines
         "curves": attrs.get(record.CURVES, {}),
         record.VAL_CORRECT: attrs.get(record.VAL_CORRECT),

@@ -1,7 +1,9 @@
 """What the search selected per family, stated honestly: winner, runner-up, margins, and where it came from.
 
-A trial's score is its best epoch and the winner is the best of many trials, so the winner's validation
-accuracy is optimistic. Margins are in standard errors of the difference of two accuracies on the same
+A trial's score is its best epoch (on the ladder: its accuracy at its rung's end, after the rung's decay) and the
+winner is the best of many trials, so the winner's validation accuracy is optimistic. On the ladder a
+configuration continued from its checkpoint is a new trial: the runner-up is the best other configuration, and the winner
+is counted as the best of configurations, not of trials. Margins are in standard errors of the difference of two accuracies on the same
 validation images (``search.stats``): paired, from the images one trial gets right and the other wrong, where
 both trials recorded them; unpaired otherwise, and the sentence says which. The winner is called "found by search" only when it beats every queued
 start that completed by more than ``TIE_SE`` standard errors; otherwise it is a tie with the best such start.
@@ -35,8 +37,10 @@ def select(trials: list[dict[str, Any]], n_val: int | None, limits: Limits = Lim
     if not ranked:
         return None
     winner = ranked[0]
-    found: dict[str, Any] = {"winner": winner, "runner_up": ranked[1] if len(ranked) > 1 else None, "n_val": n_val,
-                             "complete": len(ranked), "paired": True, "limits": limits.describe() if limits else None}
+    others = [t for t in ranked if _configuration(t) != _configuration(winner)]
+    found: dict[str, Any] = {"winner": winner, "runner_up": others[0] if others else None, "n_val": n_val,
+                             "complete": len(ranked), "configurations": len({_configuration(t) for t in ranked}),
+                             "paired": True, "limits": limits.describe() if limits else None}
 
     def margin_in_se(a: dict[str, Any], b: dict[str, Any]) -> float:
         correct = [record.val_correct(t, n_val) for t in (a, b)]
@@ -79,6 +83,12 @@ def select(trials: list[dict[str, Any]], n_val: int | None, limits: Limits = Lim
     return found
 
 
+def _configuration(trial: dict[str, Any]) -> int:
+    """Which configuration a trial trained: on the ladder the number of its first trial, elsewhere its own."""
+    found = trial.get("configuration")
+    return trial["number"] if found is None else found
+
+
 def _shallower_starts(winner: dict[str, Any], starts: list[dict[str, Any]]) -> str:
     """On the ladder, the starts whose deepest rung is below the winner's: the margin compares a model trained
     longer with one trained shorter, and the sentence says so."""
@@ -100,8 +110,12 @@ def describe(family: str, found: dict[str, Any] | None, unmet: str | None = None
     digits = 2 if runner is None else stats.digits_apart(100 * winner["value"], 100 * runner["value"], 2)
     among = f" Only trials that meet {found['limits']} are compared here; the runner-up and the starts are among them." if found.get("limits") else ""
     text = f"{family.upper()}: trial #{winner['number']} reached {100 * winner['value']:.{digits}f} % validation accuracy, {found['origin']}.{among} "
+    ladder = bool(winner.get("rung"))
     if runner is None:
-        return text + "It is the only complete trial; its validation accuracy is its best epoch, so it is optimistic."
+        if not ladder:
+            return text + "It is the only complete trial; its validation accuracy is its best epoch, so it is optimistic."
+        return text + ("It is the only configuration that completed a rung." if found["complete"] == 1 else
+                       f"It is the only configuration that completed a rung ({found['complete']} complete trials trained it).")
     if "margin_se" in found:
         kind = ("paired: from the validation images one trial gets right and the other wrong" if found["paired"] else
                 "unpaired: not every trial compared recorded its per-image validation results")
@@ -112,11 +126,11 @@ def describe(family: str, found: dict[str, Any] | None, unmet: str | None = None
         )
     else:
         text += f"The runner-up, #{runner['number']}, reached {100 * runner['value']:.{digits}f} %. "
+    if ladder:
+        return text + (f"The winner is the best of {found['configurations']} configurations ({found['complete']} complete trials: "
+                       "a configuration continued from its checkpoint is a new trial), so its validation accuracy is optimistic.")
     return text + (f"The winner is the best of {found['complete']} complete trials and its score is its best epoch, so its "
                    "validation accuracy is optimistic.")
-
-
-
 
 
 def stale(family: str, best: dict[str, Any] | None, runs: list[dict[str, Any]]) -> str | None:

@@ -152,3 +152,25 @@ def test_found_by_search_against_a_start_trained_fewer_epochs_says_so_and_not_wh
     for trial in trials:  # the other engines record no rung
         trial.pop("rung")
     assert "fewer epochs" not in select(trials, 6000)["origin"]
+
+
+def _rung(number, value, rung, configuration, start=None):
+    return {**_trial(number, value, start), "rung": rung, "configuration": configuration}
+
+
+def test_on_the_ladder_the_runner_up_is_another_configuration_and_the_winner_the_best_of_configurations():
+    # the recipe continued from its checkpoint: its shallower rung is the same configuration, not a runner-up
+    trials = [_rung(0, 0.98, 1, 0, "recipe"), _rung(1, 0.97, 1, 1), _rung(2, 0.99, 2, 0, "recipe"), _rung(3, 0.975, 2, 1)]
+    found = select(trials, 6000)
+    assert found["winner"]["number"] == 2 and found["runner_up"]["number"] == 3
+    text = describe("ann", found)
+    assert "The winner is the best of 2 configurations (4 complete trials: a configuration continued from its checkpoint" in text
+    assert "best epoch" not in text and "optimistic" in text
+
+
+def test_on_the_ladder_one_configuration_alone_has_no_runner_up():
+    found = select([_rung(0, 0.98, 1, 0, "recipe"), _rung(2, 0.99, 2, 0, "recipe")], 6000)
+    assert found["runner_up"] is None and "margin_se" not in found
+    assert describe("ann", found).endswith("It is the only configuration that completed a rung (2 complete trials trained it).")
+    one = describe("ann", select([_rung(5, 0.99, 1, 5)], 6000))
+    assert one.endswith("It is the only configuration that completed a rung.") and "best epoch" not in one
