@@ -216,6 +216,8 @@ def test_every_stage_runs_on_the_offline_default_data_and_prints_only_its_own_li
     assert lines and [line for line in lines if not OWN_LINE.match(line)] == []
     for family in ("ann", "cnn"):  # a seed says what it trains before the minutes it may take
         begun = next(i for i, line in enumerate(lines) if re.match(rf"\[{family}\] seed 0: retraining trial \d+ for \d+ epochs? on \d+ images$", line))
+        assert re.match(rf"\[{family}\] 1 seed to retrain: about \d+\S*, projected from the \d+\.\d s per epoch trial \d+ took in the "
+                        "search$", lines[begun - 1]), lines[begun - 1]
         assert any(line.startswith(f"[{family}] seed 0: test accuracy") for line in lines[begun + 1:])
     for family in ("ann", "cnn"):
         found = json.loads((out / "retrain" / family / "seed-0" / "robustness.json").read_text())

@@ -23,7 +23,7 @@ import optuna
 from bakeoff.search import layout
 from bakeoff.search.data import Dataset
 from bakeoff.search.deploy.export import latency
-from bakeoff.search.durations import format_epochs
+from bakeoff.search.durations import format_duration, format_epochs
 from bakeoff.search.engine import record
 from bakeoff.search.engine.objectives import Limits
 from bakeoff.search.files import atomic, write_json
@@ -31,7 +31,7 @@ from bakeoff.search.layout import retrain_dir
 from bakeoff.search.stats import retrain_epochs
 from bakeoff.search.train.builders import count_flops
 from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
-from bakeoff.search.train.rungs import decay
+from bakeoff.search.train.rungs import DECAY_SHARE, decay
 from bakeoff.search.train.speed import tuned_model
 from bakeoff.spaces import LADDER_SCHEDULE
 
@@ -49,6 +49,15 @@ class Plan:
     epochs: int
     schedule_epochs: int
     cost: dict[str, Any] | None = None  # ``record.COST``: what the model costs to ship, when the search measured it
+    epoch_seconds: float | None = None  # the trial's mean epoch in the search (``record.MEAN_EPOCH_SECONDS``)
+
+    def projected_seconds(self, images: int, searched_images: int) -> float | None:
+        """One seed's training at the pace the trial trained in the search, scaled from the ``searched_images`` it
+        trained on to ``images`` (the ladder's closing decay included); None when the search recorded no pace."""
+        if not self.epoch_seconds:
+            return None
+        epochs = self.epochs * (1 + DECAY_SHARE) if self.config.get("schedule") == LADDER_SCHEDULE else self.epochs
+        return self.epoch_seconds * epochs * images / searched_images
 
 
 def plan(study: optuna.Study, n_val: int, limits: Limits | None = None) -> Plan | None:
@@ -58,11 +67,12 @@ def plan(study: optuna.Study, n_val: int, limits: Limits | None = None) -> Plan 
         return None
     if record.rung_epochs(best):  # the ladder: the rung's epochs, then the decay its score was taken after
         return Plan(best.number, record.selectable_value(best), record.config_of(best), record.rung_epochs(best), record.rung_epochs(best),
-                    best.user_attrs.get(record.COST))
+                    best.user_attrs.get(record.COST), best.user_attrs.get(record.MEAN_EPOCH_SECONDS))
     curve = record.val_curve(best)
     epochs = retrain_epochs(curve, n_val, best.user_attrs.get(record.VAL_VS_BEST)) if curve else max(1, int(best.user_attrs.get(record.BEST_EPOCH) or 1))
     schedule_epochs = max(epochs, int(best.user_attrs.get(record.MAX_EPOCHS) or epochs))
-    return Plan(best.number, record.selectable_value(best), record.config_of(best), epochs, schedule_epochs, best.user_attrs.get(record.COST))
+    return Plan(best.number, record.selectable_value(best), record.config_of(best), epochs, schedule_epochs, best.user_attrs.get(record.COST),
+                best.user_attrs.get(record.MEAN_EPOCH_SECONDS))
 
 
 def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, seeds: int, log=print, share: tuple[int, int] = (0, 1),
@@ -78,6 +88,10 @@ def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, s
     x = np.concatenate([data.x_train, data.x_val])
     y = np.concatenate([data.y_train, data.y_val])
     folders = []
+    todo = [seed for seed in range(share[0], seeds, share[1]) if not _done(retrain_dir(out, family, seed), chosen.trial)]
+    if todo and (projected := chosen.projected_seconds(len(y), len(data.y_train))) is not None:  # a deep rung may take hours
+        log(f"[{family}] {len(todo)} seed{'' if len(todo) == 1 else 's'} to retrain: about {format_duration(projected * len(todo))}, "
+            f"projected from the {chosen.epoch_seconds:.1f} s per epoch trial {chosen.trial} took in the search")
     for seed in range(share[0], seeds, share[1]):
         folder = retrain_dir(out, family, seed)
         if _done(folder, chosen.trial):

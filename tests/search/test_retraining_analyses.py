@@ -30,6 +30,19 @@ def test_fractions_are_stratified_and_refused_below_two_images_per_class():
     assert fraction_subset(x, y, 0.01, seed=0) is None  # 10 images for 10 classes
 
 
+def test_a_retraining_is_projected_from_the_pace_of_its_trial_scaled_to_the_images_it_trains_on():
+    from bakeoff.search.evaluation.retrain import Plan
+    from bakeoff.search.train.rungs import DECAY_SHARE
+    from bakeoff.spaces import LADDER_SCHEDULE
+
+    # the first 1-hour ladder search on this machine: the recipe ANN, 8.2 s per epoch on 54,000 images, rung 64
+    ladder = Plan(trial=11, val_accuracy=0.99, config={"schedule": LADDER_SCHEDULE}, epochs=64, schedule_epochs=64, epoch_seconds=8.2)
+    assert ladder.projected_seconds(60_000, 54_000) == pytest.approx(8.2 * 64 * (1 + DECAY_SHARE) * 60_000 / 54_000)
+    cosine = Plan(trial=4, val_accuracy=0.98, config={"schedule": "cosine"}, epochs=12, schedule_epochs=15, epoch_seconds=2.0)
+    assert cosine.projected_seconds(1000, 1000) == pytest.approx(24.0)  # the epochs retraining trains, no decay after them
+    assert Plan(trial=4, val_accuracy=0.98, config={}, epochs=12, schedule_epochs=15).projected_seconds(1000, 900) is None
+
+
 @pytest.mark.slow
 def test_run_analyses_trains_each_job_once_and_records_what_the_report_needs(tmp_path, small_npz):
     from bakeoff.search.data import load_dataset
