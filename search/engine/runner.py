@@ -21,7 +21,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from bakeoff.search.data import SearchData
-from bakeoff.search.durations import format_duration
+from bakeoff.search.durations import format_duration, format_epochs
 from bakeoff.search.engine import record
 from bakeoff.search.engine.budget import TRIAL_SHARE, Budget
 from bakeoff.search.engine.ladder_trial import LadderObjective, continuation
@@ -262,7 +262,7 @@ class _Progress:
         )
         if record.rung_epochs(trial):
             begin = trial.user_attrs.get(record.FROM_EPOCHS) or 0
-            line += f"  (rung {record.rung_epochs(trial)} epochs" + (f", continued from {begin})" if begin else ")")
+            line += f"  (rung of {format_epochs(record.rung_epochs(trial))}" + (f", continued from epoch {begin})" if begin else ")")
         if reason and trial.state != TrialState.COMPLETE:
             line += f"  ({reason})"
         elif record.FITTED in trial.user_attrs:

@@ -122,7 +122,10 @@ def test_a_ladder_run_continues_configurations_trains_no_epoch_twice_keeps_budge
     (ann, ann_trial), (cnn, cnn_trial) = spent["ann"], spent["cnn"]
     assert 25 <= ann <= 30 + ann_trial and 25 <= cnn <= 30 + cnn_trial, spent
     assert abs(ann - cnn) <= max(ann_trial, cnn_trial), spent
-    assert "(rung 1 epochs)" in capfd.readouterr().out  # progress lines say how far each trial got
+    printed = capfd.readouterr().out  # progress lines say how far each trial got, and from where it went on
+    assert "(rung of 1 epoch)" in printed
+    continued = [t for f in ("ann", "cnn") for t in _trials(out, f) if t.state == TrialState.COMPLETE and t.user_attrs[record.FROM_EPOCHS]]
+    assert all(f"(rung of {record.rung_epochs(t)} epochs, continued from epoch {t.user_attrs[record.FROM_EPOCHS]})" in printed for t in continued)
 
 
 @pytest.mark.slow
