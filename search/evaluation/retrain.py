@@ -88,13 +88,14 @@ def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, s
     x = np.concatenate([data.x_train, data.x_val])
     y = np.concatenate([data.y_train, data.y_val])
     folders = []
-    todo = [seed for seed in range(share[0], seeds, share[1]) if not _done(retrain_dir(out, family, seed), chosen.trial)]
+    mine = range(share[0], seeds, share[1])
+    todo = [seed for seed in mine if not _done(retrain_dir(out, family, seed), chosen.trial)]
     if todo and (projected := chosen.projected_seconds(len(y), len(data.y_train))) is not None:  # a deep rung may take hours
         log(f"[{family}] {len(todo)} seed{'' if len(todo) == 1 else 's'} to retrain: about {format_duration(projected * len(todo))}, "
             f"projected from the {chosen.epoch_seconds:.1f} s per epoch trial {chosen.trial} took in the search")
-    for seed in range(share[0], seeds, share[1]):
+    for seed in mine:
         folder = retrain_dir(out, family, seed)
-        if _done(folder, chosen.trial):
+        if seed not in todo:
             log(f"[{family}] seed {seed}: already retrained from trial {chosen.trial}, skipped")
             folders.append(folder)
             continue
