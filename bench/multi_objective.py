@@ -12,7 +12,14 @@ validation accuracy (points), ``mo`` against ``so`` and ``front`` against ``mo``
 multi-objective hypervolume larger over at least 3 seeds, its most accurate point within 0.1 points of the
 single-objective winner. Every run is kept (re-running a kind and seed resumes its search and replaces its row).
 
+``--so-from DIR`` reads the single-objective search from a finished ``bakeoff run`` folder of the same seed and
+``--timeout`` instead of running it again (``bench/accuracy_at_budget.py`` runs exactly that search on the same data:
+an hour of machine time saved per seed); its row records that run's commit from ``accuracy_at_budget.json``. Its
+trials' latencies are measured when this script runs, so run it on the machine that runs that seed's other kinds:
+each row names its machine, and the table says when the rows compared ran on more than one.
+
     python bench/multi_objective.py --seed 0 [--timeout 1h] [--kinds mo,front,so] [--out /tmp/bakeoff-mo]
+    python bench/multi_objective.py --seed 1 --kinds so --so-from /work/runs/acc-default-seed1
     python bench/multi_objective.py --summary
 """
 
@@ -25,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import RESULTS, commit, mean_interval, mnist_path, record
+from common import RESULTS, commit, machine, mean_interval, mnist_path, record
 
 KINDS = {
     "mo": ["--objective", "accuracy,latency", "--pruner", "none"],
@@ -46,8 +53,20 @@ def run_one(kind: str, seed: int, timeout: str, root: Path, data) -> dict:
     started = time.perf_counter()
     subprocess.run(argv, check=True)
     wall = time.perf_counter() - started
-    return {"kind": kind, "seed": seed, "timeout": timeout, "commit": commit(), "wall_seconds": round(wall, 1),
+    return {"kind": kind, "seed": seed, "timeout": timeout, "commit": commit(), "wall_seconds": round(wall, 1), "cpu": machine()["cpu"],
             "families": {family: points_of(out, family, data) for family in ("ann", "cnn")}}
+
+
+def searched_before(seed: int, timeout: str, folder: Path, data) -> dict:
+    """The ``so`` row from ``folder``, a ``bakeoff run`` of this seed and timeout that accuracy_at_budget.py recorded
+    (its latest attempt gives the commit); nothing is searched again."""
+    path = RESULTS / "accuracy_at_budget.json"
+    attempts = json.loads(path.read_text())["attempts"] if path.exists() else []
+    found = [a for a in attempts if a["seed"] == seed and a["timeout"] == timeout]
+    if not found or not (folder / "study.db").is_file():
+        sys.exit(f"bench: --so-from {folder}: needs its study.db and an accuracy_at_budget attempt with seed {seed} and timeout {timeout}")
+    return {"kind": "so", "seed": seed, "timeout": timeout, "commit": found[-1]["commit"], "wall_seconds": None, "source": str(folder), "cpu": machine()["cpu"],
+            "families": {family: points_of(folder, family, data) for family in ("ann", "cnn")}}
 
 
 def points_of(out: Path, family: str, data) -> dict:
@@ -57,7 +76,9 @@ def points_of(out: Path, family: str, data) -> dict:
 
     from bakeoff.search.engine import record as trial_record
 
-    study = optuna.load_study(study_name=f"mo-{family}", storage=f"sqlite:///{out}/study.db")
+    storage = f"sqlite:///{out}/study.db"
+    name = next(n for n in optuna.get_all_study_names(storage) if n.endswith(f"-{family}"))
+    study = optuna.load_study(study_name=name, storage=storage)
     trials = study.get_trials(deepcopy=False)
     found, measured_after = [], 0
     for trial in trials:
@@ -100,7 +121,9 @@ def _hypervolumes(runs: list[dict]) -> tuple[dict, float]:
 def table(runs: list[dict]) -> str:
     """Per family and comparison: seeds, hypervolume difference and best-accuracy difference (points), mean [95 % interval]."""
     scores, ref_latency = _hypervolumes(runs)
-    lines = [f"Reference point: accuracy {REF_ACCURACY}, latency {ref_latency:.4g} ms (twice the largest of any complete trial of any run).", "",
+    cpus = sorted({run.get("cpu", "not recorded") for run in runs})
+    lines = [f"Reference point: accuracy {REF_ACCURACY}, latency {ref_latency:.4g} ms (twice the largest of any complete trial of any run).",
+             *([f"Latencies were measured on more than one machine ({'; '.join(cpus)}): a hypervolume difference mixes machines."] if len(cpus) > 1 else []), "",
              "| family | comparison | seeds | hypervolume A | hypervolume B | A − B (mean [95 % interval]) | best accuracy A − B, points |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for family in ("ann", "cnn"):
@@ -134,6 +157,8 @@ def main() -> None:
     parser.add_argument("--timeout", default="1h", help="each search's --timeout (both families together)")
     parser.add_argument("--kinds", default="mo,front,so", help=f"which searches, of {', '.join(KINDS)}")
     parser.add_argument("--out", type=Path, default=Path("/tmp/bakeoff-mo"), help="where the run folders go (resumed when there)")
+    parser.add_argument("--so-from", type=Path, metavar="DIR", help="read the single-objective search from this finished run folder "
+                        "(accuracy_at_budget.py's, same seed and timeout) instead of searching again")
     parser.add_argument("--summary", action="store_true", help="print the table of every recorded run")
     args = parser.parse_args()
     if args.summary:
@@ -143,7 +168,10 @@ def main() -> None:
 
     data = load_dataset(mnist_path()).search_data()
     for kind in args.kinds.split(","):
-        result = run_one(kind, args.seed, args.timeout, args.out, data)
+        if kind == "so" and args.so_from:
+            result = searched_before(args.seed, args.timeout, args.so_from, data)
+        else:
+            result = run_one(kind, args.seed, args.timeout, args.out, data)
         runs = [r for r in _recorded() if (r["kind"], r["seed"], r["timeout"]) != (kind, args.seed, args.timeout)] + [result]
         record(NAME, {"reference_accuracy": REF_ACCURACY, "runs": runs})
     print(table(_recorded()))
