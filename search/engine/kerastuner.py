@@ -30,7 +30,7 @@ from bakeoff.search.engine.objective import BUDGET_CUT, StopRequest
 from bakeoff.search.engine.record import Outcome
 from bakeoff.search.train.backend import import_keras
 from bakeoff.search.train.builders import count_flops
-from bakeoff.search.train.fit import one_hot, release_models, steps_per_epoch
+from bakeoff.search.train.fit import fit_arrays, one_hot, release_models, steps_per_epoch
 from bakeoff.search.train.speed import tuned_model
 from bakeoff.spaces import Space
 
@@ -108,8 +108,8 @@ def search_with_kerastuner(
                 sizes[now["id"]] = {record.PARAMS: int(model.count_params()), record.FLOPS: count_flops(model)}
             return model
 
-        def fit(self, hp, model, *args, **kwargs):
-            return model.fit(*args, batch_size=now["config"]["batch_size"], **kwargs)
+        def fit(self, hp, model, x, y, **kwargs):  # the same input pipeline as bakeoff's own trials
+            return fit_arrays(model, x, y, batch_size=now["config"]["batch_size"], **kwargs)
 
     class _Record(keras.callbacks.Callback):
         """Every epoch's validation accuracy, and the budget checked between batches. KerasTuner deep-copies

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bakeoff.search.train.builders import NEVER
-from bakeoff.search.train.fit import one_hot, steps_per_epoch, validation_pass
+from bakeoff.search.train.fit import fit_arrays, one_hot, steps_per_epoch, validation_pass
 
 #: The decay's length as a share of the steps trained before it (10-20 % in the WSD literature).
 DECAY_SHARE = 0.2
@@ -84,7 +84,7 @@ def _train_steps(model, x: np.ndarray, y: np.ndarray, steps: int, batch_size: in
     num_classes = int(model.output_shape[-1])
     whole, rest = divmod(steps, steps_per_epoch(len(x), batch_size))
     if whole:
-        model.fit(x, one_hot(y, num_classes), batch_size=batch_size, epochs=whole, shuffle=True, verbose=0)
+        fit_arrays(model, x, one_hot(y, num_classes), batch_size=batch_size, epochs=whole, verbose=0)
     if rest:
         pick = rng.choice(len(x), size=min(len(x), rest * batch_size), replace=False)
-        model.fit(x[pick], one_hot(y[pick], num_classes), batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+        fit_arrays(model, x[pick], one_hot(y[pick], num_classes), batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
