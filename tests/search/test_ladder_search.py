@@ -177,7 +177,8 @@ def test_a_new_configuration_whose_first_rung_would_pass_its_share_of_the_budget
     trials = _first_rung_search(tmp_path, monkeypatch, small_npz, parts=100000, epochs=4, seconds=60)
     starts = [t for t in trials if t.user_attrs.get(record.START) and not t.user_attrs.get(record.FROM_EPOCHS)]
     sampled = [t for t in trials if not t.user_attrs.get(record.START) and record.outcome_of(t) is not None]
-    assert len(starts) == 2 and all(t.state == TrialState.COMPLETE and t.user_attrs[record.EPOCHS_RUN] == 4 for t in starts)
+    # the starts train their first rung at least (the top of a rung goes on within the same trial when it fits its cap)
+    assert len(starts) == 2 and all(t.state == TrialState.COMPLETE and t.user_attrs[record.EPOCHS_RUN] >= 4 for t in starts), [t.user_attrs for t in starts]
     slow = [t for t in sampled if record.outcome_of(t) is record.Outcome.TOO_SLOW]
     over = [t for t in sampled if record.outcome_of(t) is record.Outcome.OVER_BUDGET]
     # the starts take most of the time: each follows the other up the rungs (a start behind the deepest rung goes on)

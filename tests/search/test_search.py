@@ -171,7 +171,7 @@ def test_trials_that_cannot_be_built_or_diverge_are_recorded_and_the_search_goes
     space = tmp_path / "space.toml"
     space.write_text(
         '[cnn]\nconv_blocks = 4\npooling = "max"\n'
-        '[ann]\noptimizer = "sgd"\nsgd_learning_rate = 1e6\nmomentum = 0.99\nbatch_norm = false\nhidden_layers = 1\n'
+        '[ann]\noptimizer = "sgd"\nsgd_learning_rate = 1e30\nmomentum = 0.99\nbatch_norm = false\nhidden_layers = 1\n'
     )
     out = tmp_path / "run"
     argv = ["search", "--data", "digits", "--epochs", "2", "--trials", "2", "--out", str(out), "--study", "t", "--space", str(space),
