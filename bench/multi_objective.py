@@ -14,7 +14,9 @@ single-objective winner. Every run is kept (re-running a kind and seed resumes i
 
 ``--so-from DIR`` reads the single-objective search from a finished ``bakeoff run`` folder of the same seed and
 ``--timeout`` instead of running it again (``bench/accuracy_at_budget.py`` runs exactly that search on the same data:
-an hour of machine time saved per seed); its row records that run's commit from ``accuracy_at_budget.json``. Its
+an hour of machine time saved per seed); its row records that run's commit from ``accuracy_at_budget.json``. Use
+it only with a run of the same training code as the other kinds (runs before the input pipeline of 2026-12-06
+trained 1.4x slower and so searched fewer trials in the same budget: not like for like). Its
 trials' latencies are measured when this script runs, so run it on the machine that runs that seed's other kinds:
 each row names its machine, and the table says when the rows compared ran on more than one.
 
