@@ -79,7 +79,9 @@ def points_of(out: Path, family: str, data) -> dict:
     from bakeoff.search.engine import record as trial_record
 
     storage = f"sqlite:///{out}/study.db"
-    name = next(n for n in optuna.get_all_study_names(storage) if n.endswith(f"-{family}"))
+    name = next((n for n in optuna.get_all_study_names(storage) if n.endswith(f"-{family}")), None)
+    if name is None:
+        sys.exit(f"bench: {out}/study.db holds no {family.upper()} study")
     study = optuna.load_study(study_name=name, storage=storage)
     trials = study.get_trials(deepcopy=False)
     found, measured_after = [], 0
