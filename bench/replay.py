@@ -18,8 +18,10 @@ Strategies:
   (compile cost again); TPE proposes new configurations, ordering pruned ones by how far they got. A new sampled
   configuration whose first rung would take more than 1/16 of the budget is stopped by its pace within seconds
   (the engine's ``FIRST_RUNG_PARTS``); ``ladder-2-any`` drops that limit, ``ladder-2-1/8`` allows twice as much and
-  ``ladder-2-1/32`` half. The starts follow the deepest rung any configuration reached, whatever their rank (the
-  engine's rule since 2026-12-05); ``ladder-2-judged`` judges them by rank like any configuration (the rule before).
+  ``ladder-2-1/32`` half. The starts follow the deepest rung a sampled configuration reached, whatever their rank
+  (the engine's rule since 2026-12-06, ``lead``); ``ladder-2-chase`` has them follow the deepest rung of any
+  configuration, so they lead each other up (the rule from 2026-12-05), ``ladder-2-trail`` never promotes them by
+  rank, and ``ladder-2-judged`` judges them by rank like any configuration (the rule before 2026-12-05).
   ``ladder-2-best`` ships the best configuration at any depth instead of the best of the highest rung.
 
 The record holds constant-rate runs and their decays, no cosine runs: ``median``, ``random`` and ``hyperband`` are
@@ -54,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import math
 import statistics
 import subprocess
@@ -64,6 +67,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bakeoff.search.engine.ladder import STARTS_RULE
 from bakeoff.search.engine.strategy import DEFAULT_PRUNER, FIRST_RUNG_PARTS, LADDER, LADDER_FACTOR
 from bakeoff.search.train.pace import PACE_SECONDS
 from bakeoff.search.train.rungs import with_decay
@@ -467,6 +471,10 @@ def ladder(pool: Pool, run: Run, rng, *, factor: int, parts: int = FIRST_RUNG_PA
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
 
 
+#: The replay's names for the ladder's rules for the starts (``ladder.STARTS_RULE``); "judged" is the rule before
+#: 2026-12-05, by rank like any configuration. The engine's own rule is plain ``ladder-2``.
+RULE_NAMES = {"rank": "judged", "chase": "chase", "lead": "lead", "trail": "trail"}
+
 STRATEGIES = {
     "median": lambda pool, run, rng: trunk_search(pool, run, rng, model_based=True, median=True),
     "random": lambda pool, run, rng: trunk_search(pool, run, rng, model_based=False, median=False),
@@ -479,12 +487,8 @@ STRATEGIES = {
     f"ladder-2-1/{FIRST_RUNG_PARTS * 2}": lambda pool, run, rng: ladder(pool, run, rng, factor=2, parts=FIRST_RUNG_PARTS * 2),
     # What the ladder ships: the best at any depth instead of the best of the highest rung.
     "ladder-2-best": lambda pool, run, rng: ladder(pool, run, rng, factor=2, choose=_best_anywhere),
-    # The starts judged by rank like any configuration, not carried to the deepest rung (the engine before 2026-12-05).
-    "ladder-2-judged": lambda pool, run, rng: ladder(pool, run, rng, factor=2, rule="rank"),
-    # The starts follow the deepest rung a sampled configuration reached, not each other: going on by rank too
-    # ("lead") or only following ("trail"); see ``ladder.STARTS_RULE``.
-    "ladder-2-lead": lambda pool, run, rng: ladder(pool, run, rng, factor=2, rule="lead"),
-    "ladder-2-trail": lambda pool, run, rng: ladder(pool, run, rng, factor=2, rule="trail"),
+    # The engine's other rules for the starts (``ladder.STARTS_RULE``), named below.
+    **{f"ladder-2-{RULE_NAMES[rule]}": functools.partial(ladder, factor=2, rule=rule) for rule in RULE_NAMES if rule != STARTS_RULE},
 }
 
 
@@ -665,9 +669,11 @@ def goals(results: dict, targets: dict, budget: float) -> str:
 
 def real_strategy(attempt: dict) -> str | None:
     """The replayed strategy of a real search: its ``--pruner`` as its commit's engine ran it. Attempts that
-    recorded "default" ran the median pruner (the default until the ladder); a ladder search made before the
-    starts followed the deepest rung (no ``behind`` in that commit's ``search/engine/ladder.py``) judged its starts
-    by rank; None: not replayed, or a commit this clone does not hold."""
+    recorded "default" ran the median pruner (the default until the ladder); a ladder search ran its commit's rule
+    for the starts (``STARTS_RULE``; before the setting, "chase" if the starts followed the deepest rung, i.e. its
+    ``search/engine/ladder.py`` has ``behind``, else "rank"); None: not replayed, or a commit this clone does not hold."""
+    import re
+
     pruner = attempt.get("pruner", "default")
     if pruner in ("default", "median"):
         return "median"
@@ -676,7 +682,9 @@ def real_strategy(attempt: dict) -> str | None:
     shown = subprocess.run(["git", "show", f"{attempt['commit']}:search/engine/ladder.py"], capture_output=True, text=True, cwd=ROOT)
     if shown.returncode:  # a commit this clone does not hold: what it ran is unknown here
         return None
-    return f"ladder-{LADDER_FACTOR}" if "def behind(" in shown.stdout else f"ladder-{LADDER_FACTOR}-judged"
+    named = re.search(r'^STARTS_RULE = "(\w+)"', shown.stdout, re.MULTILINE)
+    rule = named.group(1) if named else "chase" if "def behind(" in shown.stdout else "rank"
+    return f"ladder-{LADDER_FACTOR}" if rule == STARTS_RULE else f"ladder-{LADDER_FACTOR}-{RULE_NAMES[rule]}"
 
 
 def real_checks(results: dict, budget: float, curves: Path) -> str:

@@ -6,9 +6,9 @@ time cap, so the deepest rung a search reaches grows with its budget (an overnig
 configurations far beyond a 15-minute one's). Each configuration is judged only against others at the same rung
 and the same point of the same schedule (a decayed score, ``search/train/rungs.py``), never against a finished
 hand-tuned start: slow starters are compared with slow starters. The queued starts are the reference a sampled
-winner must beat ("found by search"), so a start goes on to every rung another configuration has reached, whatever
+winner must beat ("found by search"), so a start goes on to every rung a sampled configuration has reached, whatever
 its rank, before anything else is promoted: the verdict then compares models trained equally long (a start judged
-after one epoch says nothing of what its recipe reaches). One worker or many, the decision reads only
+after one epoch says nothing of what its recipe reaches), while the budget goes to the sampled configurations. One worker or many, the decision reads only
 what the studies hold, so workers agree without talking to each other, and the replay benchmark
 (``bench/replay.py``) runs this same code.
 
@@ -19,12 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-#: How the starts climb. "chase": a start goes on by its rank like any configuration, and follows the deepest rung
-#: any configuration reached (so the two starts, alone at the top, lead each other up the ladder). "lead": by its
-#: rank too, but it follows only the deepest rung a sampled configuration reached. "trail": never by its rank,
-#: only following the sampled configurations. "rank": by its rank only, like any configuration (the engine before
-#: 2026-12-05). The replay compares them (``ladder-2``, ``-lead``, ``-trail``, ``-judged``).
-STARTS_RULE = "chase"
+#: How the starts climb. "lead" (the default since 2026-12-06): a start goes on by its rank like any configuration,
+#: and follows the deepest rung a sampled configuration reached, so it is compared with the search's leaders at their
+#: depth without leading the climb itself. "chase": by its rank too, and it follows the deepest rung any
+#: configuration reached, so the two starts, alone at the top, lead each other up the ladder: in the three 1-hour
+#: searches of 57e3fb4 they took half or more of each family's budget before the first sampled configuration was
+#: tried, and a start was shipped in all six. "trail": never by its rank, only following the sampled configurations. "rank": by its
+#: rank only, like any configuration (the engine before 2026-12-05). The replay compares them (``bench/replay.py``).
+STARTS_RULE = "lead"
 
 @dataclass(frozen=True)
 class Rungs:
@@ -52,7 +54,7 @@ class Config:
     scores: dict[int, float] = field(default_factory=dict)  # rung index -> selection score
     went_on: set[int] = field(default_factory=set)  # rungs it was promoted from (or that it cannot leave)
     running: bool = False  # a worker is training it now
-    start: bool = False  # a queued start (seed notebook, recipe): it follows the deepest rung, see ``behind``
+    start: bool = False  # a queued start (seed notebook, recipe): it follows the search's deepest rung, see ``behind``
 
     @property
     def rung(self) -> int:

@@ -130,7 +130,9 @@ def test_a_real_search_is_checked_against_the_strategy_its_commit_ran():
 
     assert real_strategy({"pruner": "default", "commit": "HEAD"}) == "median"  # recorded before the ladder was the default
     assert real_strategy({"pruner": "median", "commit": "HEAD"}) == "median"
-    assert real_strategy({"pruner": "ladder", "commit": "HEAD"}) == "ladder-2"  # this commit's ladder: starts follow the deepest rung
+    assert real_strategy({"pruner": "ladder", "commit": "HEAD"}) == "ladder-2"  # this commit's ladder and its rule for the starts
+    assert real_strategy({"pruner": "ladder", "commit": "57e3fb4"}) == "ladder-2-chase"  # the starts chased each other, no STARTS_RULE yet
+    assert real_strategy({"pruner": "ladder", "commit": "4ac93c7"}) == "ladder-2-chase"  # STARTS_RULE = "chase"
     assert real_strategy({"pruner": "ladder", "commit": "6e1404c"}) == "ladder-2-judged"  # the first real ladder searches
     assert real_strategy({"pruner": "ladder", "commit": "0" * 40}) is None  # no such commit: unknown, not guessed
     assert real_strategy({"pruner": "halving", "commit": "HEAD"}) is None  # not replayed

@@ -126,7 +126,7 @@ def _studies_or_none(storage: str) -> list[optuna.Study]:
 
 @pytest.fixture
 def small_disk(tmp_path):
-    with SmallDisk.mounted(tmp_path / "disk", megabytes=96) as disk:
+    with SmallDisk.mounted(tmp_path / "disk", megabytes=256) as disk:
         if disk is None:
             pytest.skip("mounting a small tmpfs needs root")
         yield disk

@@ -181,7 +181,7 @@ def test_a_new_configuration_whose_first_rung_would_pass_its_share_of_the_budget
     assert len(starts) == 2 and all(t.state == TrialState.COMPLETE and t.user_attrs[record.EPOCHS_RUN] >= 4 for t in starts), [t.user_attrs for t in starts]
     slow = [t for t in sampled if record.outcome_of(t) is record.Outcome.TOO_SLOW]
     over = [t for t in sampled if record.outcome_of(t) is record.Outcome.OVER_BUDGET]
-    # the starts take most of the time: each follows the other up the rungs (a start behind the deepest rung goes on)
+    # every sampled configuration is stopped by its pace, one after another, until the budget runs out
     assert len(slow) >= 2 and over in ([], sampled[-1:]), [record.outcome_of(t) for t in sampled]  # only the last ran out the budget
     for trial in slow:
         assert trial.user_attrs[record.REASON].startswith("too slow: its first rung would take about")
