@@ -92,6 +92,10 @@ def _own_table(name: str, result: dict) -> str | None:
         import lr_ranges
 
         return lr_ranges.table(result["rows"])
+    if name == "warmup":
+        import warmup
+
+        return warmup.table(result["rows"])
     if name.startswith("replay"):
         import replay
 

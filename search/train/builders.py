@@ -175,25 +175,28 @@ def _cosine_class(keras):
 
 @lru_cache(maxsize=None)
 def _wsd_class(keras):
-    """Warm-up-stable-decay without the warm-up: a constant rate until told to decay (``search.train.rungs``), then a
-    linear fall to zero over ``decay_steps``. The decay's start and length are variables, so a compiled training
-    step follows them without being traced again."""
+    """Warm-up-stable-decay: the rate climbs linearly over the first ``warmup_steps`` (0: none; ``search.train.rungs``
+    sets it), stays constant until told to decay, then falls linearly to zero over ``decay_steps``. The phases' bounds
+    are variables, so a compiled training step follows them without being traced again."""
 
     @keras.saving.register_keras_serializable(package="bakeoff")
     class StableThenDecay(keras.optimizers.schedules.LearningRateSchedule):
-        def __init__(self, initial_learning_rate: float, decay_from: float = NEVER, decay_steps: float = 1.0) -> None:
+        def __init__(self, initial_learning_rate: float, decay_from: float = NEVER, decay_steps: float = 1.0, warmup_steps: float = 0.0) -> None:
             self.initial_learning_rate = float(initial_learning_rate)
             self.decay_from = keras.Variable(float(decay_from), dtype="float32", trainable=False, name="decay_from")
             self.decay_steps = keras.Variable(float(decay_steps), dtype="float32", trainable=False, name="decay_length")
+            self.warmup_steps = keras.Variable(float(warmup_steps), dtype="float32", trainable=False, name="warmup_length")
 
         def __call__(self, step):
             ops = keras.ops
-            done = ops.maximum(ops.cast(step, "float32") - self.decay_from, 0.0)
-            return self.initial_learning_rate * ops.maximum(1.0 - done / self.decay_steps, 0.0)
+            step = ops.cast(step, "float32")
+            warm = ops.minimum((step + 1.0) / ops.maximum(self.warmup_steps, 1.0), 1.0)
+            done = ops.maximum(step - self.decay_from, 0.0)
+            return self.initial_learning_rate * warm * ops.maximum(1.0 - done / self.decay_steps, 0.0)
 
         def get_config(self) -> dict[str, float]:
             return {"initial_learning_rate": self.initial_learning_rate, "decay_from": float(self.decay_from.numpy()),
-                    "decay_steps": float(self.decay_steps.numpy())}
+                    "decay_steps": float(self.decay_steps.numpy()), "warmup_steps": float(self.warmup_steps.numpy())}
 
     return StableThenDecay
 

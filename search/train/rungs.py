@@ -22,6 +22,8 @@ from bakeoff.search.train.fit import fit_arrays, one_hot, steps_per_epoch, valid
 
 #: The decay's length as a share of the steps trained before it (10-20 % in the WSD literature).
 DECAY_SHARE = 0.2
+#: A new ladder configuration's rate climbs linearly over this share of its first epoch (``bench/warmup.py``).
+WARMUP_EPOCHS = 0.2
 
 
 def with_decay(seconds: float) -> float:
@@ -39,6 +41,14 @@ class Decayed:
     @property
     def accuracy(self) -> float:
         return float(self.correct.mean())
+
+
+def warm_up(model, steps: int) -> None:
+    """Let ``model``'s rate climb linearly over its first ``steps`` (0: start at the full rate), before it trains."""
+    schedule = getattr(model.optimizer, "_learning_rate", None)
+    if not hasattr(schedule, "warmup_steps"):
+        raise ValueError("a warm-up needs the stable-then-decay schedule (schedule = 'wsd')")
+    schedule.warmup_steps.assign(float(steps))
 
 
 def decay_steps(steps_done: int) -> int:

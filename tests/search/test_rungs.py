@@ -7,9 +7,9 @@ import pytest
 
 from bakeoff.search.data import load_dataset
 from bakeoff.search.train.backend import import_keras
-from bakeoff.search.train.builders import NEVER, build_model, resize_schedule
+from bakeoff.search.train.builders import NEVER, build_model, load_checkpoint, resize_schedule
 from bakeoff.search.train.fit import fit, release_models, steps_per_epoch, validation_pass
-from bakeoff.search.train.rungs import DECAY_SHARE, decay_steps, decayed_validation
+from bakeoff.search.train.rungs import DECAY_SHARE, decay_steps, decayed_validation, warm_up
 from bakeoff.search.train.settings import PLAIN
 from bakeoff.spaces import BASELINES
 
@@ -38,6 +38,23 @@ def test_the_schedule_is_constant_until_told_then_falls_linearly_to_zero(digits)
     schedule.decay_steps.assign(50.0)
     assert [round(float(schedule(s)) / 3e-3, 4) for s in (100, 125, 150, 400)] == [1.0, 0.5, 0.0, 0.0]
     assert not resize_schedule(_model(digits), 10)  # the cosine's resizing leaves it alone
+
+
+def test_a_warm_up_climbs_linearly_to_the_stable_rate_and_a_checkpoint_keeps_it(digits, tmp_path):
+    model = _model(digits)
+    schedule = model.optimizer._learning_rate
+    assert float(schedule(0)) == pytest.approx(3e-3)  # no warm-up unless told: the full rate from the first step
+    warm_up(model, 10)
+    assert [round(float(schedule(s)) / 3e-3, 4) for s in (0, 4, 9, 10, 10**6)] == [0.1, 0.5, 1.0, 1.0, 1.0]
+    schedule.decay_from.assign(100.0)
+    schedule.decay_steps.assign(50.0)
+    assert round(float(schedule(125)) / 3e-3, 4) == 0.5  # the decay after it is unchanged
+    model.save(tmp_path / "run.keras")
+    assert float(load_checkpoint(tmp_path / "run.keras").optimizer._learning_rate.warmup_steps.numpy()) == 10.0
+    older = type(schedule).from_config({"initial_learning_rate": 3e-3, "decay_from": NEVER, "decay_steps": 1.0})
+    assert float(older.warmup_steps.numpy()) == 0.0  # a checkpoint saved before warm-ups existed loads without one
+    with pytest.raises(ValueError, match="stable-then-decay"):
+        warm_up(build_model({**CONFIG, "schedule": "constant"}, "ann", digits.input_shape, digits.num_classes, 1, PLAIN), 10)
 
 
 def test_a_decayed_validation_trains_a_copy_and_puts_the_run_back_exactly(digits):
