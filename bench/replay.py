@@ -24,7 +24,8 @@ Strategies:
   rank, and ``ladder-2-judged`` judges them by rank like any configuration (the rule before 2026-12-05).
   ``ladder-2-best`` ships the best configuration at any depth instead of the best of the highest rung.
 
-The record holds constant-rate runs and their decays, no cosine runs: ``median``, ``random`` and ``hyperband`` are
+The record holds constant-rate runs and their decays, without the ladder's warm-up (2026-12-06; ``warmup.py``): a
+configuration that stayed at chance there may learn in today's engine. It holds no cosine runs: ``median``, ``random`` and ``hyperband`` are
 replayed at a constant rate, where a real trial with a cosine schedule would end its last epochs a little higher.
 The comparison with real runs measures how much that matters: last, the replay is checked against every real
 search recorded by ``accuracy_at_budget.py`` on the record's CPU at the same budget (``real_checks``: trials, best

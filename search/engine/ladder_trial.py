@@ -28,7 +28,7 @@ from bakeoff.search.files import atomic
 from bakeoff.search.train.builders import count_flops, load_checkpoint
 from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
 from bakeoff.search.train.pace import Pace, over
-from bakeoff.search.train.rungs import decayed_validation, with_decay
+from bakeoff.search.train.rungs import WARMUP_EPOCHS, decayed_validation, warm_up, with_decay
 from bakeoff.spaces import LADDER_SCHEDULE
 
 
@@ -82,6 +82,8 @@ def continuation(study: optuna.Study, rungs: Rungs, workdir: Path, cap: float | 
             continue
         scores = {str(rungs.epochs(j)): s for j, s in sorted(config.scores.items()) if j <= k}
         attrs = {record.LADDER_KEY: config.key, record.FROM_EPOCHS: epochs, record.CONTINUES: trial.number, record.RUNG_SCORES: scores}
+        if record.WARMUP in trial.user_attrs:  # how its run began, for retraining
+            attrs[record.WARMUP] = trial.user_attrs[record.WARMUP]
         if trial.user_attrs.get(record.START):  # a start stays a start at every rung: it is never "found by search"
             attrs[record.START] = trial.user_attrs[record.START]
         return record.config_of(trial), attrs
@@ -172,7 +174,10 @@ class LadderObjective(Objective):
             return load_checkpoint(layout.checkpoint(self.workdir, self.trial.study.study_name, key, begin))
         from bakeoff.search.train.speed import tuned_model
 
-        return tuned_model({**config, "schedule": LADDER_SCHEDULE}, self.family, self.data.input_shape, self.data.num_classes, per_epoch * self.rungs.first)
+        model = tuned_model({**config, "schedule": LADDER_SCHEDULE}, self.family, self.data.input_shape, self.data.num_classes, per_epoch * self.rungs.first)
+        warm_up(model, round(WARMUP_EPOCHS * per_epoch))
+        self.trial.set_user_attr(record.WARMUP, WARMUP_EPOCHS)
+        return model
 
     def _between_epochs(self, epoch: int, logs: dict) -> str | None:
         """Only a stop request or a cut ends a segment between epochs: the ladder judges at rungs, not per epoch."""

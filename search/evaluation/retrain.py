@@ -31,7 +31,7 @@ from bakeoff.search.layout import retrain_dir
 from bakeoff.search.stats import retrain_epochs
 from bakeoff.search.train.builders import count_flops
 from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
-from bakeoff.search.train.rungs import DECAY_SHARE, decay
+from bakeoff.search.train.rungs import DECAY_SHARE, decay, warm_up
 from bakeoff.search.train.speed import tuned_model
 from bakeoff.spaces import LADDER_SCHEDULE
 
@@ -50,6 +50,7 @@ class Plan:
     schedule_epochs: int
     cost: dict[str, Any] | None = None  # ``record.COST``: what the model costs to ship, when the search measured it
     epoch_seconds: float | None = None  # the trial's mean epoch in the search (``record.MEAN_EPOCH_SECONDS``)
+    warmup_epochs: float = 0.0  # the ladder's warm-up the trial's run began with (``record.WARMUP``)
 
     def projected_seconds(self, images: int, searched_images: int) -> float | None:
         """One seed's training at the pace the trial trained in the search, scaled from the ``searched_images`` it
@@ -67,7 +68,7 @@ def plan(study: optuna.Study, n_val: int, limits: Limits | None = None) -> Plan 
         return None
     if record.rung_epochs(best):  # the ladder: the rung's epochs, then the decay its score was taken after
         return Plan(best.number, record.selectable_value(best), record.config_of(best), record.rung_epochs(best), record.rung_epochs(best),
-                    best.user_attrs.get(record.COST), best.user_attrs.get(record.MEAN_EPOCH_SECONDS))
+                    best.user_attrs.get(record.COST), best.user_attrs.get(record.MEAN_EPOCH_SECONDS), float(best.user_attrs.get(record.WARMUP) or 0.0))
     curve = record.val_curve(best)
     epochs = retrain_epochs(curve, n_val, best.user_attrs.get(record.VAL_VS_BEST)) if curve else max(1, int(best.user_attrs.get(record.BEST_EPOCH) or 1))
     schedule_epochs = max(epochs, int(best.user_attrs.get(record.MAX_EPOCHS) or epochs))
@@ -133,6 +134,8 @@ def train_and_predict(chosen: Plan, family: str, x: np.ndarray, y: np.ndarray, x
     keras.utils.set_random_seed(10_000 + seed)
     batch = chosen.config["batch_size"]
     model = tuned_model(chosen.config, family, x.shape[1:], num_classes, steps_per_epoch(len(x), batch) * chosen.schedule_epochs)
+    if chosen.warmup_epochs:
+        warm_up(model, round(chosen.warmup_epochs * steps_per_epoch(len(x), batch)))
     started = time.perf_counter()
     result = fit(model, x, y, epochs=chosen.epochs, batch_size=batch)
     if chosen.config.get("schedule") == LADDER_SCHEDULE and result.diverged_at is None:

@@ -18,10 +18,11 @@ from bakeoff.search import layout
 from bakeoff.search.app.main import main
 from bakeoff.search.data import load_dataset
 from bakeoff.search.engine import record
+from bakeoff.search.evaluation.retrain import plan
 from bakeoff.search.train.backend import import_keras
 from bakeoff.search.train.builders import load_checkpoint
 from bakeoff.search.train.fit import fit, release_models
-from bakeoff.search.train.rungs import decayed_validation
+from bakeoff.search.train.rungs import WARMUP_EPOCHS, decayed_validation
 from bakeoff.search.train.speed import tuned_model
 from bakeoff.spaces import BASELINES, LADDER_SCHEDULE
 
@@ -112,6 +113,9 @@ def test_a_ladder_run_continues_configurations_trains_no_epoch_twice_keeps_budge
         assert deepest >= 2, family  # of the two starts, the better went on (at once, or from its checkpoint)
         best = record.best_trial(trials)
         assert record.rung_epochs(best) == deepest
+        # every segment says how its run began, continuations too, so retraining warms up as the search did
+        assert all(t.user_attrs.get(record.WARMUP) == WARMUP_EPOCHS for t in trials if t.state == TrialState.COMPLETE)
+        assert plan(optuna.load_study(study_name=record.study_name("t", family), storage=f"sqlite:///{out}/study.db"), 100).warmup_epochs == WARMUP_EPOCHS
         # retraining trains the winner for its rung's epochs (then the same decay its score was taken after)
         metrics = json.loads((layout.retrain_dir(out, family, 0) / layout.METRICS_FILE).read_text())
         assert (metrics["trial"], metrics["epochs"]) == (best.number, deepest)
