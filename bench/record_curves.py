@@ -95,6 +95,7 @@ def halves(correct: np.ndarray) -> list[float]:
 
 def record_one(family: str, index: int, label: str, config: dict, data, peers: list[dict], cap: float, early_cap: float, seed: int) -> dict:
     """Train one configuration at a constant rate, score it with a decay at each rung, as deep as the halving says."""
+    from bakeoff.search.engine.record import trial_seed
     from bakeoff.search.train.backend import import_keras
     from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
     from bakeoff.search.train.rungs import decayed_validation
@@ -102,7 +103,7 @@ def record_one(family: str, index: int, label: str, config: dict, data, peers: l
 
     keras = import_keras()
     release_models()
-    keras.utils.set_random_seed(seed * 100_003 + index)
+    keras.utils.set_random_seed(trial_seed(seed, index))
     trained = {**config, "schedule": "wsd"}
     per_epoch = steps_per_epoch(len(data.x_train), trained["batch_size"])
     started = time.perf_counter()

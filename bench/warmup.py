@@ -43,8 +43,9 @@ def cases(runs: list[Path], family: str, from_rate: float) -> list[dict]:
                 continue  # a continuation, or a trial that never scored its first rung
             start = attrs.get(rec.START)
             high = config["optimizer"] in ("adam", "adamw") and config["learning_rate"] >= from_rate
-            if (start and start not in starts) or (not start and high):
-                starts.add(start)
+            if start and start not in starts or not start and high:
+                if start:
+                    starts.add(start)
                 found.append({"run": str(run), "search_seed": job["seed"], "trial": trial.number, "start": start,
                               "config": config, "search_score": round(score, 4)})
     return found
@@ -52,6 +53,7 @@ def cases(runs: list[Path], family: str, from_rate: float) -> list[dict]:
 
 def first_rung(family: str, case: dict, data, warmup: float) -> dict:
     """The case's first rung as its trial trained it, with a warm-up over ``warmup`` of the epoch."""
+    from bakeoff.search.engine.record import trial_seed
     from bakeoff.search.train.backend import import_keras
     from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
     from bakeoff.search.train.rungs import decayed_validation, warm_up
@@ -60,7 +62,7 @@ def first_rung(family: str, case: dict, data, warmup: float) -> dict:
 
     keras = import_keras()
     release_models()
-    keras.utils.set_random_seed(case["search_seed"] * 100_003 + case["trial"])  # the ladder trial's seed
+    keras.utils.set_random_seed(trial_seed(case["search_seed"], case["trial"]))
     config = case["config"]
     batch = config["batch_size"]
     per_epoch = steps_per_epoch(len(data.x_train), batch)
@@ -101,13 +103,13 @@ def main() -> None:
     args = parser.parse_args()
     found = cases(args.runs, args.family, args.from_rate)
     print(f"{len(found)} cases", flush=True)
-    datasets: dict[int, object] = {}
+    data, split = None, None
     rows = []
     for case in found:
-        seed = case["search_seed"]
-        if seed not in datasets:
-            datasets = {seed: load_dataset(mnist_path(), seed=seed)}  # the search's split; one in memory at a time
-        results = [first_rung(args.family, case, datasets[seed], warmup) for warmup in WARMUPS]
+        if case["search_seed"] != split:  # the search's split, one in memory at a time
+            split = case["search_seed"]
+            data = load_dataset(mnist_path(), seed=split)
+        results = [first_rung(args.family, case, data, warmup) for warmup in WARMUPS]
         rows.append({**case, "results": results})
         print(json.dumps({k: rows[-1][k] for k in ("search_seed", "trial", "start", "search_score", "results")}), flush=True)
     print(table(rows))

@@ -122,7 +122,7 @@ class LadderObjective(Objective):
 
         keras = import_keras()
         trial.set_user_attr(record.BACKEND, keras.backend.backend())
-        keras.utils.set_random_seed(self.seed * 100_003 + trial.number)
+        keras.utils.set_random_seed(record.trial_seed(self.seed, trial.number))
         data = self.data
         batch = config["batch_size"]
         per_epoch = steps_per_epoch(len(data.x_train), batch)

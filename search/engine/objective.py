@@ -112,7 +112,7 @@ class Objective:
 
         keras = import_keras()
         trial.set_user_attr(record.BACKEND, keras.backend.backend())
-        keras.utils.set_random_seed(self.seed * 100_003 + trial.number)
+        keras.utils.set_random_seed(record.trial_seed(self.seed, trial.number))
         data = self.data
         steps = steps_per_epoch(len(data.x_train), config["batch_size"]) * self.epochs
         try:

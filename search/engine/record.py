@@ -202,6 +202,12 @@ def val_correct(attrs: dict[str, Any], n: int | None) -> Any:
     return unpack_correct(packed, n)
 
 
+def trial_seed(search_seed: int, number: int) -> int:
+    """The random seed trial ``number`` of a search with ``--seed search_seed`` trains from (every engine, and the
+    benchmarks that train a trial again)."""
+    return search_seed * 100_003 + number
+
+
 def study_name(name: str, family: str) -> str:
     return f"{name}-{family}"
 
