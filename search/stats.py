@@ -93,11 +93,11 @@ def format_p(p: float, alpha: float = 0.05) -> str:
 
 def digits_apart(a: float, b: float, digits: int, most: int = 6) -> int:
     """The fewest decimals, from ``digits`` up, at which ``a`` and ``b`` print differently: numbers printed beside
-    a direction must show it."""
+    a direction must show it. Equal numbers (a tie of two trials on the same images) keep ``digits``."""
     for d in range(digits, most + 1):
         if f"{a:.{d}f}" != f"{b:.{d}f}":
             return d
-    return most
+    return digits
 
 
 BOOTSTRAP_SAMPLES = 1000

@@ -53,7 +53,7 @@ def test_a_p_value_never_prints_on_the_other_side_of_alpha(p, text):
 
 
 def test_digits_grow_until_two_numbers_print_apart():
-    assert digits_apart(6.30, 6.31, 2) == 2 and digits_apart(50.0, 50.04, 1) == 2 and digits_apart(1.0, 1.0, 2) == 6
+    assert digits_apart(6.30, 6.31, 2) == 2 and digits_apart(50.0, 50.04, 1) == 2 and digits_apart(1.0, 1.0, 2) == 2  # equal: the report printed 97.916667 % for a tie on 144 images
 
 
 def test_the_bootstrap_interval_is_paired_and_holds_zero_for_noise():
