@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import shlex
+import uuid
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -40,12 +41,20 @@ def read_manifest(out: Path) -> dict[str, Any]:
     return read_json(out / layout.MANIFEST_FILE, missing={})
 
 
-def update_manifest(out: Path, section: str, values: dict[str, Any], argv: list[str]) -> dict[str, Any]:
-    """Merge ``values`` into ``section`` and append this command line; written atomically."""
+def command_line(argv: list[str]) -> dict[str, str]:
+    """This invocation's entry in the manifest's list of commands, made once as it starts: ``bakeoff run``
+    updates the manifest at each of its stages and is still one command, listed once, at its start."""
+    return {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "argv": shlex.join(["bakeoff", *argv]),
+            "invocation": uuid.uuid4().hex}
+
+
+def update_manifest(out: Path, section: str, values: dict[str, Any], command: dict[str, str]) -> dict[str, Any]:
+    """Merge ``values`` into ``section`` and list ``command`` (``command_line``) unless it is listed already;
+    written atomically."""
     manifest = read_manifest(out)
-    manifest.setdefault("commands", []).append(
-        {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "argv": shlex.join(["bakeoff", *argv])}
-    )
+    commands = manifest.setdefault("commands", [])
+    if not any(c.get("invocation") == command["invocation"] for c in commands):
+        commands.append(command)
     manifest[section] = {**manifest.get(section, {}), **values}
     manifest["versions"] = versions()
     manifest["machine"] = machine()

@@ -45,15 +45,20 @@ def test_run_writes_every_artefact(tiny_run):
         assert sentence in html
     manifest = json.loads((tiny_run / "manifest.json").read_text())
     assert manifest["search"]["data"]["test"] == 200 and "keras" in manifest["versions"]
+    runs = [c for c in manifest["commands"] if c["argv"].startswith("bakeoff run ")]
+    assert len(runs) == 1  # one command, though its search and retraining stages each update the manifest
     assert (tiny_run / "report.html").stat().st_size > 50_000
 
 
 @pytest.mark.slow
 def test_retrain_again_skips_finished_seeds(tiny_run, capsys):
     stamps = {p: p.stat().st_mtime_ns for p in tiny_run.glob("retrain/*/seed-*/metrics.json")}
+    listed = json.loads((tiny_run / "manifest.json").read_text())["commands"]
     assert main(["retrain", "--out", str(tiny_run), "--study", "e2e", "--seeds", "2"]) == 0
     assert capsys.readouterr().out.count("skipped") == 4
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    commands = json.loads((tiny_run / "manifest.json").read_text())["commands"]
+    assert commands[:-1] == listed and commands[-1]["argv"].startswith("bakeoff retrain --out")  # listed once more, itself
 
 
 @pytest.mark.slow

@@ -158,7 +158,7 @@ def search(args: argparse.Namespace) -> int:
         + (f", {describe(args.workers, gpus)}" if gpus else ""),
         flush=True,
     )
-    update_manifest(out, "search", {"storage": redact(url), "study": args.study, "data": data.summary(), **attrs}, args.argv)
+    update_manifest(out, "search", {"storage": redact(url), "study": args.study, "data": data.summary(), **attrs}, args.command_line)
     split = split_options(args.subset, args.val_fraction, args.seed)
     job = SearchJob(
         engine=args.engine, storage=url, study=args.study, families=families, spaces={f: spaces[f].get_config() for f in families},
@@ -326,7 +326,7 @@ def retrain(args: argparse.Namespace, stages: Stages | None = None) -> int:
     _prepare_out(out)
     if not is_worker():
         gpus = visible_gpus()
-        update_manifest(out, "retrain", {"seeds": args.seeds, "backend": os.environ["KERAS_BACKEND"], "limits": limits.to_dict()}, args.argv)
+        update_manifest(out, "retrain", {"seeds": args.seeds, "backend": os.environ["KERAS_BACKEND"], "limits": limits.to_dict()}, args.command_line)
         if len(gpus) > 1 and args.seeds > 1:  # one process per GPU, each retraining its share of the seeds
             argv = to_argv("retrain", argparse.Namespace(**{**vars(args), "backend": os.environ["KERAS_BACKEND"]}))
             return run_workers(["-m", "bakeoff.search", *argv], min(len(gpus), args.seeds), gpus, what="retraining")

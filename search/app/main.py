@@ -12,6 +12,7 @@ from typing import Callable, Sequence
 
 from bakeoff.search.app.cli import COMMANDS, build_parser
 from bakeoff.search.errors import FAULT_EXIT, Fault, UserError, disk_full
+from bakeoff.search.manifest import command_line
 from bakeoff.search.signals import Stopped, on_signals, raise_stopped
 from bakeoff.spaces import SpaceError
 
@@ -25,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             build_parser().print_help()
             return 2
-        args.argv = argv
+        args.command_line = command_line(argv)
         return _dispatch(args)
 
     return guarded(parsed_and_dispatched)

@@ -193,7 +193,7 @@ def _limited_run(tmp_path, limits, retrained_under, accuracy=None):
     """Fake multi-objective studies (accuracy and latency), models retrained under ``retrained_under`` per family
     (None: under no limit), and the manifest saying retraining last used ``limits``."""
     from bakeoff.search.engine.objectives import Limits
-    from bakeoff.search.manifest import update_manifest
+    from bakeoff.search.manifest import command_line, update_manifest
 
     out = tmp_path / "run"
     storage = _storage(out)
@@ -204,7 +204,7 @@ def _limited_run(tmp_path, limits, retrained_under, accuracy=None):
         under = retrained_under[family]
         fake_retrained(out, family, 2, accuracy=(accuracy or {"ann": 0.97, "cnn": 0.99})[family], seed=int(family == "cnn"),
                        trial=chosen[family].number if chosen[family] else 0, limits=under)
-    update_manifest(out, "retrain", {"seeds": 2, "limits": limits}, ["retrain"])
+    update_manifest(out, "retrain", {"seeds": 2, "limits": limits}, command_line(["retrain"]))
     return out, chosen
 
 
