@@ -29,6 +29,8 @@ def calibration(probabilities: np.ndarray, labels: np.ndarray, bins: int = BINS)
     true_probability = np.clip(probabilities[np.arange(len(labels)), labels], NLL_FLOOR, 1.0)
     return {
         "ece": float(np.abs(correct_sum - confidence_sum).sum() / len(labels)),
+        "mean_confidence": float(confidence.mean()),
+        "mean_accuracy": float(correct.mean()),
         "nll": float(-np.log(true_probability).mean()),
         "bins": bins,
         "count": count.tolist(),

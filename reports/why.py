@@ -78,7 +78,8 @@ def calibration_sentence(calibrations: dict[str, list[dict[str, Any]]], runs: di
         + ", ".join(f"{f.upper()} {_spread_text(v, 100, digits, ' %')}" for f, v in ece.items())
         + "; negative log-likelihood: "
         + ", ".join(f"{f.upper()} {_spread_text(v, 1, 4, '')}" for f, v in nll.items())
-        + "."
+        + ". "
+        + direction_sentence(calibrations)
     )
     if len(ece) < 2:
         return text
@@ -91,6 +92,22 @@ def calibration_sentence(calibrations: dict[str, list[dict[str, Any]]], runs: di
         return text + f" Their mean calibration errors cannot be told apart ({where})."
     closer = "ANN" if stats.sign(found) > 0 else "CNN"
     return text + f" The {closer}'s confidence is the closer to its accuracy (lower mean ECE; {where})."
+
+
+def direction_sentence(calibrations: dict[str, list[dict[str, Any]]]) -> str:
+    """Which way each family's calibration error points: mean confidence (the top probability) against accuracy,
+    means over seeds. Label smoothing, for one, makes a model under-confident, and an ECE alone does not say so."""
+    parts = []
+    for family, found in calibrations.items():
+        confidence = float(np.mean([c["mean_confidence"] for c in found]))
+        accuracy = float(np.mean([c["mean_accuracy"] for c in found]))
+        if math.isclose(confidence, accuracy, abs_tol=1e-9):  # sums of floats: equal up to rounding is equal
+            confidence = accuracy
+        digits = stats.digits_apart(100 * confidence, 100 * accuracy, 2)
+        way = ("under-confident" if confidence < accuracy else "over-confident" if confidence > accuracy
+               else "as confident as it is accurate")
+        parts.append(f"{family.upper()} {100 * confidence:.{digits}f} % against {100 * accuracy:.{digits}f} % ({way})")
+    return "Mean confidence against accuracy: " + ", ".join(parts) + "."
 
 
 def disagreement_sentence(found: dict[str, Any], labels: list[str], runs: dict[str, list[dict[str, Any]]]) -> str:

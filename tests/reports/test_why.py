@@ -43,6 +43,24 @@ def test_an_over_confident_model_has_the_gap_as_its_error_and_100_percent_is_han
     assert perfect["ece"] == 0.0 and perfect["nll"] == 0.0
 
 
+def test_the_calibration_sentence_says_which_way_each_family_errs():
+    """Over-confident (sure and 90 % right), under-confident (90 % sure, all right: label smoothing's way), exact;
+    100 % accuracy and a gap too small for two decimals included."""
+    labels = np.arange(1000) % 10
+    wrong = _wrong_at(labels, slice(0, 100))
+    sure = [dict(_run(s, wrong, labels), probabilities=np.eye(10)[wrong]) for s in range(2)]
+    shy = [_run(s, labels, labels, confidence=0.9) for s in range(2)]
+    runs = {"ann": sure, "cnn": shy}
+    text = calibration_sentence(_calibrated(runs), runs)
+    assert "Mean confidence against accuracy: ANN 100.00 % against 90.00 % (over-confident), CNN 90.00 % against 100.00 % (under-confident)." in text
+    honest = [_run(s, wrong, labels, confidence=0.9) for s in range(2)]
+    runs = {"ann": honest}
+    assert "ANN 90.00 % against 90.00 % (as confident as it is accurate)." in calibration_sentence(_calibrated(runs), runs)
+    near = [_run(0, wrong, labels, confidence=0.90004)]
+    runs = {"ann": near}
+    assert "ANN 90.004 % against 90.00" in calibration_sentence(_calibrated(runs), runs) and "(over-confident)" in calibration_sentence(_calibrated(runs), runs)
+
+
 def _wrong_at(labels, where, to=None):
     """``labels`` with the images at ``where`` misclassified (as ``to``, or as the next class)."""
     predictions = np.asarray(labels).copy()
