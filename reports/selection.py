@@ -6,7 +6,8 @@ configuration continued from its checkpoint is a new trial: the runner-up is the
 is counted as the best of configurations, not of trials. Margins are in standard errors of the difference of two accuracies on the same
 validation images (``search.stats``): paired, from the images one trial gets right and the other wrong, where
 both trials recorded them; unpaired otherwise, and the sentence says which. The winner is called "found by search" only when it beats every queued
-start that completed by more than ``TIE_SE`` standard errors; otherwise it is a tie with the best such start.
+start that completed by more than ``TIE_SE`` standard errors; otherwise it is a tie with the best such start, or, on
+the ladder, where a start may have scored higher at a shallower rung, below it.
 Plain data in and out: trial records as ``collect.trial_record`` makes them.
 """
 
@@ -38,7 +39,9 @@ def select(trials: list[dict[str, Any]], n_val: int | None, limits: Limits = Lim
         return None
     winner = ranked[0]
     others = [t for t in ranked if _configuration(t) != _configuration(winner)]
+    higher = max(ranked, key=lambda t: (t["value"], -t["number"]))
     found: dict[str, Any] = {"winner": winner, "runner_up": others[0] if others else None, "n_val": n_val,
+                             "higher": higher if higher["value"] > winner["value"] else None,
                              "complete": len(ranked), "configurations": len({_configuration(t) for t in ranked}),
                              "paired": True, "limits": limits.describe() if limits else None}
 
@@ -62,14 +65,21 @@ def select(trials: list[dict[str, Any]], n_val: int | None, limits: Limits = Lim
         found["origin"] = "sampled by the search (its margin over the starts is unknown: the study records no validation size)"
         found["label"] = f"#{winner['number']} (sampled by the search)"
         return found
+    below = [t for t in starts if margin_in_se(winner, t) < -TIE_SE]
     close = [t for t in starts if margin_in_se(winner, t) <= TIE_SE]
-    if close:
+    if below:  # on the ladder: a start scored higher at a shallower rung than the one the winner reached
+        start = max(below, key=lambda t: (t["value"], -t["number"]))
+        found["origin"] = (f"sampled by the search, and {-margin_in_se(winner, start):.1f} standard errors below the "
+                           f"{start['start']} start (#{start['number']}, {100 * start['value']:.2f} %)")
+        found["label"] = f"#{winner['number']} (sampled, below the {start['start']} start #{start['number']})"
+    elif close:
         start = close[0]  # ranked: the best start within the margin
         margin = margin_in_se(winner, start)
         found["tie_with"] = start
+        apart = f"{margin:.1f} standard errors apart" if margin >= 0 else f"{-margin:.1f} standard errors below it"
         found["origin"] = (
             f"sampled by the search, but a tie with the {start['start']} start (#{start['number']}, "
-            f"{100 * start['value']:.2f} %): {margin:.1f} standard errors apart, not more than {TIE_SE:g}"
+            f"{100 * start['value']:.2f} %): {apart}, not more than {TIE_SE:g}"
         )
         found["label"] = f"#{winner['number']} (tie with the {start['start']} start #{start['number']})"
     else:
@@ -126,6 +136,12 @@ def describe(family: str, found: dict[str, Any] | None, unmet: str | None = None
         )
     else:
         text += f"The runner-up, #{runner['number']}, reached {100 * runner['value']:.{digits}f} %. "
+    if ladder and found.get("higher"):
+        higher = found["higher"]
+        own = ", the winner's configuration at a shallower rung," if _configuration(higher) == _configuration(winner) else ""
+        text += (f"#{higher['number']}{own} scored higher ({100 * higher['value']:.{stats.digits_apart(100 * higher['value'], 100 * winner['value'], 2)}f} %) "
+                 f"at {format_epochs(higher.get('rung') or 0)}: retraining ranks trials by the deepest rung they reached, then by "
+                 f"validation accuracy, and the winner reached {format_epochs(winner['rung'])}. ")
     if ladder:
         return text + (f"The winner is the best of {found['configurations']} configurations ({found['complete']} complete trials: "
                        "a configuration continued from its checkpoint is a new trial), so its validation accuracy is optimistic.")

@@ -174,3 +174,22 @@ def test_on_the_ladder_one_configuration_alone_has_no_runner_up():
     assert describe("ann", found).endswith("It is the only configuration that completed a rung (2 complete trials trained it).")
     one = describe("ann", select([_rung(5, 0.99, 1, 5)], 6000))
     assert one.endswith("It is the only configuration that completed a rung.") and "best epoch" not in one
+
+
+def test_on_the_ladder_a_deeper_winner_below_a_shallower_trial_says_why_it_ranks_first():
+    # the 0fa753d CNN search, seed 0: sampled #16 scored 99.60 % at 16 epochs and 99.45 % at 32 (#19); the recipe
+    # 99.53 % at 16 (#18): a tie below it; a recipe far above it is not called a tie
+    trials = [_rung(16, 0.9960, 16, 16), _rung(18, 0.9953, 16, 1, "recipe"), _rung(19, 0.9945, 32, 16), _rung(20, 0.9900, 32, 0, "seed notebook")]
+    found = select(trials, 6000)
+    assert found["winner"]["number"] == 19 and found["label"] == "#19 (tie with the recipe start #18)"
+    text = describe("cnn", found)
+    assert "a tie with the recipe start (#18, 99.53 %): 0.6 standard errors below it, not more than 2" in text  # unpaired here
+    assert ("#16, the winner's configuration at a shallower rung, scored higher (99.60 %) at 16 epochs: retraining ranks trials by the deepest rung they reached, then by "
+            "validation accuracy, and the winner reached 32 epochs.") in text
+    trials[1]["value"] = 0.9990
+    found = select(trials, 6000)
+    assert found["label"] == "#19 (sampled, below the recipe start #18)" and "tie" not in found["origin"]
+    assert found["origin"].startswith("sampled by the search, and ") and "standard errors below the recipe start (#18, 99.90 %)" in found["origin"]
+    assert "#18 scored higher (99.90 %) at 16 epochs" in describe("cnn", found)
+    trials[1]["value"], trials[0]["value"] = 0.9940, 0.9940  # nothing above the winner: no such sentence
+    assert select(trials, 6000)["higher"] is None and "scored higher" not in describe("cnn", select(trials, 6000))
