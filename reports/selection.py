@@ -65,16 +65,17 @@ def select(trials: list[dict[str, Any]], n_val: int | None, limits: Limits = Lim
         found["origin"] = "sampled by the search (its margin over the starts is unknown: the study records no validation size)"
         found["label"] = f"#{winner['number']} (sampled by the search)"
         return found
-    below = [t for t in starts if margin_in_se(winner, t) < -TIE_SE]
-    close = [t for t in starts if margin_in_se(winner, t) <= TIE_SE]
+    margins = {t["number"]: margin_in_se(winner, t) for t in starts}
+    below = [t for t in starts if margins[t["number"]] < -TIE_SE]
+    close = [t for t in starts if margins[t["number"]] <= TIE_SE]
     if below:  # on the ladder: a start scored higher at a shallower rung than the one the winner reached
         start = max(below, key=lambda t: (t["value"], -t["number"]))
-        found["origin"] = (f"sampled by the search, and {-margin_in_se(winner, start):.1f} standard errors below the "
+        found["origin"] = (f"sampled by the search, and {-margins[start['number']]:.1f} standard errors below the "
                            f"{start['start']} start (#{start['number']}, {100 * start['value']:.2f} %)")
         found["label"] = f"#{winner['number']} (sampled, below the {start['start']} start #{start['number']})"
     elif close:
         start = close[0]  # ranked: the best start within the margin
-        margin = margin_in_se(winner, start)
+        margin = margins[start["number"]]
         found["tie_with"] = start
         apart = f"{margin:.1f} standard errors apart" if margin >= 0 else f"{-margin:.1f} standard errors below it"
         found["origin"] = (
@@ -139,7 +140,8 @@ def describe(family: str, found: dict[str, Any] | None, unmet: str | None = None
     if ladder and found.get("higher"):
         higher = found["higher"]
         own = ", the winner's configuration at a shallower rung," if _configuration(higher) == _configuration(winner) else ""
-        text += (f"#{higher['number']}{own} scored higher ({100 * higher['value']:.{stats.digits_apart(100 * higher['value'], 100 * winner['value'], 2)}f} %) "
+        shown = stats.digits_apart(100 * higher["value"], 100 * winner["value"], 2)
+        text += (f"#{higher['number']}{own} scored higher ({100 * higher['value']:.{shown}f} %) "
                  f"at {format_epochs(higher.get('rung') or 0)}: retraining ranks trials by the deepest rung they reached, then by "
                  f"validation accuracy, and the winner reached {format_epochs(winner['rung'])}. ")
     if ladder:
