@@ -256,30 +256,71 @@ def _explain_missing(studies: dict[str, Any]) -> None:
 def status(args: argparse.Namespace) -> int:
     from bakeoff.reports.collect import study_summary
 
-    storage = open_storage(storage_url(args), create=False)
+    url = storage_url(args)
+    storage = open_storage(url, create=False)
+    budget = _last_budget(args, url)
     for family, study in require_studies(storage, args.study, FAMILIES).items():
-        print(_format_status(study_summary(study)))
+        left = budget[1].describe_left(study) if budget and family in budget[0] else None
+        print(_format_status(study_summary(study), left))
     return 0
 
 
-def _format_status(s: dict[str, Any]) -> str:
+def _last_budget(args: argparse.Namespace, url: str) -> tuple[tuple[str, ...], Budget] | None:
+    """The families and budget of the last search started from this run folder, if it searched this storage and
+    study (the folder of a worker that joined a shared study may hold another's)."""
+    path = run_dir(args) / layout.JOB_FILE
+    if not path.is_file():
+        return None
+    try:
+        job = SearchJob.read(path)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None  # a job file of another version: status goes on without a budget line
+    if normalise_url(job.storage) != normalise_url(url) or job.study != args.study:
+        return None
+    return job.families, Budget(**job.budget)
+
+
+def _format_status(s: dict[str, Any], budget_left: str | None = None) -> str:
+    """One family's progress; ``budget_left`` as ``Budget.describe_left`` words it, from the last search's job."""
     counts = s["states"]
     lines = [
         f"{s['study_name']}: {counts.get('COMPLETE', 0)} complete, {counts.get('PRUNED', 0)} pruned, "
         f"{counts.get('FAIL', 0)} failed, {counts.get('RUNNING', 0)} running, {counts.get('WAITING', 0)} waiting; "
         f"trial time {format_duration(s['seconds'])}" + (f"; Keras on {s['attrs']['backend']}" if s["attrs"].get("backend") else "")
     ]
+    if budget_left is not None:
+        running = " (a running trial is charged when it ends)" if counts.get("RUNNING") else ""
+        lines.append(f"  budget of the last search started from this folder: {budget_left}{running}")
     if s["outcomes"]:
         lines.append("  outcomes: " + ", ".join(f"{n} {o}" for o, n in sorted(s["outcomes"].items())))
     best = s.get("best")
     if best:
-        lines.append(f"  best val accuracy {best['value']:.4f} (trial {best['number']})")
+        lines += _best_lines(best, s["trials"])
         if (cost := stored_objectives(s["attrs"].get(record.OBJECTIVES)).cost) is not None:
             lines.append(_front_line(s["trials"], cost))
         lines += [f"    {k} = {v}" for k, v in best["config"].items()]
     else:
         lines.append("  no complete trial yet")
     return "\n".join(lines)
+
+
+def _best_lines(best: dict[str, Any], trials: list[dict[str, Any]]) -> list[str]:
+    """The trial retraining without a limit would take (``record.best_trial``) and where it came from; on the ladder, which ranks
+    the deepest rung first, also a shallower trial that scored higher, so "best" never hides a higher score."""
+    from bakeoff.search import stats
+
+    origin = f"the {best['start']} start" if best.get("start") else "carried over by --warm-start" if best.get("warm_from") else "sampled"
+    rung = best.get("rung") or 0
+    at = f" at the deepest rung reached, {format_epochs(rung)}" if rung else ""
+    lines = [f"  best: trial {best['number']} ({origin}), val accuracy {best['value']:.4f}{at}"]
+    complete = [t for t in trials if t["state"] == "COMPLETE" and t["value"] is not None]
+    higher = max(complete, key=lambda t: (t["value"], -t["number"]))
+    if higher["value"] > best["value"]:
+        shown = stats.digits_apart(higher["value"], best["value"], 4)
+        deep = higher.get("rung") or 0
+        lines.append(f"  trial {higher['number']} scored higher, {higher['value']:.{shown}f}{f' at {format_epochs(deep)}' if deep else ''}, "
+                     "and ranks below it: trials rank by the deepest rung they reached first")
+    return lines
 
 
 def _front_line(trials: list[dict[str, Any]], cost: str) -> str:

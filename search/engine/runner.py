@@ -56,10 +56,12 @@ RECYCLE = 75
 class Process:
     """What the process running the search is, as the process model (``app/workers.py``) tells the engine: its
     label in interleaved progress lines ("w1 ", empty when alone) and the memory growth in MB after which it
-    hands over to a fresh process (None: a lone search never does)."""
+    hands over to a fresh process (None: a lone search never does), and when the search it serves began (unix time;
+    None: when this process did), so a stop after hand-overs says how long the search ran, not this process."""
 
     label: str = ""
     recycle_mb: float | None = None
+    started: float | None = None
 
 
 @dataclass
@@ -86,7 +88,7 @@ def run(engine: str, plan: SearchPlan, studies: dict[str, optuna.Study], data: S
     out = out or sys.stdout
     stop = StopRequest(threading.Event())
     _recover(studies, out)
-    started = time.time()
+    started = plan.process.started or time.time()
     with on_signals(lambda num, _frame: stop.request(signal.Signals(num).name)):
         code = ENGINES[engine](plan, studies, data, stop, out, workdir)
     if code is not None:
@@ -253,7 +255,7 @@ class _Progress:
         if (cost := self.objectives.cost_value(trial.user_attrs.get(record.COST))) is not None:
             value += f" {self.objectives.cost} {format_cost(self.objectives.cost, cost)}"
         best_trial = record.best_trial(study.get_trials(deepcopy=False))
-        best = "best -" if best_trial is None else f"best {record.selectable_value(best_trial):.4f} (#{best_trial.number})"
+        best = "best -" if best_trial is None else f"best {record.selectable_value(best_trial):.4f} (#{best_trial.number}{_deepest(best_trial)})"
         seconds = record.seconds(trial)
         reason = trial.user_attrs.get(record.REASON)
         line = (
@@ -268,6 +270,13 @@ class _Progress:
         elif record.FITTED in trial.user_attrs:
             line += f"  ({trial.user_attrs[record.FITTED]})"
         print(line, file=self.out, flush=True)
+
+
+def _deepest(trial: FrozenTrial) -> str:
+    """On the ladder "best" is the best of the deepest rung reached (``record.best_trial``), which a shallower
+    trial may have outscored: the line says so."""
+    rung = record.rung_epochs(trial)
+    return f" at {format_epochs(rung)}, the deepest rung" if rung else ""
 
 
 def _last_value(trial: FrozenTrial) -> str:

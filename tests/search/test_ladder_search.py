@@ -128,8 +128,16 @@ def test_a_ladder_run_continues_configurations_trains_no_epoch_twice_keeps_budge
     assert abs(ann - cnn) <= max(ann_trial, cnn_trial), spent
     printed = capfd.readouterr().out  # progress lines say how far each trial got, and from where it went on
     assert "(rung of 1 epoch)" in printed
+    # "best" on the ladder is the best of the deepest rung reached, and says so
+    assert re.search(r"best \d\.\d{4} \(#\d+ at \d+ epochs?, the deepest rung\)", printed)
     continued = [t for f in ("ann", "cnn") for t in _trials(out, f) if t.state == TrialState.COMPLETE and t.user_attrs[record.FROM_EPOCHS]]
     assert all(f"(rung of {record.rung_epochs(t)} epochs, continued from epoch {t.user_attrs[record.FROM_EPOCHS]})" in printed for t in continued)
+    assert main(["status", "--out", str(out), "--study", "t"]) == 0  # status names the trial retraining took, and the budget
+    shown = capfd.readouterr().out
+    for family in ("ann", "cnn"):
+        best = record.best_trial(_trials(out, family))
+        assert f"  best: trial {best.number} (" in shown and f"at the deepest rung reached, {record.rung_epochs(best)} epochs" in shown
+    assert len(re.findall(r"^  budget of the last search started from this folder: \d+s left$", shown, re.M)) == 2
 
 
 @pytest.mark.slow
