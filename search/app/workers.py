@@ -26,6 +26,8 @@ from bakeoff.search.signals import on_signals
 
 WORKER_ENV = "BAKEOFF_WORKER_INDEX"
 WORKERS_ENV = "BAKEOFF_WORKERS"
+#: When the parent began (unix time), so a worker that follows recycled ones counts the search's time, not its own.
+STARTED_ENV = "BAKEOFF_SEARCH_STARTED"
 #: TensorFlow keeps a few MB of every trained model's functions for the life of the process (clear_session
 #: does not return them), so a worker hands over to a fresh process once it has grown this much.
 RECYCLE_MB = Number("BAKEOFF_RECYCLE_MB", 1024, least=1, whole=False)
@@ -34,7 +36,10 @@ POLL_SECONDS = 0.2
 
 def this_process() -> Process:
     """This process as the search engine needs to know it: a worker's label and memory limit, or a lone search."""
-    return Process(label=worker_label(), recycle_mb=RECYCLE_MB.value()) if is_worker() else Process()
+    if not is_worker():
+        return Process()
+    started = os.environ.get(STARTED_ENV)
+    return Process(label=worker_label(), recycle_mb=RECYCLE_MB.value(), started=float(started) if started else None)
 
 
 def is_worker() -> bool:
@@ -66,7 +71,7 @@ def run_workers(command: Sequence[str], workers: int, gpus: Sequence[str] = (), 
     """Run ``workers`` worker processes of ``python COMMAND`` to the end, starting a fresh one whenever a worker
     recycles itself; with GPUs, each worker is pinned to one (``devices.device_env``)."""
     started = time.time()
-    children = [_start(command, index, workers, gpus) for index in range(workers)]
+    children = [_start(command, index, workers, gpus, started) for index in range(workers)]
     codes: list[int | None] = [None] * workers
     received: list[int] = []
 
@@ -82,7 +87,7 @@ def run_workers(command: Sequence[str], workers: int, gpus: Sequence[str] = (), 
                 if codes[index] is not None or child.poll() is None:
                     continue
                 if child.returncode == RECYCLE and not received:
-                    children[index] = _start(command, index, workers, gpus)
+                    children[index] = _start(command, index, workers, gpus, started)
                 else:
                     codes[index] = _exit_code(child.returncode)
             time.sleep(POLL_SECONDS)
@@ -104,8 +109,8 @@ def worker_env(index: int, workers: int, gpus: Sequence[str] = ()) -> dict[str, 
     return env
 
 
-def _start(command: Sequence[str], index: int, workers: int, gpus: Sequence[str]) -> subprocess.Popen:
-    env = {**os.environ, **worker_env(index, workers, gpus)}
+def _start(command: Sequence[str], index: int, workers: int, gpus: Sequence[str], started: float) -> subprocess.Popen:
+    env = {**os.environ, **worker_env(index, workers, gpus), STARTED_ENV: str(started)}
     return subprocess.Popen([sys.executable, *command], env=env, preexec_fn=_stop_with_parent)
 
 

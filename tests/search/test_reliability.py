@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
 from bakeoff.search.app.main import main
+from bakeoff.search.durations import parse_duration
 from bakeoff.search.engine.record import FROM_EPOCHS, Outcome, counted, counts, outcome_of, study_name
 from bakeoff.search.engine.record import seconds as record_seconds
 
@@ -32,8 +33,9 @@ def _studies(storage):
     return studies(storage, "k")
 
 
-def _wait_for_training(storage, timeout=240.0):
-    """Block until some trial is RUNNING with its configuration recorded (training has begun)."""
+def _wait_for_training(storage, timeout=240.0, after=0.0):
+    """Block until some trial is RUNNING with its configuration recorded (training has begun), started after ``after``
+    (unix time)."""
     deadline = time.time() + timeout
     opened = None
     while time.time() < deadline:
@@ -42,7 +44,7 @@ def _wait_for_training(storage, timeout=240.0):
                 opened = opened or optuna.storages.RDBStorage(storage)  # one connection, not one per poll
                 for study in opened.get_all_studies():
                     running = opened.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.RUNNING,))
-                    if any("config" in t.user_attrs for t in running):
+                    if any("config" in t.user_attrs and t.datetime_start.timestamp() > after for t in running):
                         return
             except (KeyError, SQLAlchemyError, RuntimeError):  # the search is creating the schema or the studies
                 opened = None
@@ -143,6 +145,34 @@ def test_sigterm_and_sigint_stop_gracefully(small_npz, tmp_path, sig, code, caps
     assert [t.params for t in requeued] == [failed.params]  # queued to run again
     assert main(["report", "--out", str(out), "--study", "k"]) == 0
     assert (out / "report.html").is_file()
+
+
+@pytest.mark.slow
+def test_a_stop_after_hand_overs_to_fresh_processes_says_how_long_the_search_ran(small_npz, tmp_path):
+    """Each trial grows a worker past 1 MB, so it hands over to a fresh process; the stop line counts from the
+    search's start (just after its "searching" line), not from the start of the process that received the signal."""
+    out = tmp_path / "run"
+    process = subprocess.Popen(BAKEOFF + _argv(small_npz, out, "--family", "ann", "--epochs", "1", "--timeout", "10m"),
+                               stdout=subprocess.PIPE, text=True, env={**os.environ, "BAKEOFF_RECYCLE_MB": "1"})
+    searching = handed_over = None
+    for line in process.stdout:
+        if line.startswith("searching "):
+            searching = time.time()
+        elif "handing over to a fresh process" in line:
+            handed_over = time.time()
+            break
+    assert searching is not None and handed_over is not None, "no search began, or no worker handed over"
+    _wait_for_training(f"sqlite:///{out}/study.db", after=handed_over)  # the fresh process is training, not handing over
+    signalled = time.time()
+    process.send_signal(signal.SIGTERM)
+    stdout, _ = process.communicate(timeout=60)
+    finished = time.time()
+    assert process.returncode == 143
+    said = next((line for line in stdout.splitlines() if "stopped by SIGTERM after " in line), stdout)
+    ran = parse_duration(said.split(" after ")[1].split(";")[0])
+    assert ran > finished - handed_over + 1, (said, finished - handed_over)  # longer than the signalled process lived
+    # the search starts its workers within seconds of its "searching" line
+    assert signalled - searching - 4 <= ran <= finished - searching + 1, (said, signalled - searching, finished - searching)
 
 
 @pytest.mark.slow
