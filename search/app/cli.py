@@ -188,7 +188,7 @@ COMMANDS: dict[str, Command] = {
     "predict": Command("classify PNG/JPEG images or an .npz with an exported model", (_add_predict,),
                        "Print the class and its probability for each image, scaled as the model's card (written by 'bakeoff export') says."),
     "report": Command("render report.html from the study and retrained models (no TensorFlow)", (_add_report_output, _add_run_dir)),
-    "status": Command("per family: trials by state, best accuracy and parameters, time spent", (_add_run_dir,)),
+    "status": Command("per family: trials by state, time spent and the budget left, the best trial (where it came from) and its parameters", (_add_run_dir,)),
     "spaces": Command("show the search spaces", (_add_spaces_show,), handler="spaces_show"),
 }
 
