@@ -31,6 +31,13 @@ def _ranked(trials: list[dict[str, Any]], limits: Limits = Limits()) -> list[dic
     return sorted(complete, key=lambda t: (-t.get("rung", 0), -t["value"], t["number"]))
 
 
+def scored_higher(trials: list[dict[str, Any]], winner: dict[str, Any]) -> dict[str, Any] | None:
+    """The complete trial that scored higher than ``winner`` (the highest, the earliest on ties), or None: on the
+    ladder, which ranks the deepest rung first, a shallower trial can."""
+    higher = max(_ranked(trials), key=lambda t: (t["value"], -t["number"]))
+    return higher if higher["value"] > winner["value"] else None
+
+
 def select(trials: list[dict[str, Any]], n_val: int | None, limits: Limits = Limits()) -> dict[str, Any] | None:
     """Winner, runner-up and the winner's origin, among the trials that meet ``limits`` (``--max-latency``,
     ``--max-size``: the starts compared with are those that meet them too); None without such a complete trial."""
@@ -39,9 +46,8 @@ def select(trials: list[dict[str, Any]], n_val: int | None, limits: Limits = Lim
         return None
     winner = ranked[0]
     others = [t for t in ranked if _configuration(t) != _configuration(winner)]
-    higher = max(ranked, key=lambda t: (t["value"], -t["number"]))
     found: dict[str, Any] = {"winner": winner, "runner_up": others[0] if others else None, "n_val": n_val,
-                             "higher": higher if higher["value"] > winner["value"] else None,
+                             "higher": scored_higher(ranked, winner),
                              "complete": len(ranked), "configurations": len({_configuration(t) for t in ranked}),
                              "paired": True, "limits": limits.describe() if limits else None}
 

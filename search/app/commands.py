@@ -307,15 +307,14 @@ def _format_status(s: dict[str, Any], budget_left: str | None = None) -> str:
 def _best_lines(best: dict[str, Any], trials: list[dict[str, Any]]) -> list[str]:
     """The trial retraining without a limit would take (``record.best_trial``) and where it came from; on the ladder, which ranks
     the deepest rung first, also a shallower trial that scored higher, so "best" never hides a higher score."""
+    from bakeoff.reports.selection import scored_higher
     from bakeoff.search import stats
 
     origin = f"the {best['start']} start" if best.get("start") else "carried over by --warm-start" if best.get("warm_from") else "sampled"
     rung = best.get("rung") or 0
     at = f" at the deepest rung reached, {format_epochs(rung)}" if rung else ""
     lines = [f"  best: trial {best['number']} ({origin}), val accuracy {best['value']:.4f}{at}"]
-    complete = [t for t in trials if t["state"] == "COMPLETE" and t["value"] is not None]
-    higher = max(complete, key=lambda t: (t["value"], -t["number"]))
-    if higher["value"] > best["value"]:
+    if higher := scored_higher(trials, best):
         shown = stats.digits_apart(higher["value"], best["value"], 4)
         deep = higher.get("rung") or 0
         lines.append(f"  trial {higher['number']} scored higher, {higher['value']:.{shown}f}{f' at {format_epochs(deep)}' if deep else ''}, "
