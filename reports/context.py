@@ -18,6 +18,7 @@ from optuna.visualization import matplotlib as optuna_mpl
 from bakeoff.reports import figures, fronts, progress, selection
 from bakeoff.reports.collect import load_analyses, load_exports, load_retrained, snapshot, study_summary
 from bakeoff.reports.deploy import deploy_section
+from bakeoff.reports.machines import machines_of, measured_on
 from bakeoff.reports.notes import notes
 from bakeoff.reports.verdict import compare
 from bakeoff.reports.why import why_section
@@ -203,14 +204,14 @@ def _cost_section(summaries: dict[str, dict[str, Any]], retrained: dict[str, lis
         cost, accuracy = [t["params_count"] for t in complete], [t["value"] for t in complete]
         params[family] = {"cost": cost, "accuracy": accuracy, "front": stats.pareto_front(cost, accuracy)}
     has_points = any(p["cost"] for p in params.values())
-    return {"rows": rows, "scatter": figures.accuracy_vs_cost(params, "parameters") if has_points else None,
+    return {"rows": rows, "measured_on": measured_on([r.get("machine") for runs in retrained.values() for r in runs]), "scatter": figures.accuracy_vs_cost(params, "parameters") if has_points else None,
             "objective": _objective_fronts(summaries, retrained, studies, n_val)}
 
 
 #: How each cost objective was measured, for the report.
 MEASURED = {
     "latency": "latency per image of the LiteRT float32 file at batch 1 on one interpreter thread (median of timed calls after a "
-               "warm-up), measured on each trial's model before it trained, on the machine named under Reproduce",
+               "warm-up), measured on each trial's model before it trained",
     "size": "size of the LiteRT int8 file (full-integer, float32 input and output), made from each trial's model before it trained",
 }
 
@@ -224,9 +225,12 @@ def _objective_fronts(summaries: dict[str, dict[str, Any]], retrained: dict[str,
     cost = costs.pop()
     trials = {family: summary["trials"] for family, summary in summaries.items()}
     found = {family: fronts.points(t, cost) for family, t in trials.items()}
+    measured = MEASURED[cost]
+    if cost == LATENCY and any(found.values()):
+        measured += ", " + measured_on([p["trial"]["cost"].get("machine") for pts in found.values() for p in pts])
     ref = fronts.reference(found)
     if ref is None:
-        return {"cost": cost, "measured": MEASURED[cost], "figure": None, "sentence": fronts.sentence(trials, cost, n_val)}
+        return {"cost": cost, "measured": measured, "figure": None, "sentence": fronts.sentence(trials, cost, n_val)}
     marked = {}
     for family, runs in retrained.items():
         chosen = next((p for p in found.get(family, []) if runs and p["trial"]["number"] == runs[0].get("trial")), None)
@@ -236,7 +240,7 @@ def _objective_fronts(summaries: dict[str, dict[str, Any]], retrained: dict[str,
                  "front": stats.pareto_front([p["cost"] for p in pts], [p["accuracy"] for p in pts])} for f, pts in found.items()}
     label = "latency per image, LiteRT float32, batch 1, one thread (ms)" if cost == LATENCY else "LiteRT int8 file size (bytes)"
     return {
-        "cost": cost, "measured": MEASURED[cost],
+        "cost": cost, "measured": measured,
         "figure": figures.accuracy_vs_cost(drawn, label, marked),
         "hypervolume": figures.hypervolume_over_time({f: fronts.hypervolume_over_time(t, cost, ref) for f, t in trials.items()}),
         "hypervolumes": {f: fronts.hypervolume(pts, ref) for f, pts in found.items()},
@@ -249,7 +253,7 @@ def _reproduce(manifest: dict[str, Any], storage_label: str, study_name: str) ->
     return {
         "commands": manifest.get("commands", []),
         "versions": manifest.get("versions", {}),
-        "machine": manifest.get("machine", {}),
+        "machines": machines_of(manifest.get("commands", []), manifest.get("machine")),
         "seed": manifest.get("search", {}).get("seed"),
         "backends": {stage: manifest[stage]["backend"] for stage in ("search", "retrain") if manifest.get(stage, {}).get("backend")},
         "storage": storage_label,

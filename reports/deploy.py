@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bakeoff.reports.machines import measured_on
+
 FLOAT_FORMATS = ("saved_model", "tflite_float32", "onnx")
 
 
@@ -15,7 +17,7 @@ def deploy_section(exports: dict[str, dict[str, Any]]) -> dict[str, Any]:
     families = {}
     for family, found in exports.items():
         families[family] = {"card": found["card"], "rows": _rows(found["formats"]), "sentence": sentence(family, found["formats"])}
-    return {"families": families}
+    return {"families": families, "measured_on": measured_on([found.get("machine") for found in exports.values()])}
 
 
 def _rows(formats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

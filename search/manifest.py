@@ -41,14 +41,15 @@ def read_manifest(out: Path) -> dict[str, Any]:
     return read_json(out / layout.MANIFEST_FILE, missing={})
 
 
-def command_line(argv: list[str]) -> dict[str, str]:
+def command_line(argv: list[str]) -> dict[str, Any]:
     """This invocation's entry in the manifest's list of commands, made once as it starts: ``bakeoff run``
-    updates the manifest at each of its stages and is still one command, listed once, at its start."""
+    updates the manifest at each of its stages and is still one command, listed once, at its start. It names its
+    machine: a run resumed after a reboot may go on elsewhere."""
     return {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "argv": shlex.join(["bakeoff", *argv]),
-            "invocation": uuid.uuid4().hex}
+            "invocation": uuid.uuid4().hex, "machine": machine()}
 
 
-def update_manifest(out: Path, section: str, values: dict[str, Any], command: dict[str, str]) -> dict[str, Any]:
+def update_manifest(out: Path, section: str, values: dict[str, Any], command: dict[str, Any]) -> dict[str, Any]:
     """Merge ``values`` into ``section`` and list ``command`` (``command_line``) unless it is listed already;
     written atomically."""
     manifest = read_manifest(out)

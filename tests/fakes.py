@@ -26,6 +26,10 @@ DISTRIBUTIONS = {
 }
 
 
+#: The machine fake measurements were "made" on, recorded as a real run records it.
+FAKE_MACHINE = {"cpu": "Fake CPU", "cores": 2}
+
+
 def fake_study(storage, name: str, family: str, n_trials: int, seed: int = 0, val_size: int = 6000, cost: str | None = None) -> optuna.Study:
     """``cost`` ("latency" or "size"): a multi-objective study, every trial's cost measured as the search records it."""
     rng = np.random.default_rng(seed)
@@ -46,7 +50,7 @@ def fake_study(storage, name: str, family: str, n_trials: int, seed: int = 0, va
                  record.CURVES: {"val_accuracy": curve}, record.OUTCOME: outcome.value, record.SECONDS: 7.5}
         if cost:
             attrs[record.COST] = {"latency_ms": round(float(rng.uniform(0.005, 0.5)), 5), "float32_bytes": 4 * attrs["params_count"],
-                                  "int8_bytes": attrs["params_count"] + 2000, "threads": 1, "seconds": 2.0}
+                                  "int8_bytes": attrs["params_count"] + 2000, "threads": 1, "machine": FAKE_MACHINE, "seconds": 2.0}
         if number == 0:
             attrs[record.START] = "seed notebook"
         if outcome is not Outcome.COMPLETE:
@@ -71,9 +75,10 @@ def _draw(distribution, rng):
 
 
 def fake_retrained(out: Path, family: str, seeds: int, accuracy: float, n_test: int = 1000, seed: int = 0, trial: int = 0,
-                   limits: dict | None = None) -> None:
+                   limits: dict | None = None, machines: list[dict] | None = None) -> None:
     """Test predictions with the given accuracy, laid out as search.evaluation.retrain lays them out (``limits``: the
-    --max-latency / --max-size they were chosen under, as retraining records them)."""
+    --max-latency / --max-size they were chosen under, as retraining records them; ``machines``: each seed's machine,
+    by default FAKE_MACHINE)."""
     rng = np.random.default_rng(seed)
     labels = np.arange(n_test) % 10
     for k in range(seeds):
@@ -89,5 +94,6 @@ def fake_retrained(out: Path, family: str, seeds: int, accuracy: float, n_test: 
         (folder / "history.json").write_text(json.dumps({"loss": [1.0, 0.5, 0.3], "accuracy": [0.8, 0.9, 0.95]}))
         metrics = {"test_accuracy": float((predictions == labels).mean()), "epochs": 3, "train_seconds": 10.0 + k,
                    "params_count": 100_000, "flops": 200_000, "latency_ms_batch1": 0.5, "latency_ms_batch256": 0.01,
-                   "trial": trial, "family": family, "seed": k, "config": {}, **({"limits": limits} if limits is not None else {})}
+                   "trial": trial, "family": family, "seed": k, "config": {}, "machine": (machines or [FAKE_MACHINE] * seeds)[k],
+                   **({"limits": limits} if limits is not None else {})}
         (folder / "metrics.json").write_text(json.dumps(metrics))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.search.deploy import export, runtimes
+from bakeoff.search.manifest import machine
 from bakeoff.search.train.backend import quiet_stderr
 
 THREADS = 1
@@ -25,10 +26,11 @@ CALIBRATION_IMAGES = 50
 
 
 def measure(model, config: dict[str, Any], family: str, data, int8: bool) -> dict[str, Any]:
-    """{"latency_ms", "float32_bytes", ["int8_bytes"], "threads", "seconds"} of ``model`` (built, trained or not)."""
+    """{"latency_ms", "float32_bytes", ["int8_bytes"], "threads", "machine", "seconds"} of ``model`` (built, trained or not)."""
     started = time.perf_counter()
     copy = export.inference_copy(model, config, family, data)
-    found: dict[str, Any] = {"threads": THREADS}
+    # the machine too: workers on several machines measure trials of one study, and their latencies do not compare
+    found: dict[str, Any] = {"threads": THREADS, "machine": {k: v for k, v in machine().items() if k in ("cpu", "cores")}}
     with tempfile.TemporaryDirectory(prefix="bakeoff-cost-") as folder:
         float32 = Path(folder) / "model_float32.tflite"
         with quiet_stderr():

@@ -56,7 +56,7 @@ RUNG_SCORES = "rung_scores"
 CHECKPOINT_EPOCHS = "checkpoint_epochs"  # the epochs of the last checkpoint a ladder trial saved
 WARMUP = "warmup_epochs"  # a ladder configuration's warm-up, in epochs of its training set: retraining warms up alike
 #: What the trial's model costs to ship (``--objective accuracy,latency`` or ``accuracy,size``; ``search/deploy/cost.py``):
-#: {"latency_ms": per image at batch 1, "float32_bytes", "int8_bytes" (size objective), "threads", "seconds"}.
+#: {"latency_ms": per image at batch 1, "float32_bytes", "int8_bytes" (size objective), "threads", "machine" (cpu, cores), "seconds"}.
 COST = "cost"
 
 # Study user attributes.

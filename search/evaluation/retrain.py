@@ -28,6 +28,7 @@ from bakeoff.search.engine import record
 from bakeoff.search.engine.objectives import Limits
 from bakeoff.search.files import atomic, write_json
 from bakeoff.search.layout import retrain_dir
+from bakeoff.search.manifest import machine
 from bakeoff.search.stats import retrain_epochs
 from bakeoff.search.train.builders import count_flops
 from bakeoff.search.train.fit import fit, release_models, steps_per_epoch
@@ -106,7 +107,8 @@ def retrain_family(study: optuna.Study, family: str, data: Dataset, out: Path, s
         metrics = _train_one(chosen, family, data, x, y, seed, folder)
         metrics.update(trial=chosen.trial, val_accuracy=chosen.val_accuracy, config=chosen.config, family=family, seed=seed, data_sha256=data.sha256,
                        limits=limits.to_dict(), cost=chosen.cost,
-                       backend=os.environ.get("KERAS_BACKEND"), cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
+                       backend=os.environ.get("KERAS_BACKEND"), cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
+                       machine=machine())  # its times are this machine's: a resumed retraining may run elsewhere
         write_json(folder / layout.METRICS_FILE, metrics)
         log(
             f"[{family}] seed {seed}: test accuracy {metrics['test_accuracy']:.4f} after {format_epochs(chosen.epochs)} "

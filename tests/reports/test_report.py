@@ -234,3 +234,33 @@ def test_models_retrained_under_other_limits_are_not_reported_and_an_unmet_limit
         assert f"{family}: no complete trial meets --max-latency 1 µs (the fastest complete trial: " in html
         assert f"{family}: no complete trial meets --max-latency 1 µs (the fastest complete trial: " in html.split("3. Search")[1]
     assert "so none was retrained" in html and "CNN wins" not in html and "4. Retrained models" in html
+
+
+def test_a_run_resumed_on_another_machine_names_both_where_their_figures_are_shown(tmp_path):
+    from bakeoff.search.manifest import command_line, update_manifest
+
+    xeon, epyc = {"cpu": "Intel Xeon", "cores": 2, "node": "h1"}, {"cpu": "AMD EPYC", "cores": 4, "node": "h2"}
+    out = tmp_path / "run"
+    storage = _storage(out)
+    for family in ("ann", "cnn"):
+        fake_retrained(out, family, 2, accuracy=0.98, trial=fake_study(storage, "moved", family, 5).best_trial.number,
+                       machines=[xeon, epyc])  # seed 0 before the reboot, seed 1 after
+    for machine in (xeon, epyc):
+        update_manifest(out, "retrain", {"seeds": 2}, {**command_line(["run"]), "machine": machine})
+    code, html = _report(out, "moved")
+    assert code == 0
+    assert ("Keras latency of the retrained models, measured on 2 different machines (Intel Xeon, 2 cores; AMD EPYC, 4 cores), "
+            "so these times do not compare with each other.") in html
+    assert "<th>machines</th><td>Intel Xeon, 2 cores; AMD EPYC, 4 cores</td>" in html
+    assert "bakeoff run  (on Intel Xeon, host h1)" in html and "bakeoff run  (on AMD EPYC, host h2)" in html
+
+
+def test_a_run_on_one_machine_names_it_once(tmp_path):
+    out = tmp_path / "run"
+    storage = _storage(out)
+    for family in ("ann", "cnn"):
+        fake_retrained(out, family, 2, accuracy=0.98, trial=fake_study(storage, "one", family, 5).best_trial.number)
+    code, html = _report(out, "one")
+    assert code == 0
+    assert "Keras latency of the retrained models, measured on Fake CPU, 2 cores." in html
+    assert "<th>machine</th><td>not recorded</td>" in html  # no command recorded in this run directory's manifest
