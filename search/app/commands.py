@@ -258,16 +258,16 @@ def status(args: argparse.Namespace) -> int:
 
     url = storage_url(args)
     storage = open_storage(url, create=False)
-    budget = _last_budget(args, url)
+    job = _last_job(args, url)
     for family, study in require_studies(storage, args.study, FAMILIES).items():
-        left = budget[1].describe_left(study) if budget and family in budget[0] else None
+        left = Budget(**job.budget).describe_left(study) if job and family in job.families else None
         print(_format_status(study_summary(study), left))
     return 0
 
 
-def _last_budget(args: argparse.Namespace, url: str) -> tuple[tuple[str, ...], Budget] | None:
-    """The families and budget of the last search started from this run folder, if it searched this storage and
-    study (the folder of a worker that joined a shared study may hold another's)."""
+def _last_job(args: argparse.Namespace, url: str) -> SearchJob | None:
+    """The last search started from this run folder, if it searched this storage and study (the folder of a
+    worker that joined a shared study may hold another's): its families and budget give status the budget left."""
     path = run_dir(args) / layout.JOB_FILE
     if not path.is_file():
         return None
@@ -277,7 +277,7 @@ def _last_budget(args: argparse.Namespace, url: str) -> tuple[tuple[str, ...], B
         return None  # a job file of another version: status goes on without a budget line
     if normalise_url(job.storage) != normalise_url(url) or job.study != args.study:
         return None
-    return job.families, Budget(**job.budget)
+    return job
 
 
 def _format_status(s: dict[str, Any], budget_left: str | None = None) -> str:

@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from bakeoff.search.app.commands import _format_status, _last_budget
+from bakeoff.search.app.commands import _format_status, _last_job
 from bakeoff.search.app.job import SearchJob
 from bakeoff.search.engine.budget import Budget
 
@@ -80,10 +80,11 @@ def _job(tmp_path, study="s", storage=None):
 
 def test_the_budget_is_read_from_the_last_job_of_this_folder_only_when_it_searched_the_same_storage_and_study(tmp_path):
     url = f"sqlite:///{(tmp_path / 'study.db').resolve()}"
-    assert _last_budget(_args(tmp_path), url) is None  # no search started here
+    assert _last_job(_args(tmp_path), url) is None  # no search started here
     _job(tmp_path)
-    assert _last_budget(_args(tmp_path), url) == (("ann", "cnn"), Budget(trials=None, seconds=14400.0))
-    assert _last_budget(_args(tmp_path, study="other"), url) is None
-    assert _last_budget(_args(tmp_path), "sqlite:////elsewhere/study.db") is None
+    job = _last_job(_args(tmp_path), url)
+    assert (tuple(job.families), Budget(**job.budget)) == (("ann", "cnn"), Budget(trials=None, seconds=14400.0))
+    assert _last_job(_args(tmp_path, study="other"), url) is None
+    assert _last_job(_args(tmp_path), "sqlite:////elsewhere/study.db") is None
     (tmp_path / "search-job.json").write_text('{"engine": "optuna"}')  # a job file this version cannot read
-    assert _last_budget(_args(tmp_path), url) is None
+    assert _last_job(_args(tmp_path), url) is None
