@@ -26,7 +26,7 @@ from bakeoff.search.errors import UserError, first_line
 HEARTBEAT_SECONDS = 10
 GRACE_SECONDS = 40
 MAX_RETRY = 3
-SCHEMA_RACE_RETRIES = 3
+SCHEMA_RACE_RETRIES = 8
 
 
 def normalise_url(storage: str) -> str:
@@ -90,13 +90,19 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
                     heartbeat_stale_trial_callback=requeue,
                 )
         except Exception as exc:  # sqlalchemy errors: unreachable host, bad credentials, not a database
-            # Workers starting together on an empty database race to create Optuna's tables; the loser
-            # sees a unique violation and only needs to look again once the winner has finished.
-            if "IntegrityError" in type(exc).__name__ and attempt < SCHEMA_RACE_RETRIES:
+            # Workers starting together on an empty database race to create Optuna's tables (SQLAlchemy's
+            # create_all checks, then creates); the loser sees a unique violation or "relation ... already
+            # exists" (PostgreSQL) or "table ... already exists" (SQLite) and need only look again once the winner
+            # has finished.
+            if _lost_schema_race(exc) and attempt < SCHEMA_RACE_RETRIES:
                 time.sleep(0.5 + random.random())
                 continue
             raise UserError(f"cannot open storage {redact(url)}: {first_line(exc)}") from None
     raise AssertionError("unreachable")
+
+
+def _lost_schema_race(exc: Exception) -> bool:
+    return "IntegrityError" in type(exc).__name__ or "already exists" in str(exc)
 
 
 class PatientStorage(optuna.storages.RDBStorage):
