@@ -204,8 +204,12 @@ def _cost_section(summaries: dict[str, dict[str, Any]], retrained: dict[str, lis
         cost, accuracy = [t["params_count"] for t in complete], [t["value"] for t in complete]
         params[family] = {"cost": cost, "accuracy": accuracy, "front": stats.pareto_front(cost, accuracy)}
     has_points = any(p["cost"] for p in params.values())
-    return {"rows": rows, "measured_on": measured_on([r.get("machine") for runs in retrained.values() for r in runs]), "scatter": figures.accuracy_vs_cost(params, "parameters") if has_points else None,
-            "objective": _objective_fronts(summaries, retrained, studies, n_val)}
+    return {
+        "rows": rows,
+        "measured_on": measured_on([r.get("machine") for runs in retrained.values() for r in runs]),
+        "scatter": figures.accuracy_vs_cost(params, "parameters") if has_points else None,
+        "objective": _objective_fronts(summaries, retrained, studies, n_val),
+    }
 
 
 #: How each cost objective was measured, for the report.

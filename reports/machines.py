@@ -33,6 +33,7 @@ def machines_of(commands: list[dict[str, Any]], last: dict[str, Any] | None) -> 
     """The distinct machines that ran the commands of a run directory, oldest first; the manifest's last machine
     when no command recorded one."""
     found = list(dict.fromkeys(filter(None, (label(c.get("machine")) for c in commands))))
-    if not found and label(last):
-        found = [label(last)]
-    return found
+    if found:
+        return found
+    fallback = label(last)
+    return [fallback] if fallback else []

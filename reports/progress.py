@@ -53,5 +53,10 @@ def sentence(family: str, found: dict[str, Any] | None) -> str:
         return (f"No sampled {name} trial beat every start that had completed by then by more than {TIE_SE:g} standard errors "
                 f"in {found['charged'] / 60:.1f} minutes of charged trial time.")
     beaten = found["beaten"]
-    return (f"The {name} search first beat every start beyond the noise after {beaten['seconds'] / 60:.1f} of "
+    text = (f"The {name} search first beat every start then complete beyond the noise after {beaten['seconds'] / 60:.1f} of "
             f"{found['charged'] / 60:.1f} minutes of charged trial time: trial #{beaten['number']}, {100 * beaten['value']:.2f} % validation.")
+    later = sum(start["seconds"] > beaten["seconds"] for start in found["starts"])
+    if later:  # on the ladder the starts go on to deeper rungs, and may catch up with it
+        text += (f" {later} start trial{'' if later == 1 else 's'} completed after it; the best {name} trial above is "
+                 "weighed against every start.")
+    return text

@@ -35,10 +35,22 @@ def test_the_first_sampled_trial_beyond_every_start_is_named_and_a_tie_is_not():
     found = anytime(trials, n)
     assert found["beaten"] == {"seconds": 180, "number": 2, "value": 0.994}
     text = sentence("cnn", found)
-    assert text == ("The CNN search first beat every start beyond the noise after 3.0 of 3.0 minutes of charged trial time: "
-                    "trial #2, 99.40 % validation.")
+    assert text == ("The CNN search first beat every start then complete beyond the noise after 3.0 of 3.0 minutes of charged "
+                    "trial time: trial #2, 99.40 % validation.")
     assert anytime(trials[:2], n)["beaten"] is None
     assert sentence("cnn", anytime(trials[:2], n)).startswith("No sampled CNN trial beat every start")
+
+
+def test_starts_that_complete_after_the_first_beat_are_counted_in_the_sentence():
+    """On the ladder a start is continued to deeper rungs after a sampled trial first beat it: the sentence says that
+    the first beat is not the last word (one start, then two)."""
+    n = 6000
+    trials = [_trial(0, 0.99, 60, 1, start="recipe", correct=_wrong(n, 60)), _trial(1, 0.994, 60, 2, correct=_wrong(n, 36)),
+              _trial(2, 0.995, 60, 3, start="recipe", correct=_wrong(n, 30))]
+    assert sentence("ann", anytime(trials, n)).endswith(
+        "trial #1, 99.40 % validation. 1 start trial completed after it; the best ANN trial above is weighed against every start.")
+    trials.append(_trial(3, 0.996, 60, 4, start="recipe", correct=_wrong(n, 24)))
+    assert "validation. 2 start trials completed after it;" in sentence("ann", anytime(trials, n))
 
 
 def test_a_search_without_starts_or_without_a_complete_trial_says_so():
