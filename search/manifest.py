@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import shlex
@@ -28,12 +29,21 @@ def versions() -> dict[str, str]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
+    """CPU, cores, system and host of this process's machine (a fresh dict each call, to keep or change)."""
+    return dict(_machine())
+
+
+@functools.cache
+def _machine() -> dict[str, Any]:
+    """Looked up once a process: every command, every retrained seed and every measured trial cost names its machine,
+    and ``platform.processor()`` runs ``uname -p`` in a subprocess, needed only where /proc/cpuinfo names no model."""
+    cpu = None
     try:
         with open("/proc/cpuinfo") as handle:
-            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
+            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), None)
     except OSError:
         pass
+    cpu = cpu or platform.processor() or platform.machine()
     return {"cpu": cpu, "cores": os.cpu_count(), "system": platform.platform(), "node": platform.node()}
 
 
