@@ -8,7 +8,8 @@ in points, the paired standard error of that difference (from the images one get
 ``search.stats.paired_se``), the margin in standard errors, and how many sampled configurations (each by its best
 trial) fell below, within or beyond 2 standard errors of the best start. Nothing is trained: it reads the studies;
 each row names its search by seed and the search code's commit (matched to the attempt in
-``accuracy_at_budget.json`` with the same seed and winners).
+``accuracy_at_budget.json`` with the same seed and winners). Rows of searches not read again are kept: run folders
+live outside the repository and do not outlive their machine, and every recorded search stays in the table.
 
     python bench/search_margin.py /work/runs/acc-default-seed0 /work/runs/acc-warm-seed0 [...]
 """
@@ -109,7 +110,15 @@ def main() -> None:
     rows = [row for folder in args.folders for row in folder_rows(folder)]
     for row in rows:
         print(" | ".join(f"{k}: {v}" for k, v in row.items()))
-    record(NAME, {"rows": rows})
+    path = RESULTS / f"{NAME}.json"
+    record(NAME, {"rows": merged(json.loads(path.read_text())["rows"] if path.exists() else [], rows)})
+
+
+def merged(recorded: list[dict], read: list[dict]) -> list[dict]:
+    """The recorded rows with those of the searches read now replaced (a search is its seed and commit, per family)."""
+    key = lambda row: (row["search"], row["family"])  # noqa: E731
+    again = {key(row) for row in read}
+    return [row for row in recorded if key(row) not in again] + read
 
 
 if __name__ == "__main__":
