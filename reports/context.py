@@ -33,7 +33,7 @@ PARALLEL_PARAMS = 6
 GALLERY_SIZE = 24
 
 
-def build_context(out: Path, studies: dict[str, optuna.Study], storage_label: str, study_name: str) -> dict[str, Any]:
+def build_context(out: Path, studies: dict[str, optuna.Study], storage_label: str, study_name: str, retraining_next: bool = False) -> dict[str, Any]:
     manifest = read_manifest(out)
     studies = {family: snapshot(study) for family, study in studies.items()}
     limits = Limits.from_dict(manifest.get("retrain", {}).get("limits"))  # what retraining chose under
@@ -55,7 +55,7 @@ def build_context(out: Path, studies: dict[str, optuna.Study], storage_label: st
         "tie_se": f"{selection.TIE_SE:g}",
         "study_name": study_name,
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "notes": notes(summaries, retrained),
+        "notes": notes(summaries, retrained, retraining_next),
         "verdict": verdict,
         "data": data,
         "search": _search_section(summaries, studies, found, limits),

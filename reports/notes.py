@@ -16,7 +16,9 @@ from bakeoff.spaces import FAMILIES
 TRIAL_OVERHEAD_SECONDS = 10.0
 
 
-def notes(summaries: dict[str, dict[str, Any]], retrained: dict[str, list[dict[str, Any]]]) -> list[str]:
+def notes(summaries: dict[str, dict[str, Any]], retrained: dict[str, list[dict[str, Any]]], retraining_next: bool = False) -> list[str]:
+    """``retraining_next``: 'bakeoff run' renders this report as its search ends, before retraining (which may take
+    hours after an overnight search), so a family without models is waiting for that, not for the user."""
     found = []
     for family in FAMILIES:
         name = family.upper()
@@ -29,6 +31,9 @@ def notes(summaries: dict[str, dict[str, Any]], retrained: dict[str, list[dict[s
             found.append(f"The {name} study is still running ({running} trial(s) under way): figures show a moment of it.")
         if summary["best"] is None:
             found.append(no_complete_trial(family, summary["trials"], len(summaries)))
+        elif not retrained.get(family) and retraining_next:
+            found.append(f"No retrained {name} models yet: 'bakeoff run' wrote this report as its search ended; retraining and a new "
+                         "report come next (if that command was stopped, re-run it: it resumes).")
         elif not retrained.get(family):
             found.append(f"No retrained {name} models yet: run 'bakeoff retrain' to evaluate the best {name} trial on the test split.")
     return found

@@ -224,6 +224,9 @@ def test_every_stage_runs_on_the_offline_default_data_and_prints_only_its_own_li
         assert re.match(rf"\[{family}\] 1 seed to retrain: about \d+\S*, projected from the \d+\.\d s per epoch trial \d+ took in the "
                         "search$", lines[begun - 1]), lines[begun - 1]
         assert any(line.startswith(f"[{family}] seed 0: test accuracy") for line in lines[begun + 1:])
+    written = [i for i, line in enumerate(lines) if line.startswith("report written to ")]
+    retraining = next(i for i, line in enumerate(lines) if line.startswith("[ann] 1 seed to retrain"))
+    assert len(written) == 2 and written[0] < retraining < written[1]  # as the search ends, and when all is done
     for family in ("ann", "cnn"):
         found = json.loads((out / "retrain" / family / "seed-0" / "robustness.json").read_text())
         assert found["kinds"]["occlusion"]["strengths"] == [4]

@@ -433,7 +433,9 @@ def _searched_data(args: argparse.Namespace, studies: dict[str, Any]):
     return data
 
 
-def report(args: argparse.Namespace, stages: Stages | None = None) -> int:
+def report(args: argparse.Namespace, stages: Stages | None = None, retraining_next: bool = False) -> int:
+    """``retraining_next``: rendered by ``run`` as its search ends, so the morning after an overnight search finds a
+    report while retraining (hours on a deep rung) goes on."""
     import time
 
     from bakeoff.reports.context import build_context
@@ -443,19 +445,20 @@ def report(args: argparse.Namespace, stages: Stages | None = None) -> int:
     target = getattr(args, "output", None) or stages.out / layout.REPORT_FILE
     check_writable_dir(target.parent)
     started = time.perf_counter()
-    html = render(build_context(stages.out, stages.studies, redact(stages.url), args.study))
+    html = render(build_context(stages.out, stages.studies, redact(stages.url), args.study, retraining_next))
     write_text_atomic(target, html)
     print(f"report written to {target} ({len(html.encode()) / 1e6:.2f} MB, rendered in {time.perf_counter() - started:.1f}s)")
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    """search -> retrain -> analyse -> export -> report, the stages after the search sharing one ``Stages``; a
-    search or a stage stopped by a signal still gets a report of what exists, and then exits 128 + the signal's
+    """search -> report -> retrain -> analyse -> export -> report, the stages after the search sharing one ``Stages``;
+    a search or a stage stopped by a signal still gets a report of what exists, and then exits 128 + the signal's
     number."""
     code, stopped = search(args), None
     stages = Stages(argparse.Namespace(**{**vars(args), "output": None}))
     if code == 0:
+        report(stages.args, stages, retraining_next=True)
         for stage in (retrain, analyse, *([export] if args.export else [])):
             try:
                 code = stage(stages.args, stages)

@@ -130,6 +130,16 @@ def test_notes_do_not_advise_retraining_what_cannot_be_retrained():
     assert found[-1] == "No retrained CNN models yet: run 'bakeoff retrain' to evaluate the best CNN trial on the test split."
 
 
+def test_notes_of_the_report_run_writes_as_its_search_ends_say_retraining_comes_next():
+    with_best = {"states": {"RUNNING": 0}, "best": _trial(2, 0.9)}
+    found = notes({"ann": with_best, "cnn": with_best}, {"ann": [{"trial": 2}], "cnn": []}, retraining_next=True)
+    assert found == ["No retrained CNN models yet: 'bakeoff run' wrote this report as its search ended; retraining and a new report "
+                     "come next (if that command was stopped, re-run it: it resumes)."]
+    nothing = {"states": {}, "best": None, "trials": []}  # nothing to retrain: no promise of retraining
+    assert notes({"ann": nothing}, {"ann": []}, retraining_next=True) == [
+        "The ANN study has no trial yet, so there is nothing of it to retrain.", "No CNN study exists: only one family was searched."]
+
+
 def test_on_the_ladder_the_winner_is_the_best_of_the_highest_rung_as_retraining_picks_it():
     trials = [{**_trial(0, 0.990, "recipe"), "rung": 1}, {**_trial(1, 0.995), "rung": 1},  # a lucky short run
               {**_trial(2, 0.993, "recipe"), "rung": 4}, {**_trial(3, 0.992), "rung": 4}]
