@@ -96,7 +96,7 @@ def folder_rows(folder: Path) -> list[dict]:
         winners[family] = (best.number, trial_record.selectable_value(best))
     attempt = _attempt(attrs["seed"], winners)
     search = f"seed {attrs['seed']}, " + (f"{attempt['commit']} ({attempt['timeout']})" if attempt else "no matching attempt recorded")
-    return [{"search": search, "family": family.upper(), "validation images": attrs[trial_record.VAL_SIZE],
+    return [{"search": search, "run folder": folder.name, "family": family.upper(), "validation images": attrs[trial_record.VAL_SIZE],
              **family_row(study, attrs[trial_record.VAL_SIZE])} for family, study in studies.items()]
 
 
@@ -111,12 +111,15 @@ def main() -> None:
     for row in rows:
         print(" | ".join(f"{k}: {v}" for k, v in row.items()))
     path = RESULTS / f"{NAME}.json"
-    record(NAME, {"rows": merged(json.loads(path.read_text())["rows"] if path.exists() else [], rows)})
+    before = json.loads(path.read_text()) if path.exists() else {}
+    earlier = [*before.get("earlier commands", []), *([f"{before['when']}: {before['command']}"] if before else [])]
+    record(NAME, {"rows": merged(before.get("rows", []), rows), "earlier commands": earlier})
 
 
 def merged(recorded: list[dict], read: list[dict]) -> list[dict]:
-    """The recorded rows with those of the searches read now replaced (a search is its seed and commit, per family)."""
-    key = lambda row: (row["search"], row["family"])  # noqa: E731
+    """The recorded rows with those of the run folders read now replaced, per family (rows recorded before they
+    named their folder are told apart by their search's seed and commit)."""
+    key = lambda row: (row.get("run folder") or row["search"], row["family"])  # noqa: E731
     again = {key(row) for row in read}
     return [row for row in recorded if key(row) not in again] + read
 
