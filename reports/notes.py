@@ -31,11 +31,10 @@ def notes(summaries: dict[str, dict[str, Any]], retrained: dict[str, list[dict[s
             found.append(f"The {name} study is still running ({running} trial(s) under way): figures show a moment of it.")
         if summary["best"] is None:
             found.append(no_complete_trial(family, summary["trials"], len(summaries)))
-        elif not retrained.get(family) and retraining_next:
-            found.append(f"No retrained {name} models yet: 'bakeoff run' wrote this report as its search ended; retraining and a new "
-                         "report come next (if that command was stopped, re-run it: it resumes).")
         elif not retrained.get(family):
-            found.append(f"No retrained {name} models yet: run 'bakeoff retrain' to evaluate the best {name} trial on the test split.")
+            found.append(f"No retrained {name} models yet: " + (
+                "'bakeoff run' wrote this report as its search ended; retraining and a new report come next (if that command "
+                "was stopped, re-run it: it resumes)." if retraining_next else f"run 'bakeoff retrain' to evaluate the best {name} trial on the test split."))
     return found
 
 
