@@ -50,6 +50,8 @@ def build_context(out: Path, studies: dict[str, optuna.Study], storage_label: st
     if limits:
         verdict = verdict or {"sentence": "No model meets the limits, so there is nothing to compare.", "rows": {}, "pairs": [], "stale": [], "scope": None}
         verdict["limits"] = _limits_sentence(limits, summaries, retrained)
+        if (only := _only_family_within(limits, summaries, retrained)) is not None:
+            verdict["sentence"] = only
     return {
         "title": f"bakeoff report: {study_name}",
         "tie_se": f"{selection.TIE_SE:g}",
@@ -69,13 +71,29 @@ def build_context(out: Path, studies: dict[str, optuna.Study], storage_label: st
     }
 
 
+def _unmet(limits: Limits, summary: dict[str, Any]) -> str | None:
+    """Why no complete trial of this family meets the limits; None when one does (or none is complete)."""
+    return limits.unmet([t.get("cost") for t in summary["trials"] if t["state"] == "COMPLETE" and t["value"] is not None])
+
+
+def _only_family_within(limits: Limits, summaries: dict[str, dict[str, Any]], retrained: dict[str, list[dict[str, Any]]]) -> str | None:
+    """The verdict when one family has models retrained within the limits and no trial of the other meets them:
+    the question "is the CNN still ahead under this limit?" then has an answer (no model of the other family to
+    ship), which "nothing to compare yet" would hide."""
+    have = [f for f in summaries if retrained.get(f)]
+    missing = [f for f in summaries if f not in have and _unmet(limits, summaries[f]) is not None]
+    if len(have) != 1 or len(missing) != 1:
+        return None
+    return (f"Under {limits.describe()} only the {have[0].upper()} can be shipped: no complete {missing[0].upper()} trial of this search "
+            f"meets the limit, so there is no {missing[0].upper()} to compare with.")
+
+
 def _limits_sentence(limits: Limits, summaries: dict[str, dict[str, Any]], retrained: dict[str, list[dict[str, Any]]]) -> str:
     """Which trial each family's models come from under the limits, or why a family has none."""
     parts = []
     for family, summary in summaries.items():
-        complete = [t.get("cost") for t in summary["trials"] if t["state"] == "COMPLETE" and t["value"] is not None]
         runs = retrained.get(family) or []
-        if (unmet := limits.unmet(complete)) is not None:
+        if (unmet := _unmet(limits, summary)) is not None:
             parts.append(f"{family.upper()}: {unmet}, so none was retrained")
         elif runs and runs[0].get("trial") == (summary["best"] or {}).get("number"):
             parts.append(f"{family.upper()}: trial #{runs[0].get('trial')}, the most accurate complete trial that meets them")

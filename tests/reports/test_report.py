@@ -189,9 +189,9 @@ def test_retrained_seeds_are_read_in_seed_order_and_an_unfinished_one_is_left_ou
     assert [metrics["seed"] for _, metrics in layout.retrained(tmp_path, "cnn")] == [r["seed"] for r in runs]
 
 
-def _limited_run(tmp_path, limits, retrained_under, accuracy=None):
-    """Fake multi-objective studies (accuracy and latency), models retrained under ``retrained_under`` per family
-    (None: under no limit), and the manifest saying retraining last used ``limits``."""
+def _limited_run(tmp_path, limits, retrained_under, accuracy=None, seeds=None):
+    """Fake multi-objective studies (accuracy and latency; ``seeds``: their seed per family), models retrained under
+    ``retrained_under`` per family (None: under no limit), and the manifest saying retraining last used ``limits``."""
     from bakeoff.search.engine.objectives import Limits
     from bakeoff.search.manifest import command_line, update_manifest
 
@@ -199,7 +199,7 @@ def _limited_run(tmp_path, limits, retrained_under, accuracy=None):
     storage = _storage(out)
     chosen = {}
     for family in ("ann", "cnn"):
-        study = fake_study(storage, "mo", family, 30, seed=3 if family == "cnn" else 4, cost="latency")
+        study = fake_study(storage, "mo", family, 30, seed=(seeds or {"ann": 4, "cnn": 3})[family], cost="latency")
         chosen[family] = record.best_trial(study.get_trials(), Limits.from_dict(limits))
         under = retrained_under[family]
         fake_retrained(out, family, 2, accuracy=(accuracy or {"ann": 0.97, "cnn": 0.99})[family], seed=int(family == "cnn"),
@@ -234,6 +234,27 @@ def test_models_retrained_under_other_limits_are_not_reported_and_an_unmet_limit
         assert f"{family}: no complete trial meets --max-latency 1 µs (the fastest complete trial: " in html
         assert f"{family}: no complete trial meets --max-latency 1 µs (the fastest complete trial: " in html.split("3. Search")[1]
     assert "so none was retrained" in html and "CNN wins" not in html and "4. Retrained models" in html
+
+
+@pytest.mark.parametrize("within", ["ann", "cnn"])
+def test_a_limit_only_one_family_meets_answers_which_ships_instead_of_nothing_to_compare_yet(tmp_path, within):
+    """Issue 27's question under a latency limit (is the CNN still ahead?), answered when only one family has a trial
+    within it, whichever family that is."""
+    other = "cnn" if within == "ann" else "ann"
+    probe = _storage(tmp_path / "probe")
+    fastest = {seed: min(t.user_attrs[record.COST]["latency_ms"] for t in fake_study(probe, f"p{seed}", "ann", 30, seed=seed, cost="latency").get_trials()
+                         if t.state.name == "COMPLETE") for seed in (3, 4)}
+    quick, slow = sorted(fastest, key=fastest.get)
+    assert fastest[quick] < fastest[slow]
+    limits = {"latency": round((fastest[quick] + fastest[slow]) / 2, 5)}  # between the two families' fastest trials
+    out, chosen = _limited_run(tmp_path, limits, {within: limits, other: None}, seeds={within: quick, other: slow})
+    assert chosen[within] is not None and chosen[other] is None
+    code, html = _report(out, "mo")
+    assert code == 0
+    assert (f"only the {within.upper()} can be shipped: no complete {other.upper()} trial of this search meets the limit, "
+            f"so there is no {other.upper()} to compare with.") in html
+    assert f"{other.upper()}: no complete trial meets --max-latency" in html
+    assert "nothing to compare yet" not in html and "wins" not in html.split("3. Search")[0]
 
 
 def test_a_run_resumed_on_another_machine_names_both_where_their_figures_are_shown(tmp_path):
