@@ -123,13 +123,15 @@ def _hypervolumes(runs: list[dict]) -> tuple[dict, float]:
 
 
 def table(runs: list[dict]) -> str:
-    """Per family and comparison: seeds, hypervolume difference and best-accuracy difference (points), mean [95 % interval]."""
+    """Per family and comparison: seeds, complete trials of each, hypervolume difference and best-accuracy difference
+    (points), mean [95 % interval]."""
     scores, ref_latency = _hypervolumes(runs)
+    complete = {(run["kind"], run["seed"], family): len(result["points"]) for run in runs for family, result in run["families"].items()}
     cpus = sorted({run.get("cpu", "not recorded") for run in runs})
     lines = [f"Reference point: accuracy {REF_ACCURACY}, latency {ref_latency:.4g} ms (twice the largest of any complete trial of any run).",
              *([f"Latencies were measured on more than one machine ({'; '.join(cpus)}): a hypervolume difference mixes machines."] if len(cpus) > 1 else []), "",
-             "| family | comparison | seeds | hypervolume A | hypervolume B | A − B (mean [95 % interval]) | best accuracy A − B, points |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+             "| family | comparison | seeds | complete trials A / B | hypervolume A | hypervolume B | A − B (mean [95 % interval]) | best accuracy A − B, points |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for family in ("ann", "cnn"):
         for a, b in (("mo", "so"), ("front", "mo")):
             seeds = sorted({s for k, s, f in scores if k == a and f == family} & {s for k, s, f in scores if k == b and f == family})
@@ -140,7 +142,8 @@ def table(runs: list[dict]) -> str:
                     if scores[(a, s, family)][1] is not None and scores[(b, s, family)][1] is not None]
             mean = lambda values: "—" if not values else _interval(mean_interval(values))  # noqa: E731
             each = lambda kind: ", ".join(f"{scores[(kind, s, family)][0]:.4f}" for s in seeds)  # noqa: E731
-            lines.append(f"| {family.upper()} | {a} − {b} | {', '.join(map(str, seeds))} | {each(a)} | {each(b)} | {mean(hv)} | {mean(best)} |")
+            trials = ", ".join(f"{complete[(a, s, family)]} / {complete[(b, s, family)]}" for s in seeds)
+            lines.append(f"| {family.upper()} | {a} − {b} | {', '.join(map(str, seeds))} | {trials} | {each(a)} | {each(b)} | {mean(hv)} | {mean(best)} |")
     return "\n".join(lines)
 
 
