@@ -53,7 +53,8 @@ def run_one(kind: str, seed: int, timeout: str, root: Path, data) -> dict:
             "--out", str(out), "--study", "mo", *KINDS[kind]]
     print(" ".join(argv[2:]), flush=True)
     started = time.perf_counter()
-    subprocess.run(argv, check=True)
+    if (code := subprocess.run(argv).returncode) != 0:  # 143 after a stop at a trial boundary: the search resumes
+        sys.exit(f"bench: {' '.join(argv[2:])} exited with {code}; re-run the same command to resume it")
     wall = time.perf_counter() - started
     return {"kind": kind, "seed": seed, "timeout": timeout, "commit": commit(), "wall_seconds": round(wall, 1), "cpu": machine()["cpu"],
             "families": {family: points_of(out, family, data) for family in ("ann", "cnn")}}
