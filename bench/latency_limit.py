@@ -35,27 +35,27 @@ def notebook_cnn_latency(studies: dict) -> float:
     sys.exit("bench: the CNN study has no 'seed notebook' start with a measured latency: search with --objective accuracy,latency and --starts")
 
 
-def row_of(run: Path, studies: dict, study: str, limit_ms: float, notebook_ms: float) -> dict:
-    """The recorded row: chosen trials, their latencies and test accuracies, and the report's sentences."""
-    from bakeoff.reports.collect import load_retrained
+def row_of(run: Path, studies: dict, study: str, notebook_ms: float) -> dict:
+    """The recorded row: chosen trials, their latencies and test accuracies, and the report's sentences, all under the
+    limits retraining recorded in the manifest and read through the report's own context (its verdict rows are the
+    test accuracies of the models retrained under them)."""
     from bakeoff.reports.context import build_context
-    from bakeoff.search import stats
     from bakeoff.search.engine import record as trial_record
     from bakeoff.search.engine.objectives import Limits
+    from bakeoff.search.manifest import read_manifest
 
-    limits = Limits(latency_ms=limit_ms)
+    limits = Limits.from_dict(read_manifest(run).get("retrain", {}).get("limits"))
+    verdict = build_context(run, studies, "study.db", study)["verdict"] or {}
     row = {"run folder": str(run), "commit": commit(), "measured_on": machine()["cpu"],
-           "notebook CNN latency ms": round(notebook_ms, 5), "limit ms": round(limit_ms, 5)}
+           "notebook CNN latency ms": round(notebook_ms, 5), "limit ms": limits.latency_ms}
     for family, found in studies.items():
         best = trial_record.best_trial(found.get_trials(deepcopy=False), limits)
-        runs = [r for r in load_retrained(run, family) if (r.get("limits") or {}) == limits.to_dict()]
-        accuracy = stats.spread([r["test_accuracy"] for r in runs]) if runs else None
+        accuracy = (verdict.get("rows") or {}).get(family)
         row[family.upper()] = "none within the limit" if best is None else (
             f"trial {best.number}, {best.user_attrs[trial_record.COST]['latency_ms']:.4g} ms, validation {trial_record.selectable_value(best):.4f}"
             + (f", test {_spread(accuracy)}" if accuracy else ", not retrained"))
-    verdict = build_context(run, studies, "study.db", study)["verdict"]
-    row["limit sentence"] = verdict["limits"] if verdict else None
-    row["verdict"] = verdict["sentence"] if verdict else None
+    row["limit sentence"] = verdict.get("limits")
+    row["verdict"] = verdict.get("sentence")
     return row
 
 
@@ -87,7 +87,7 @@ def main() -> None:
     common = ["--out", str(args.run), "--study", args.study]
     subprocess.run([sys.executable, "-m", "bakeoff.search", "retrain", *common, "--seeds", str(args.seeds), "--max-latency", f"{limit_ms:.6g}ms"], check=True)
     subprocess.run([sys.executable, "-m", "bakeoff.search", "report", *common], check=True)
-    row = row_of(args.run, studies, args.study, limit_ms, notebook_ms)
+    row = row_of(args.run, studies, args.study, notebook_ms)
     path = RESULTS / f"{NAME}.json"
     rows = json.loads(path.read_text())["rows"] if path.exists() else []
     record(NAME, {"rows": [r for r in rows if r["run folder"] != row["run folder"]] + [row]})
