@@ -1,14 +1,15 @@
 """Multi-objective against single-objective search at the same budget (issue 27): whose fronts are better, how close the most accurate points are, and whether the front pruner helps.
 
 For each ``--seed``, searches of full MNIST with the same ``--timeout``, each in a run folder of its own:
-``--objective accuracy,latency`` without pruning (``mo``), the same with ``--pruner front`` (``front``), and
-today's single-objective default (``so``). The single-objective search measured no latency, so each of its
+``--objective accuracy,latency`` without pruning (``mo``), the same with ``--pruner front`` (``front``) or on the
+ladder with its rungs ranked by Pareto rank (``ladder``), and today's single-objective default (``so``). The single-objective search measured no latency, so each of its
 complete trials is measured afterwards by the same function on the same machine (``search/deploy/cost.py``:
 LiteRT float32, batch 1, one thread; not charged to it, as that search never paid for it). Per family, each run's
 front is scored by its hypervolume in (accuracy, log10 latency) against one reference point shared by every run
 compared: accuracy ``REF_ACCURACY`` and twice the largest latency of any complete trial of any run. The table
 gives, per family, paired differences over the seeds both kinds ran (mean, 95 % t interval): hypervolume and best
-validation accuracy (points), ``mo`` against ``so`` and ``front`` against ``mo``. Issue 27's goal: the
+validation accuracy (points), ``mo`` against ``so``, ``front`` against ``mo``, and ``ladder`` against both.
+Issue 27's goal: the
 multi-objective hypervolume larger over at least 3 seeds, its most accurate point within 0.1 points of the
 single-objective winner. Every run is kept (re-running a kind and seed resumes its search and replaces its row,
 marked ``resumed``: its ``wall_seconds`` is then the last leg's only).
@@ -21,7 +22,7 @@ trained 1.4x slower and so searched fewer trials in the same budget: not like fo
 trials' latencies are measured when this script runs, so run it on the machine that runs that seed's other kinds:
 each row names its machine, and the table says when the rows compared ran on more than one.
 
-    python bench/multi_objective.py --seed 0 [--timeout 1h] [--kinds mo,front,so] [--out /tmp/bakeoff-mo]
+    python bench/multi_objective.py --seed 0 [--timeout 1h] [--kinds mo,front,ladder,so] [--out /tmp/bakeoff-mo]
     python bench/multi_objective.py --seed 1 --kinds so --so-from /work/runs/acc-default-seed1
     python bench/multi_objective.py --summary
 """
@@ -40,6 +41,7 @@ from common import RESULTS, commit, machine, mean_interval, mnist_path, record
 KINDS = {
     "mo": ["--objective", "accuracy,latency", "--pruner", "none"],
     "front": ["--objective", "accuracy,latency", "--pruner", "front"],
+    "ladder": ["--objective", "accuracy,latency", "--pruner", "ladder"],
     "so": [],
 }
 #: The reference point's accuracy: trials below it add nothing to a front's hypervolume.
@@ -136,7 +138,7 @@ def table(runs: list[dict]) -> str:
              "| family | comparison | seeds | complete trials A / B | hypervolume A | hypervolume B | A − B (mean [95 % interval]) | best accuracy A − B, points |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for family in ("ann", "cnn"):
-        for a, b in (("mo", "so"), ("front", "mo")):
+        for a, b in (("mo", "so"), ("front", "mo"), ("ladder", "so"), ("ladder", "mo")):
             seeds = sorted({s for k, s, f in scores if k == a and f == family} & {s for k, s, f in scores if k == b and f == family})
             if not seeds:
                 continue
@@ -165,7 +167,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", default="1h", help="each search's --timeout (both families together)")
-    parser.add_argument("--kinds", default="mo,front,so", help=f"which searches, of {', '.join(KINDS)}")
+    parser.add_argument("--kinds", default="mo,front,ladder,so", help=f"which searches, of {', '.join(KINDS)}")
     parser.add_argument("--out", type=Path, default=Path("/tmp/bakeoff-mo"), help="where the run folders go (resumed when there)")
     parser.add_argument("--so-from", type=Path, metavar="DIR", help="read the single-objective search from this finished run folder "
                         "(accuracy_at_budget.py's, same seed and timeout) instead of searching again")

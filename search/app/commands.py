@@ -179,15 +179,16 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 
 def _check_objectives(objectives: Objectives, engine: str, pruner: str) -> None:
-    """What a multi-objective search can run with: Optuna's engine, the front pruner or none, the LiteRT interpreter."""
+    """What a multi-objective search can run with: Optuna's engine, the ladder (ranking its rungs by Pareto rank), the
+    front pruner or none, the LiteRT interpreter."""
     if not objectives.multi:
         if pruner == FRONT:
             raise UserError("--pruner front judges a trial against cheaper ones: it is for --objective accuracy,latency or accuracy,size")
         return
     if engine == "kerastuner":
         raise UserError(f"--objective {objectives.text} needs Optuna's engine: KerasTuner's Hyperband ranks trials by one objective")
-    if pruner not in ("none", FRONT):
-        raise UserError(f"--pruner {pruner} judges accuracy alone; a search for --objective {objectives.text} takes --pruner front or none")
+    if pruner not in ("none", FRONT, LADDER):
+        raise UserError(f"--pruner {pruner} judges accuracy alone; a search for --objective {objectives.text} takes --pruner ladder, front or none")
     from bakeoff.search.deploy.runtimes import require_litert
 
     require_litert(f"--objective {objectives.text}")

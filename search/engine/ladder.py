@@ -12,11 +12,16 @@ after one epoch says nothing of what its recipe reaches), while the budget goes 
 what the studies hold, so workers agree without talking to each other, and the replay benchmark
 (``bench/replay.py``) runs this same code.
 
+With a cost to minimise as well (``--objective accuracy,latency``), the top of a rung is the top of its Pareto
+ranking instead of its scores (``rung_order``): multi-objective successive halving, as in MO-ASHA (Schmucker et al.,
+2021), so the configurations that climb spread along the front instead of crowding at its accurate, costly end.
+
 Nothing here imports Optuna or TensorFlow: the engine and the replay hand in plain records.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 #: How the starts climb. "lead" (the default since 2026-12-06): a start goes on by its rank like any configuration,
@@ -55,6 +60,7 @@ class Config:
     went_on: set[int] = field(default_factory=set)  # rungs it was promoted from (or that it cannot leave)
     running: bool = False  # a worker is training it now
     start: bool = False  # a queued start (seed notebook, recipe): it follows the search's deepest rung, see ``behind``
+    cost: float | None = None  # its measured cost, in a search that minimises one (it depends on the architecture only)
 
     @property
     def rung(self) -> int:
@@ -63,10 +69,54 @@ class Config:
 
 
 def top_of_rung(configs: list[Config], k: int, factor: int) -> set[int]:
-    """Keys of the configurations in the top ``1/factor`` of rung ``k`` (ties broken by the earlier key):
-    with fewer than ``factor`` scored there, none."""
-    scored = sorted((c for c in configs if k in c.scores), key=lambda c: (-c.scores[k], c.key))
+    """Keys of the configurations in the top ``1/factor`` of rung ``k`` (``rung_order``): with fewer than
+    ``factor`` scored there, none."""
+    scored = rung_order(configs, k)
     return {c.key for c in scored[: len(scored) // factor]}
+
+
+def rung_order(configs: list[Config], k: int) -> list[Config]:
+    """The configurations scored at rung ``k``, best first, ties to the earlier key. By score; when every one has a
+    cost, by Pareto rank first (non-dominated sorting: rank 0 is the rung's front, rank 1 the front of the rest, and
+    so on), then within a rank the most isolated first (NSGA-II's crowding distance in score and log cost), then the
+    more accurate: the rung's most accurate configuration, an end of its front, always comes first, so the deepest
+    rung keeps the search's most accurate line as the single-objective ladder does."""
+    scored = [c for c in configs if k in c.scores]
+    if not scored or any(c.cost is None for c in scored):
+        return sorted(scored, key=lambda c: (-c.scores[k], c.key))
+    points = {c.key: (c.scores[k], math.log10(max(c.cost, 1e-12))) for c in scored}
+    # Most accurate first (cheaper first on ties), each joins the first front whose cheapest member, the one added
+    # last, does not dominate it: nothing earlier is cheaper than that one, so no other member can.
+    fronts: list[list[Config]] = []
+    for c in sorted(scored, key=lambda c: (-points[c.key][0], points[c.key][1], c.key)):
+        front = next((f for f in fronts if not _dominates(points[f[-1].key], points[c.key])), None)
+        if front is None:
+            fronts.append(front := [])
+        front.append(c)
+    rank, crowding = {}, {}
+    for level, front in enumerate(fronts):
+        crowding.update(_crowding(front, points, scored))
+        rank.update((c.key, level) for c in front)
+    return sorted(scored, key=lambda c: (rank[c.key], -crowding[c.key], -c.scores[k], c.key))
+
+
+def _dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """(score, log cost) ``a`` at least as accurate and as cheap as ``b``, and better in one."""
+    return a[0] >= b[0] and a[1] <= b[1] and a != b
+
+
+def _crowding(front: list[Config], points: dict[int, tuple[float, float]], scored: list[Config]) -> dict[int, float]:
+    """NSGA-II's crowding distance of each of ``front``: the sides of the box its neighbours on the front span, each
+    over that objective's range in the rung; the two ends of the front are infinitely far."""
+    found = {c.key: 0.0 for c in front}
+    for axis in (0, 1):
+        values = [points[c.key][axis] for c in scored]
+        span = (max(values) - min(values)) or 1.0
+        ordered = sorted(front, key=lambda c: (points[c.key][axis], c.key))
+        found[ordered[0].key] = found[ordered[-1].key] = math.inf
+        for before, c, after in zip(ordered, ordered[1:], ordered[2:]):
+            found[c.key] += (points[after.key][axis] - points[before.key][axis]) / span
+    return found
 
 
 def behind(configs: list[Config], rule: str = STARTS_RULE) -> set[int]:
@@ -85,15 +135,15 @@ def ranked(config: Config, rule: str) -> bool:
 
 def promotable(configs: list[Config], rungs: Rungs, rule: str = STARTS_RULE) -> list[tuple[int, Config]]:
     """Configurations that may go on now: starts behind the deepest rung first (the shallowest first), then the
-    deepest rung first and the best score: (rung index, config)."""
+    deepest rung first and the best ranked (``rung_order``): (rung index, config)."""
     trailing = behind(configs, rule)
     lagging = [c for c in configs if c.key in trailing and c.rung not in c.went_on and not c.running]
     found = [(c.rung, c) for c in sorted(lagging, key=lambda c: (c.rung, c.key))]
     for k in sorted({c.rung for c in configs if c.rung >= 0}, reverse=True):
-        top = top_of_rung(configs, k, rungs.factor)
-        ready = [c for c in configs if c.key in top and c.rung == k and k not in c.went_on and not c.running and c.key not in trailing
-                 and ranked(c, rule)]
-        found += [(k, c) for c in sorted(ready, key=lambda c: (-c.scores[k], c.key))]
+        order = rung_order(configs, k)
+        top = {c.key for c in order[: len(order) // rungs.factor]}
+        found += [(k, c) for c in order if c.key in top and c.rung == k and k not in c.went_on and not c.running
+                  and c.key not in trailing and ranked(c, rule)]
     return found
 
 

@@ -5,7 +5,9 @@ A new configuration starts from scratch; a promoted one loads the checkpoint its
 trains on with the same optimiser state, so no epoch is trained twice. At every rung the trial is scored after a
 short decay on a copy of its state (``search/train/rungs.py``), saves its checkpoint, and records its score; a
 trial killed between rungs is re-queued from the last checkpoint it saved. The decisions (who is in the top, who
-goes on) are ``ladder.py``'s, made from what the study holds, so several workers agree without talking.
+goes on) are ``ladder.py``'s, made from what the study holds, so several workers agree without talking. In a
+search for accuracy and a cost, a configuration's cost is measured by its first trial and carried to its
+continuations, and each segment's values are (its deepest rung's score, the cost).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bakeoff.search import layout
 from bakeoff.search.engine import record
 from bakeoff.search.engine.ladder import Config, Rungs, goes_on, promotable
 from bakeoff.search.engine.objective import BUDGET_CUT, Objective, Surplus, _account, _end, _failed
+from bakeoff.search.engine.objectives import Objectives
 from bakeoff.search.engine.outage import charged
 from bakeoff.search.engine.record import Outcome
 from bakeoff.search.engine.storage import worker_id
@@ -40,9 +43,10 @@ def rung_index(rungs: Rungs, epochs: int) -> int | None:
     return k if rungs.epochs(k) == epochs else None
 
 
-def configs_of(trials: list[FrozenTrial], rungs: Rungs) -> dict[int, Config]:
+def configs_of(trials: list[FrozenTrial], rungs: Rungs, objectives: Objectives = Objectives()) -> dict[int, Config]:
     """Each configuration's progress as the study holds it: scores per rung, rungs it has left, whether a worker
-    has it now (a queued or running trial of it), whether it is a queued start."""
+    has it now (a queued or running trial of it), whether it is a queued start, and its cost when the search
+    minimises one."""
     found: dict[int, Config] = {}
     for trial in trials:
         key = trial.user_attrs.get(record.LADDER_KEY)
@@ -50,6 +54,8 @@ def configs_of(trials: list[FrozenTrial], rungs: Rungs) -> dict[int, Config]:
             continue
         config = found.setdefault(int(key), Config(int(key)))
         config.start = config.start or bool(trial.user_attrs.get(record.START))
+        if (cost := objectives.cost_value(trial.user_attrs.get(record.COST))) is not None:
+            config.cost = cost
         for epochs, score in (trial.user_attrs.get(record.RUNG_SCORES) or {}).items():
             k = rung_index(rungs, int(epochs))
             if k is not None:
@@ -66,14 +72,15 @@ def configs_of(trials: list[FrozenTrial], rungs: Rungs) -> dict[int, Config]:
     return found
 
 
-def continuation(study: optuna.Study, rungs: Rungs, workdir: Path, cap: float | None) -> tuple[dict, dict] | None:
+def continuation(study: optuna.Study, rungs: Rungs, workdir: Path, cap: float | None,
+                 objectives: Objectives = Objectives()) -> tuple[dict, dict] | None:
     """The next configuration to continue, as (configuration, user attributes of its queued trial); None: sample a
     new one. Skipped: a configuration whose checkpoint this worker cannot see (another machine's), and one whose
     next segment, at the pace its epochs went, would not fit the per-trial ``cap``."""
     trials = study.get_trials(deepcopy=False)
     last = {int(t.user_attrs[record.LADDER_KEY]): t for t in trials
             if t.user_attrs.get(record.LADDER_KEY) is not None and t.state == TrialState.COMPLETE}
-    for k, config in promotable(list(configs_of(trials, rungs).values()), rungs):
+    for k, config in promotable(list(configs_of(trials, rungs, objectives).values()), rungs):
         epochs, trial = rungs.epochs(k), last.get(config.key)
         if trial is None or not layout.checkpoint(workdir, study.study_name, config.key, epochs).exists():
             continue
@@ -86,6 +93,8 @@ def continuation(study: optuna.Study, rungs: Rungs, workdir: Path, cap: float | 
             attrs[record.WARMUP] = trial.user_attrs[record.WARMUP]
         if trial.user_attrs.get(record.START):  # a start stays a start at every rung: it is never "found by search"
             attrs[record.START] = trial.user_attrs[record.START]
+        if record.COST in trial.user_attrs:  # measured once per configuration: the architecture does not change
+            attrs[record.COST] = trial.user_attrs[record.COST]
         return record.config_of(trial), attrs
     return None
 
@@ -98,7 +107,7 @@ class LadderObjective(Objective):
         self.rungs, self.workdir, self.first_rung_seconds = rungs, workdir, first_rung_seconds
         self.first_rung: tuple[float, str] | None = None  # (seconds from the trial's start, what limits them)
 
-    def __call__(self, trial: optuna.Trial) -> float:
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
         started = charged()
         self.trial_id, self.trial = trial._trial_id, trial
         self.started = started
@@ -133,6 +142,8 @@ class LadderObjective(Objective):
             model = self._model(keras, config, key, begin, per_epoch)
             trial.set_user_attr(record.PARAMS, int(model.count_params()))
             trial.set_user_attr(record.FLOPS, count_flops(model))
+            if self.objectives.multi:
+                self._cost_of(trial, model, config, attrs.get(record.COST))
             self.model, self.cut = model, None
             self.first_rung = None if begin else self._first_rung_limit(bool(attrs.get(record.START)))
             while True:
@@ -157,8 +168,9 @@ class LadderObjective(Objective):
                 trial.set_user_attr(record.RUNG_SCORES, {str(e): s for e, s in sorted(scores.items())})
                 trial.set_user_attr(record.CHECKPOINT_EPOCHS, done)
                 self._drop_older(key, done)  # only now: a copy re-queued before this line still finds its checkpoint
-                trial.report(decayed.accuracy, done - 1)  # steps are epoch indices from 0, as the other engines report
-                configs = configs_of(trial.study.get_trials(deepcopy=False), self.rungs)
+                if not self.objectives.multi:  # Optuna refuses intermediate values of a multi-objective trial
+                    trial.report(decayed.accuracy, done - 1)  # steps are epoch indices from 0, as the other engines report
+                configs = configs_of(trial.study.get_trials(deepcopy=False), self.rungs, self.objectives)
                 configs[key].running = False  # this very trial: the question is its rank, not who holds it
                 if not goes_on(list(configs.values()), configs[key], self.rungs):
                     break
@@ -168,6 +180,14 @@ class LadderObjective(Objective):
         finally:
             _account(trial, started)
         return self._complete(trial, done, begin, scores, correct, curve, epoch_seconds)
+
+    def _cost_of(self, trial: optuna.Trial, model, config: dict, measured: dict | None) -> None:
+        """The configuration's cost: the one its first trial measured, carried with its continuation, or measured now."""
+        if measured is None:
+            self._measure_cost(trial, model, config)
+        else:
+            trial.set_user_attr(record.COST, measured)
+            self.cost = self.objectives.cost_value(measured)
 
     def _model(self, keras, config: dict, key: int, begin: int, per_epoch: int):
         if begin:
@@ -255,7 +275,8 @@ class LadderObjective(Objective):
         _end(trial, outcome, reason)
         raise optuna.TrialPruned(reason)
 
-    def _complete(self, trial, done: int, begin: int, scores: dict[int, float], correct, curve: list[float], epoch_seconds: list[float]) -> float:
+    def _complete(self, trial, done: int, begin: int, scores: dict[int, float], correct, curve: list[float],
+                  epoch_seconds: list[float]) -> float | tuple[float, float]:
         trial.set_user_attr(record.EPOCHS_RUN, done - begin)
         trial.set_user_attr(record.MAX_EPOCHS, done)
         trial.set_user_attr(record.BEST_EPOCH, done)
@@ -265,5 +286,5 @@ class LadderObjective(Objective):
         if correct is not None:
             trial.set_user_attr(record.VAL_CORRECT, record.pack_correct(correct))
         _end(trial, Outcome.COMPLETE)
-        return float(scores[done])
+        return float(scores[done]) if not self.objectives.multi else (float(scores[done]), float(self.cost))
 

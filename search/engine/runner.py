@@ -153,10 +153,10 @@ def _run_one_trial(plan: SearchPlan, family: str, study: optuna.Study, data: Sea
         # a queued trial (a start, a copy of a dead worker's trial) runs first: a continuation queued behind it would
         # wait past the budget's end
         waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-        if not waiting and (found := continuation(study, rungs, workdir, cap)) is not None:
+        if not waiting and (found := continuation(study, rungs, workdir, cap, plan.objectives)) is not None:
             config, attrs = found
             study.enqueue_trial(plan.spaces[family].to_trial_params(config), user_attrs=attrs)
-        objective = LadderObjective(family, plan.spaces[family], data, rungs=rungs, workdir=workdir,
+        objective = LadderObjective(family, plan.spaces[family], data, rungs=rungs, workdir=workdir, objectives=plan.objectives,
                                     first_rung_seconds=first_rung_seconds(plan.budget.seconds), **common)
     else:
         objective = Objective(family, plan.spaces[family], data, objectives=plan.objectives, front_pruning=plan.pruner == FRONT,

@@ -248,9 +248,10 @@ def requeue(study: optuna.Study, trial: FrozenTrial) -> None:
 
 
 def _carried(attrs: dict) -> dict:
-    """What a re-queued copy keeps: its start label, and on the ladder its configuration, the last checkpoint it
-    saved (where the copy goes on from) and the rung scores up to it."""
-    kept = {k: v for k, v in attrs.items() if k in (record.START, record.LADDER_KEY)}
+    """What a re-queued copy keeps: its start label, its measured cost (on the ladder it is not measured again), and
+    on the ladder its configuration, the last checkpoint it saved (where the copy goes on from) and the rung scores
+    up to it."""
+    kept = {k: v for k, v in attrs.items() if k in (record.START, record.LADDER_KEY, record.COST)}
     if record.LADDER_KEY in attrs:
         begin = int(attrs.get(record.CHECKPOINT_EPOCHS) or attrs.get(record.FROM_EPOCHS) or 0)
         kept[record.FROM_EPOCHS] = begin

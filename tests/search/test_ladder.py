@@ -1,8 +1,12 @@
-"""Asynchronous successive halving: who is promoted, who trains on at once, what the search would ship."""
+"""Asynchronous successive halving: who is promoted, who trains on at once, what the search would ship; with a
+cost, the rung's Pareto ranking."""
+
+import random
+from itertools import accumulate
 
 import pytest
 
-from bakeoff.search.engine.ladder import Config, Rungs, goes_on, incumbent, promotable, top_of_rung
+from bakeoff.search.engine.ladder import Config, Rungs, goes_on, incumbent, promotable, rung_order, top_of_rung
 
 
 def _configs(*rung0_scores: float) -> list[Config]:
@@ -24,6 +28,62 @@ def test_only_the_top_share_of_a_rung_goes_on_and_fewer_than_factor_promote_none
     assert top_of_rung(_configs(0.5, 0.9, 0.7, 0.8), 0, 2) == {1, 3}
     assert top_of_rung(_configs(0.5, 0.9, 0.7, 0.8), 0, 4) == {1}
     assert top_of_rung(_configs(0.8, 0.8, 0.1), 0, 3) == {0}  # a tie goes to the earlier configuration
+
+
+def _costed(*points: tuple[float, float]) -> list[Config]:
+    """Configurations at rung 0 with (score, cost)."""
+    return [Config(key, {0: score}, cost=cost) for key, (score, cost) in enumerate(points)]
+
+
+def test_with_a_cost_the_top_of_a_rung_is_its_front_not_its_most_accurate():
+    # 0 and 1 are the front (1 cheaper, 0 more accurate); 2 is more accurate than 1 but dominated by 0, 3 by 1
+    configs = _costed((0.99, 10.0), (0.98, 1.0), (0.985, 20.0), (0.97, 5.0))
+    assert top_of_rung(configs, 0, 2) == {0, 1}
+    assert top_of_rung(_configs(0.99, 0.98, 0.985, 0.97), 0, 2) == {0, 2}  # by score alone
+    # the next rank follows the front: 2 and 3 are each dominated by one configuration only (both ends: the more
+    # accurate first)
+    assert [c.key for c in rung_order(configs, 0)] == [0, 1, 2, 3]
+
+
+def test_within_the_front_its_ends_and_then_its_most_isolated_go_first():
+    # all five on the front (each dearer one more accurate): the two ends (the more accurate first), then 3 in the
+    # widest gap, then 2, then 1, crowded at the cheap end
+    configs = _costed((0.90, 1.0), (0.91, 1.1), (0.92, 1.2), (0.97, 6.0), (0.99, 10.0))
+    assert [c.key for c in rung_order(configs, 0)] == [4, 0, 3, 2, 1]
+    assert top_of_rung(configs, 0, 2) == {0, 4}
+    assert top_of_rung(configs[:3], 0, 2) == {2}  # one place: the most accurate end, not the earlier
+
+
+def test_equal_points_and_ties_go_to_the_earlier_configuration():
+    configs = _costed((0.95, 2.0), (0.95, 2.0), (0.90, 3.0))
+    assert [c.key for c in rung_order(configs, 0)] == [0, 1, 2]  # 0 and 1 share the front; 2 is dominated by both
+    assert top_of_rung(configs, 0, 3) == {0}
+
+
+def test_the_ranking_groups_the_fronts_peeled_one_by_one():
+    # the brute-force definition: rank 0 is what nothing dominates, rank 1 what nothing left dominates, and so on
+    rng = random.Random(0)
+    configs = _costed(*[(round(rng.uniform(0.9, 1.0), 2), float(rng.randint(1, 10))) for _ in range(60)])  # with ties
+    left, levels = list(configs), []
+    while left:
+        levels.append({c.key for c in left if not any(o.scores[0] >= c.scores[0] and o.cost <= c.cost and
+                                                       (o.scores[0], o.cost) != (c.scores[0], c.cost) for o in left)})
+        left = [c for c in left if c.key not in levels[-1]]
+    order = [c.key for c in rung_order(configs, 0)]
+    ends = list(accumulate(len(level) for level in levels))
+    assert len(levels) > 3 and [set(order[end - len(level):end]) for end, level in zip(ends, levels)] == levels
+
+
+def test_a_configuration_without_a_cost_leaves_the_rung_ranked_by_score():
+    configs = _costed((0.99, 10.0), (0.98, 1.0), (0.985, 20.0), (0.97, 5.0))
+    configs[3].cost = None
+    assert [c.key for c in rung_order(configs, 0)] == [0, 2, 1, 3]
+
+
+def test_promotion_with_a_cost_follows_the_pareto_ranking():
+    configs = _costed((0.99, 10.0), (0.98, 1.0), (0.985, 20.0), (0.97, 5.0))
+    assert [(k, c.key) for k, c in promotable(configs, Rungs(1, 2))] == [(0, 0), (0, 1)]
+    assert goes_on(configs, configs[1], Rungs(1, 2)) and not goes_on(configs, configs[2], Rungs(1, 2))
 
 
 def test_promotion_prefers_the_deepest_rung_then_the_best_and_skips_what_went_on_or_runs():

@@ -217,3 +217,38 @@ def test_a_first_rung_that_would_pass_the_cap_per_trial_is_stopped_by_its_pace_s
         assert found or (trial not in starts and re.fullmatch(r"too slow: the rung it was training did not fit the \d+s cap per trial", reason)), reason
         assert not found or float(found[1]) > float(found[2]) and float(found[2]) <= 10, reason  # the cap: a quarter, or what is left
         assert len(trial.user_attrs[record.CURVES]["val_accuracy"]) < 1000
+
+
+@pytest.mark.slow
+def test_a_multi_objective_ladder_values_each_segment_by_its_rung_and_measures_each_configuration_once(tmp_path, small_npz):
+    """``--objective accuracy,latency --pruner ladder``: rungs ranked by Pareto rank (``ladder.rung_order``, tested on
+    its own), every complete segment valued (deepest rung's score, latency), a continued configuration carrying
+    the cost its first trial measured instead of measuring it again."""
+    from bakeoff.search.engine.ladder import Rungs
+    from bakeoff.search.engine.ladder_trial import configs_of
+    from bakeoff.search.engine.objectives import parse_objective
+
+    out = tmp_path / "run"
+    argv = ["search", "--pruner", "ladder", "--objective", "accuracy,latency", "--family", "ann", "--data", str(small_npz),
+            "--trials", "8", "--out", str(out), "--study", "t"]
+    assert main(argv) == 0
+    trials = _trials(out)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert len(complete) >= 6
+    for trial in complete:
+        scores = {int(e): s for e, s in trial.user_attrs[record.RUNG_SCORES].items()}
+        assert trial.values == [scores[max(scores)], trial.user_attrs[record.COST]["latency_ms"]]
+    continued = [t for t in complete if t.user_attrs[record.FROM_EPOCHS]]
+    assert continued, "no configuration went on to a second rung"
+    for trial in continued:
+        parent = next(t for t in trials if t.number == trial.user_attrs[record.CONTINUES])
+        assert trial.user_attrs[record.COST] == parent.user_attrs[record.COST]  # the same measurement, seconds and all
+    configs = configs_of(trials, Rungs(1, 2), parse_objective("accuracy,latency"))
+    assert all(c.cost == t.user_attrs[record.COST]["latency_ms"] for t in complete for c in [configs[t.user_attrs[record.LADDER_KEY]]])
+    # resumed without --pruner, it stays the ladder it began as, multi-objective
+    resumed = ["search", "--objective", "accuracy,latency", "--family", "ann", "--data", str(small_npz), "--trials", "9", "--out", str(out), "--study", "t"]
+    assert main(resumed) == 0
+    assert main(["report", "--out", str(out), "--study", "t"]) == 0  # the fronts of a ladder's segments render
+    assert "both families' fronts" in (out / "report.html").read_text()
+    after = _trials(out)
+    assert record.counted(after) == 9 and all(len(t.values) == 2 and record.LADDER_KEY in t.user_attrs for t in after if t.state == TrialState.COMPLETE)
