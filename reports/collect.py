@@ -49,6 +49,7 @@ def trial_record(trial: FrozenTrial) -> dict[str, Any]:
         "intermediate": dict(sorted(trial.intermediate_values.items())) or dict(enumerate(record.val_curve(trial))),
         "configuration": attrs.get(record.LADDER_KEY),  # on the ladder, the first trial of its configuration
         "rung": record.rung_epochs(trial),  # the ladder's deepest rung in epochs, 0 for the other engines
+        "selection_depth": record.selection_depth(trial),  # what retraining ranks it by before its accuracy
         "curves": attrs.get(record.CURVES, {}),
         record.VAL_CORRECT: attrs.get(record.VAL_CORRECT),
     }

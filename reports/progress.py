@@ -5,7 +5,7 @@ trials recorded their validation images: the same rule as "found by search").
 
 Plain data in: trial records as ``collect.trial_record`` makes them. Trials are taken in the order they finished;
 every finished trial's charged seconds count (pruned ones too: they cost time), but only complete trials can be
-best, as only they can be selected; on the ladder the best is the best of the highest rung reached, which retraining
+best, as only they can be selected; on the single-objective ladder the best is the best of the highest rung reached, which retraining
 uses, so the line can step down when a configuration first reaches a new rung. Trials copied in by ``--warm-start`` cost this search nothing and are never
 its first beat: an earlier search found them.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bakeoff.reports.selection import TIE_SE
+from bakeoff.reports.selection import TIE_SE, depth
 from bakeoff.search import stats
 from bakeoff.search.engine import record
 
@@ -33,8 +33,8 @@ def anytime(trials: list[dict[str, Any]], n_val: int | None) -> dict[str, Any] |
             starts.append({"seconds": charged, "value": trial["value"], "label": trial["start"], "number": trial["number"], "trial": trial})
         elif beaten is None and not trial.get("warm_from") and n_val and starts and all(_margin(trial, s["trial"], n_val) > TIE_SE for s in starts):
             beaten = {"seconds": charged, "number": trial["number"], "value": trial["value"]}
-        if best is None or (trial.get("rung", 0), trial["value"]) > best:
-            best = (trial.get("rung", 0), trial["value"])
+        if best is None or (depth(trial), trial["value"]) > best:
+            best = (depth(trial), trial["value"])
             steps.append({"seconds": charged, "value": trial["value"], "number": trial["number"]})
     return {"steps": steps, "starts": [{k: v for k, v in s.items() if k != "trial"} for s in starts], "beaten": beaten, "charged": charged}
 

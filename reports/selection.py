@@ -26,9 +26,14 @@ TIE_SE = 2.0
 
 def _ranked(trials: list[dict[str, Any]], limits: Limits = Limits()) -> list[dict[str, Any]]:
     """Complete trials that meet ``limits``, best first as retraining ranks them (``record.best_trial``): on the
-    ladder the highest rung first."""
+    single-objective ladder the highest rung first."""
     complete = [t for t in trials if t["state"] == "COMPLETE" and t["value"] is not None and (not limits or limits.met(t.get("cost")))]
-    return sorted(complete, key=lambda t: (-t.get("rung", 0), -t["value"], t["number"]))
+    return sorted(complete, key=lambda t: (-depth(t), -t["value"], t["number"]))
+
+
+def depth(trial: dict[str, Any]) -> int:
+    """``record.selection_depth`` of a trial record (a record without it is of the single-objective ladder)."""
+    return trial.get("selection_depth", trial.get("rung") or 0)
 
 
 def scored_higher(trials: list[dict[str, Any]], winner: dict[str, Any]) -> dict[str, Any] | None:

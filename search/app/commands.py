@@ -308,12 +308,12 @@ def _format_status(s: dict[str, Any], budget_left: str | None = None) -> str:
 def _best_lines(best: dict[str, Any], trials: list[dict[str, Any]]) -> list[str]:
     """The trial retraining without a limit would take (``record.best_trial``) and where it came from; on the ladder, which ranks
     the deepest rung first, also a shallower trial that scored higher, so "best" never hides a higher score."""
-    from bakeoff.reports.selection import scored_higher
+    from bakeoff.reports.selection import depth, scored_higher
     from bakeoff.search import stats
 
     origin = f"the {best['start']} start" if best.get("start") else "carried over by --warm-start" if best.get("warm_from") else "sampled"
     rung = best.get("rung") or 0
-    at = f" at the deepest rung reached, {format_epochs(rung)}" if rung else ""
+    at = "" if not rung else f" at the deepest rung reached, {format_epochs(rung)}" if depth(best) else f" at {format_epochs(rung)}"
     lines = [f"  best: trial {best['number']} ({origin}), val accuracy {best['value']:.4f}{at}"]
     if higher := scored_higher(trials, best):
         shown = stats.digits_apart(higher["value"], best["value"], 4)

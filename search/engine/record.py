@@ -177,12 +177,20 @@ def rung_epochs(trial: FrozenTrial) -> int:
     return max(map(int, trial.user_attrs.get(RUNG_SCORES) or {}), default=0)
 
 
+def selection_depth(trial: FrozenTrial) -> int:
+    """What selection ranks a complete trial by before its accuracy: on the single-objective ladder its deepest rung,
+    which only the top of each rung reaches; otherwise 0. In a multi-objective study the cheap end of the front
+    climbs too: in a 1-hour search a 97.4 % ANN that alone reached 128 epochs would have outranked a 99.2 % one at 32."""
+    return 0 if len(trial.values or ()) > 1 else rung_epochs(trial)
+
+
 def best_trial(trials: Iterable[FrozenTrial], limits: Limits | None = None) -> FrozenTrial | None:
     """The best selectable trial, the one retraining uses: by validation accuracy, the earliest on ties; on the
-    ladder, the best of the highest rung reached (a lucky short run does not beat the configurations that earned
-    longer training). With ``limits`` (``--max-latency``, ``--max-size``), the best of the trials that meet them."""
+    single-objective ladder, the best of the highest rung reached (a lucky short run does not beat the
+    configurations that earned longer training; ``selection_depth``). With ``limits`` (``--max-latency``,
+    ``--max-size``), the best of the trials that meet them."""
     complete = [t for t in trials if selectable_value(t) is not None and (not limits or limits.met(t.user_attrs.get(COST)))]
-    return max(complete, key=lambda t: (rung_epochs(t), selectable_value(t), -t.number)) if complete else None
+    return max(complete, key=lambda t: (selection_depth(t), selectable_value(t), -t.number)) if complete else None
 
 
 def config_of(trial: FrozenTrial) -> dict[str, Any]:

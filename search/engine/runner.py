@@ -273,10 +273,10 @@ class _Progress:
 
 
 def _deepest(trial: FrozenTrial) -> str:
-    """On the ladder "best" is the best of the deepest rung reached (``record.best_trial``), which a shallower
-    trial may have outscored: the line says so."""
+    """On the single-objective ladder "best" is the best of the deepest rung reached (``record.best_trial``), which
+    a shallower trial may have outscored: the line says so; elsewhere on the ladder it names the trial's rung."""
     rung = record.rung_epochs(trial)
-    return f" at {format_epochs(rung)}, the deepest rung" if rung else ""
+    return "" if not rung else f" at {format_epochs(rung)}" + (", the deepest rung" if record.selection_depth(trial) else "")
 
 
 def _last_value(trial: FrozenTrial) -> str:

@@ -220,7 +220,7 @@ def test_a_first_rung_that_would_pass_the_cap_per_trial_is_stopped_by_its_pace_s
 
 
 @pytest.mark.slow
-def test_a_multi_objective_ladder_values_each_segment_by_its_rung_and_measures_each_configuration_once(tmp_path, small_npz):
+def test_a_multi_objective_ladder_values_each_segment_by_its_rung_and_measures_each_configuration_once(tmp_path, small_npz, capfd):
     """``--objective accuracy,latency --pruner ladder``: rungs ranked by Pareto rank (``ladder.rung_order``, tested on
     its own), every complete segment valued (deepest rung's score, latency), a continued configuration carrying
     the cost its first trial measured instead of measuring it again."""
@@ -240,6 +240,10 @@ def test_a_multi_objective_ladder_values_each_segment_by_its_rung_and_measures_e
         assert trial.values == [scores[max(scores)], trial.user_attrs[record.COST]["latency_ms"]]
     continued = [t for t in complete if t.user_attrs[record.FROM_EPOCHS]]
     assert continued, "no configuration went on to a second rung"
+    # "best" is the most accurate complete trial, not the best of the deepest rung, and the progress lines say no more
+    assert record.best_trial(trials).values[0] == max(t.values[0] for t in complete)
+    printed = capfd.readouterr().out
+    assert re.search(r"best \d\.\d{4} \(#\d+ at \d+ epochs?\)", printed) and "the deepest rung" not in printed
     for trial in continued:
         parent = next(t for t in trials if t.number == trial.user_attrs[record.CONTINUES])
         assert trial.user_attrs[record.COST] == parent.user_attrs[record.COST]  # the same measurement, seconds and all
@@ -248,6 +252,9 @@ def test_a_multi_objective_ladder_values_each_segment_by_its_rung_and_measures_e
     # resumed without --pruner, it stays the ladder it began as, multi-objective
     resumed = ["search", "--objective", "accuracy,latency", "--family", "ann", "--data", str(small_npz), "--trials", "9", "--out", str(out), "--study", "t"]
     assert main(resumed) == 0
+    assert main(["status", "--out", str(out), "--study", "t"]) == 0
+    shown = capfd.readouterr().out
+    assert "  best: trial " in shown and "the deepest rung" not in shown and "ranks below it" not in shown
     assert main(["report", "--out", str(out), "--study", "t"]) == 0  # the fronts of a ladder's segments render
     assert "both families' fronts" in (out / "report.html").read_text()
     after = _trials(out)
