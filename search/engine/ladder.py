@@ -93,9 +93,10 @@ def rung_order(configs: list[Config], k: int) -> list[Config]:
         if front is None:
             fronts.append(front := [])
         front.append(c)
+    spans = [(max(v) - min(v)) or 1.0 for v in zip(*points.values())]  # each objective's range in the rung
     rank, crowding = {}, {}
     for level, front in enumerate(fronts):
-        crowding.update(_crowding(front, points, scored))
+        crowding.update(_crowding(front, points, spans))
         rank.update((c.key, level) for c in front)
     return sorted(scored, key=lambda c: (rank[c.key], -crowding[c.key], -c.scores[k], c.key))
 
@@ -105,13 +106,11 @@ def _dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return a[0] >= b[0] and a[1] <= b[1] and a != b
 
 
-def _crowding(front: list[Config], points: dict[int, tuple[float, float]], scored: list[Config]) -> dict[int, float]:
+def _crowding(front: list[Config], points: dict[int, tuple[float, float]], spans: list[float]) -> dict[int, float]:
     """NSGA-II's crowding distance of each of ``front``: the sides of the box its neighbours on the front span, each
-    over that objective's range in the rung; the two ends of the front are infinitely far."""
+    over that objective's range in the rung (``spans``); the two ends of the front are infinitely far."""
     found = {c.key: 0.0 for c in front}
-    for axis in (0, 1):
-        values = [points[c.key][axis] for c in scored]
-        span = (max(values) - min(values)) or 1.0
+    for axis, span in enumerate(spans):
         ordered = sorted(front, key=lambda c: (points[c.key][axis], c.key))
         found[ordered[0].key] = found[ordered[-1].key] = math.inf
         for before, c, after in zip(ordered, ordered[1:], ordered[2:]):
