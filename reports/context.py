@@ -258,12 +258,14 @@ def _objective_fronts(summaries: dict[str, dict[str, Any]], retrained: dict[str,
         chosen = next((p for p in found.get(family, []) if runs and p["trial"]["number"] == runs[0].get("trial")), None)
         if chosen is not None:
             marked[family] = (chosen["cost"], chosen["accuracy"])
+    shown = {f: fronts.per_configuration(pts) for f, pts in found.items()}
     drawn = {f: {"cost": [p["cost"] for p in pts], "accuracy": [p["accuracy"] for p in pts],
-                 "front": stats.pareto_front([p["cost"] for p in pts], [p["accuracy"] for p in pts])} for f, pts in found.items()}
+                 "front": stats.pareto_front([p["cost"] for p in pts], [p["accuracy"] for p in pts])} for f, pts in shown.items()}
     label = "latency per image, LiteRT float32, batch 1, one thread (ms)" if cost == LATENCY else "LiteRT int8 file size (bytes)"
     return {
         "cost": cost, "measured": measured,
         "figure": figures.accuracy_vs_cost(drawn, label, marked),
+        "segments": sum(map(len, found.values())) > sum(map(len, shown.values())),  # a ladder's segments drawn once per configuration
         "hypervolume": figures.hypervolume_over_time({f: fronts.hypervolume_over_time(t, cost, ref) for f, t in trials.items()}),
         "hypervolumes": {f: fronts.hypervolume(pts, ref) for f, pts in found.items()},
         "reference": ref,

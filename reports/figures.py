@@ -152,7 +152,7 @@ def gallery(images: np.ndarray, labels: Sequence[str], predictions: Sequence[str
 
 
 def accuracy_vs_cost(points: dict[str, dict[str, list]], xlabel: str, marked: dict[str, tuple[float, float]] | None = None) -> str:
-    """Validation accuracy against a cost (log scale) for every complete trial, with each family's front and the
+    """Validation accuracy against a cost (log scale) for every point given, with each family's front and the
     trials its retrained models come from circled."""
     figure, ax = plt.subplots(figsize=(7, 3.6))
     right = max((c for p in points.values() for c in p["cost"]), default=1.0)

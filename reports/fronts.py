@@ -32,6 +32,18 @@ def points(trials: list[dict[str, Any]], cost: str) -> list[dict[str, Any]]:
             if t["state"] == "COMPLETE" and t["value"] is not None and (t.get("cost") or {}).get(COST_KEY[cost]) is not None]
 
 
+def per_configuration(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One point per configuration, its most accurate segment (the earliest on a tie). A ladder configuration's
+    segments share the cost its first trial measured, so the shallower ones sit straight below it and never widen the
+    front; a trial off the ladder is a configuration of its own."""
+    best: dict[tuple[str, int], dict[str, Any]] = {}
+    for point in sorted(found, key=lambda p: p["trial"]["number"]):
+        key = ("ladder", point["trial"]["configuration"]) if point["trial"].get("configuration") is not None else ("trial", point["trial"]["number"])
+        if key not in best or point["accuracy"] > best[key]["accuracy"]:
+            best[key] = point
+    return list(best.values())
+
+
 def front(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The points no other point beats on both accuracy and cost, cheapest first (accuracy rises along it)."""
     index = stats.pareto_front([p["cost"] for p in found], [p["accuracy"] for p in found])

@@ -22,6 +22,17 @@ def test_points_keep_complete_trials_with_the_cost_measured():
     assert [p["trial"]["number"] for p in fronts.points(trials, "latency")] == [0, 3]
 
 
+def test_a_ladder_configuration_is_drawn_once_at_its_most_accurate_segment():
+    segments = [dict(_trial(0, 0.95, 0.1), configuration=0), dict(_trial(1, 0.97, 1.0), configuration=1),
+                dict(_trial(2, 0.96, 0.1), configuration=0), dict(_trial(3, 0.96, 0.1), configuration=0),
+                _trial(4, 0.90, 0.1), _trial(5, 0.90, 0.1)]  # 4 and 5: off the ladder, each its own configuration
+    drawn = fronts.per_configuration(fronts.points(segments, "latency"))
+    assert sorted(p["trial"]["number"] for p in drawn) == [1, 2, 4, 5]  # 2, not 3: the earliest of a tie
+    every = fronts.points(segments, "latency")
+    assert [p["trial"]["number"] for p in fronts.front(drawn)] == [2, 1]  # the front the segments make, drawn once
+    assert fronts.hypervolume(drawn, (0.8, 2.0)) == pytest.approx(fronts.hypervolume(every, (0.8, 2.0)))
+
+
 def test_the_front_drops_dominated_trials_and_hypervolume_is_the_dominated_area():
     found = fronts.points([_trial(0, 0.90, 0.1), _trial(1, 0.95, 1.0), _trial(2, 0.93, 2.0), _trial(3, 0.85, 0.05)], "latency")
     assert [p["trial"]["number"] for p in fronts.front(found)] == [3, 0, 1]

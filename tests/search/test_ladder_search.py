@@ -256,6 +256,7 @@ def test_a_multi_objective_ladder_values_each_segment_by_its_rung_and_measures_e
     shown = capfd.readouterr().out
     assert "  best: trial " in shown and "the deepest rung" not in shown and "ranks below it" not in shown
     assert main(["report", "--out", str(out), "--study", "t"]) == 0  # the fronts of a ladder's segments render
-    assert "both families' fronts" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "both families' fronts" in html and "for every complete configuration, at its most accurate segment" in html
     after = _trials(out)
     assert record.counted(after) == 9 and all(len(t.values) == 2 and record.LADDER_KEY in t.user_attrs for t in after if t.state == TrialState.COMPLETE)

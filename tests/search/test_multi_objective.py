@@ -52,6 +52,7 @@ def test_a_limit_no_trial_meets_is_a_sentence_and_nothing_is_retrained(mo_run, c
     assert "Chosen under --max-latency 0.001 µs. ANN: no complete trial meets --max-latency 0.001 µs (the fastest complete trial: " in html
     assert "so none was retrained" in html and "both families' fronts" in html and "hypervolume against charged time" in html
     assert "Under a latency limit (each family&#39;s most accurate complete trial within it, on validation)" in html
+    assert "for every complete trial (latency on a log scale" in html  # off the ladder, one dot per trial
     for family in ("ann", "cnn"):  # Optuna's history and the per-epoch curves, though a multi-objective trial reports no epochs
         assert f'alt="Optimisation history ({family})"' in html and f'alt="Validation accuracy per epoch (pruning) ({family})"' in html
 
