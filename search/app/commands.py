@@ -312,8 +312,9 @@ def _best_lines(best: dict[str, Any], trials: list[dict[str, Any]]) -> list[str]
     from bakeoff.search import stats
 
     origin = f"the {best['start']} start" if best.get("start") else "carried over by --warm-start" if best.get("warm_from") else "sampled"
-    rung = best.get("rung") or 0
-    at = "" if not rung else f" at the deepest rung reached, {format_epochs(rung)}" if depth(best) else f" at {format_epochs(rung)}"
+    rung, at = best.get("rung") or 0, ""
+    if rung:  # the single-objective ladder ranks by the deepest rung (``depth``); elsewhere the rung is only where it stands
+        at = f" at the deepest rung reached, {format_epochs(rung)}" if depth(best) else f" at {format_epochs(rung)}"
     lines = [f"  best: trial {best['number']} ({origin}), val accuracy {best['value']:.4f}{at}"]
     if higher := scored_higher(trials, best):
         shown = stats.digits_apart(higher["value"], best["value"], 4)
