@@ -135,8 +135,8 @@ def table(runs: list[dict]) -> str:
     cpus = sorted({run.get("cpu", "not recorded") for run in runs})
     lines = [f"Reference point: accuracy {REF_ACCURACY}, latency {ref_latency:.4g} ms (twice the largest of any complete trial of any run).",
              *([f"Latencies were measured on more than one machine ({'; '.join(cpus)}): a hypervolume difference mixes machines."] if len(cpus) > 1 else []), "",
-             "| family | comparison | seeds | complete trials A / B | hypervolume A | hypervolume B | A − B (mean [95 % interval]) | best accuracy A − B, points |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| family | comparison | seeds | complete trials A / B | hypervolume A | hypervolume B | A − B (mean [95 % interval]) | best accuracy A / B, % | best accuracy A − B, points |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for family in ("ann", "cnn"):
         for a, b in (("mo", "so"), ("front", "mo"), ("ladder", "so"), ("ladder", "mo")):
             seeds = sorted({s for k, s, f in scores if k == a and f == family} & {s for k, s, f in scores if k == b and f == family})
@@ -148,8 +148,13 @@ def table(runs: list[dict]) -> str:
             mean = lambda values: "—" if not values else _interval(mean_interval(values))  # noqa: E731
             each = lambda kind: ", ".join(f"{scores[(kind, s, family)][0]:.4f}" for s in seeds)  # noqa: E731
             trials = ", ".join(f"{complete[(a, s, family)]} / {complete[(b, s, family)]}" for s in seeds)
-            lines.append(f"| {family.upper()} | {a} − {b} | {', '.join(map(str, seeds))} | {trials} | {each(a)} | {each(b)} | {mean(hv)} | {mean(best)} |")
+            accurate = ", ".join(f"{_percent(scores[(a, s, family)][1])} / {_percent(scores[(b, s, family)][1])}" for s in seeds)
+            lines.append(f"| {family.upper()} | {a} − {b} | {', '.join(map(str, seeds))} | {trials} | {each(a)} | {each(b)} | {mean(hv)} | {accurate} | {mean(best)} |")
     return "\n".join(lines)
+
+
+def _percent(accuracy: float | None) -> str:
+    return "—" if accuracy is None else f"{100 * accuracy:.2f}"
 
 
 def _interval(found: dict) -> str:
