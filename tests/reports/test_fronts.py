@@ -26,9 +26,9 @@ def test_a_ladder_configuration_is_drawn_once_at_its_most_accurate_segment():
     segments = [dict(_trial(0, 0.95, 0.1), configuration=0), dict(_trial(1, 0.97, 1.0), configuration=1),
                 dict(_trial(2, 0.96, 0.1), configuration=0), dict(_trial(3, 0.96, 0.1), configuration=0),
                 _trial(4, 0.90, 0.1), _trial(5, 0.90, 0.1)]  # 4 and 5: off the ladder, each its own configuration
-    drawn = fronts.per_configuration(fronts.points(segments, "latency"))
-    assert sorted(p["trial"]["number"] for p in drawn) == [1, 2, 4, 5]  # 2, not 3: the earliest of a tie
     every = fronts.points(segments, "latency")
+    drawn = fronts.per_configuration(every)
+    assert sorted(p["trial"]["number"] for p in drawn) == [1, 2, 4, 5]  # 2, not 3: the earliest of a tie
     assert [p["trial"]["number"] for p in fronts.front(drawn)] == [2, 1]  # the front the segments make, drawn once
     assert fronts.hypervolume(drawn, (0.8, 2.0)) == pytest.approx(fronts.hypervolume(every, (0.8, 2.0)))
 
