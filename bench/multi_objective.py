@@ -158,8 +158,12 @@ def _percent(accuracy: float | None) -> str:
 
 
 def _interval(found: dict) -> str:
+    """The mean difference with its t interval, unless one seed or equal differences give no spread to build one
+    from (a zero-width interval would claim a certainty two equal seeds do not show)."""
     if found["low"] is None:
         return f"{found['mean']:+.4f} (one seed: no interval)"
+    if found["std"] < 1e-9:  # equal but for float rounding: 0.9953 - 0.996 and 0.9937 - 0.9943 differ in the last bit
+        return f"{found['mean']:+.4f} (equal on all {found['n']} seeds: no spread, no interval)"
     return f"{found['mean']:+.4f} [{found['low']:+.4f}, {found['high']:+.4f}]"
 
 

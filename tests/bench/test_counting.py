@@ -106,3 +106,17 @@ def test_every_benchmark_script_imports_and_trains_like_a_trial_with_the_trial_s
 
     _, result = train_like_a_trial("ann", BASELINES["ann"], load_dataset(str(small_npz)), 1)
     assert len(result.history["val_accuracy"]) == 1 and len(result.val_correct) == 1
+
+
+@pytest.mark.parametrize("values, shown", [
+    ([0.5], "+0.5000 (one seed: no interval)"),
+    ([-0.0667, -0.0667], "-0.0667 (equal on all 2 seeds: no spread, no interval)"),
+    ([5972 / 6000 - 5976 / 6000, 5962 / 6000 - 5966 / 6000], "-0.0007 (equal on all 2 seeds: no spread, no interval)"),
+    ([0.01, 0.03], "+0.0200 [-0.1071, +0.1471]"),
+])
+def test_a_multi_objective_difference_claims_an_interval_only_from_spread(values, shown):
+    """Two seeds with the same difference (validation accuracy moves in steps of one image) have no spread: the
+    table says so rather than print a zero-width 95 % interval."""
+    import multi_objective
+
+    assert multi_objective._interval(mean_interval(values)) == shown
