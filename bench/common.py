@@ -131,6 +131,19 @@ def mean_interval(values: list[float], confidence: float = 0.95) -> dict | None:
     return {"mean": mean, "std": std, "low": mean - half, "high": mean + half, "n": n}
 
 
+def interval_text(found: dict, digits: int = 2, unit: str = "", what: str = "repetition") -> str:
+    """The mean with its 95 % interval, as every benchmark table prints it. One value, or values equal but for
+    float rounding (validation accuracy moves in whole images, so two seeds can differ by the same count), have no
+    spread to build an interval from: the text says so rather than print a zero-width interval. The verdicts
+    (``goal_verdict``) still read the zero-width interval: every repetition met or missed the goal alike."""
+    mean = f"{found['mean']:+.{digits}f}{unit}"
+    if found["low"] is None:
+        return f"{mean} (one {what}: no interval)"
+    if found["std"] < 1e-9:  # 0.9953 - 0.996 and 0.9937 - 0.9943 differ in the last bit only
+        return f"{mean} (equal on all {found['n']} {what}s: no spread, no interval)"
+    return f"{mean} [{found['low']:+.{digits}f}, {found['high']:+.{digits}f}]"
+
+
 def goal_verdict(interval: dict | None, goal: float, higher_is_better: bool = True, strictly: bool = False) -> str:
     """'met' only when the whole 95 % interval clears the goal; 'missed' when the whole interval falls short;
     otherwise 'not shown' (a point estimate inside the noise decides nothing). ``strictly``: the goal itself is not

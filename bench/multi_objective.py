@@ -36,7 +36,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import RESULTS, commit, machine, mean_interval, mnist_path, record
+from common import RESULTS, commit, interval_text, machine, mean_interval, mnist_path, record
 
 KINDS = {
     "mo": ["--objective", "accuracy,latency", "--pruner", "none"],
@@ -145,7 +145,7 @@ def table(runs: list[dict]) -> str:
             hv = [scores[(a, s, family)][0] - scores[(b, s, family)][0] for s in seeds]
             best = [100 * (scores[(a, s, family)][1] - scores[(b, s, family)][1]) for s in seeds
                     if scores[(a, s, family)][1] is not None and scores[(b, s, family)][1] is not None]
-            mean = lambda values: "—" if not values else _interval(mean_interval(values))  # noqa: E731
+            mean = lambda values: "—" if not values else interval_text(mean_interval(values), 4, what="seed")  # noqa: E731
             each = lambda kind: ", ".join(f"{scores[(kind, s, family)][0]:.4f}" for s in seeds)  # noqa: E731
             trials = ", ".join(f"{complete[(a, s, family)]} / {complete[(b, s, family)]}" for s in seeds)
             accurate = ", ".join(f"{_percent(scores[(a, s, family)][1])} / {_percent(scores[(b, s, family)][1])}" for s in seeds)
@@ -155,16 +155,6 @@ def table(runs: list[dict]) -> str:
 
 def _percent(accuracy: float | None) -> str:
     return "—" if accuracy is None else f"{100 * accuracy:.2f}"
-
-
-def _interval(found: dict) -> str:
-    """The mean difference with its t interval, unless one seed or equal differences give no spread to build one
-    from (a zero-width interval would claim a certainty two equal seeds do not show)."""
-    if found["low"] is None:
-        return f"{found['mean']:+.4f} (one seed: no interval)"
-    if found["std"] < 1e-9:  # equal but for float rounding: 0.9953 - 0.996 and 0.9937 - 0.9943 differ in the last bit
-        return f"{found['mean']:+.4f} (equal on all {found['n']} seeds: no spread, no interval)"
-    return f"{found['mean']:+.4f} [{found['low']:+.4f}, {found['high']:+.4f}]"
 
 
 def _recorded() -> list[dict]:

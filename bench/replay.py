@@ -74,7 +74,7 @@ from bakeoff.search.train.pace import PACE_SECONDS
 from bakeoff.search.train.rungs import with_decay
 from bakeoff.search.train.speed import STEPS_PER_EXECUTION
 
-from common import RESULTS, ROOT, mean_interval, record
+from common import RESULTS, ROOT, interval_text, mean_interval, record
 
 CURVES = RESULTS / "curves"
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
@@ -592,7 +592,7 @@ def table(results: dict, baseline: str, targets: dict) -> str:
             pairs = [100 * (r["at"][-1] - b["at"][-1]) for r, b in zip(reps, base) if r["at"][-1] is not None and b["at"][-1] is not None]
             interval = mean_interval(pairs) if strategy != baseline else None
             diff = "baseline" if strategy == baseline else (
-                f"{interval['mean']:+.2f} [{interval['low']:+.2f}, {interval['high']:+.2f}]" if interval and interval.get("low") is not None else "n/a")
+                interval_text(interval) if interval else "n/a")
             hits = sum(r["time_to_target"] is not None for r in reps)
             median = found["median_time_to_target"]
             name = f"**{strategy}** (the default)" if strategy == DEFAULT_STRATEGY else strategy
@@ -730,9 +730,7 @@ def real_checks(results: dict, budget: float, curves: Path) -> str:
 
 
 def _interval_text(interval: dict | None) -> str:
-    if interval is None or interval["low"] is None:
-        return "n/a"
-    return f"{interval['mean']:+.2f} pp [{interval['low']:+.2f}, {interval['high']:+.2f}] (n={interval['n']})"
+    return "n/a" if interval is None else f"{interval_text(interval, unit=' pp')} (n={interval['n']})"
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ import optuna
 from bakeoff.search.engine import record as trial_record
 from bakeoff.search.engine.record import Outcome
 
-from common import RESULTS, censored_median, commit, machine, mean_interval, mnist_path, record
+from common import RESULTS, censored_median, commit, interval_text, machine, mean_interval, mnist_path, record
 
 FAMILIES = ("ann", "cnn")
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
@@ -176,8 +176,7 @@ def table(summary: dict, targets: dict, default: str = "default") -> str:
                 + (f", {v['time_vs_kerastuner']}×" if v["time_vs_kerastuner"] is not None else "")
                 for t, v in row["targets"].items())
             gap = row.get("end_vs_kerastuner_pp")
-            gap = "" if gap is None else f"{gap['mean']:+.2f}" + (
-                f" (95 % interval {gap['low']:+.2f} to {gap['high']:+.2f}, n = {gap['n']})" if gap["low"] is not None else " (one pair)")
+            gap = "" if gap is None else f"{interval_text(gap, what='pair')} (n = {gap['n']})"
             label = f"**{name}** (chosen)" if name == default else name
             lines.append(f"| {family.upper()} | {label} | {row['repeats']} | {cells} | {gap} | {row['trials_mean']} | {row['pruned_share_mean']:.0%} | {hits} |")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from bakeoff.search.engine import record  # noqa: E402
 from bakeoff.search.engine.record import Outcome  # noqa: E402
 
-from common import censored_median, goal_verdict, mean_interval  # noqa: E402
+from common import censored_median, goal_verdict, interval_text, mean_interval  # noqa: E402
 
 START = datetime(2026, 1, 1)
 
@@ -114,9 +114,24 @@ def test_every_benchmark_script_imports_and_trains_like_a_trial_with_the_trial_s
     ([5972 / 6000 - 5976 / 6000, 5962 / 6000 - 5966 / 6000], "-0.0007 (equal on all 2 seeds: no spread, no interval)"),
     ([0.01, 0.03], "+0.0200 [-0.1071, +0.1471]"),
 ])
-def test_a_multi_objective_difference_claims_an_interval_only_from_spread(values, shown):
-    """Two seeds with the same difference (validation accuracy moves in steps of one image) have no spread: the
-    table says so rather than print a zero-width 95 % interval."""
-    import multi_objective
+def test_a_difference_claims_an_interval_only_from_spread(values, shown):
+    """Two seeds with the same difference (validation accuracy moves in steps of one image) have no spread: every
+    benchmark table says so rather than print a zero-width 95 % interval; the verdict still reads the values."""
+    assert interval_text(mean_interval(values), 4, what="seed") == shown
+    if len(values) == 2 and "equal" in shown:
+        assert goal_verdict(mean_interval(values), 0.0) == "missed"  # both seeds fell short alike
 
-    assert multi_objective._interval(mean_interval(values)) == shown
+
+def test_every_table_prints_its_intervals_through_one_formatter():
+    """The replay, search-quality and multi-objective tables show the same no-spread wording."""
+    import multi_objective
+    import replay
+
+    equal = mean_interval([0.25, 0.25, 0.25])
+    assert replay._interval_text(equal) == "+0.25 pp (equal on all 3 repetitions: no spread, no interval) (n=3)"
+    assert replay._interval_text(mean_interval([0.1, 0.3])) == "+0.20 pp [-1.07, +1.47] (n=2)"
+    assert replay._interval_text(None) == "n/a"
+    run = lambda kind, acc: {"kind": kind, "seed": 0, "families": {"ann": {"points": [[0.01, acc]]}}}  # noqa: E731
+    runs = [run("ladder", 0.99), run("so", 0.98)]
+    runs += [{**r, "seed": 1} for r in (run("ladder", 0.995), run("so", 0.985))]
+    assert "+1.0000 (equal on all 2 seeds: no spread, no interval)" in multi_objective.table(runs)
