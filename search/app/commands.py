@@ -113,7 +113,7 @@ def search(args: argparse.Namespace) -> int:
     _limits(args).check_measured(objectives, "this run")
     url = storage_url(args)
     stored = _stored(url, args.study, families)
-    sampler, pruner = args.sampler or DEFAULT_SAMPLER, _pruner(args, stored, objectives)
+    sampler, pruner = args.sampler or DEFAULT_SAMPLER, _pruner(args, stored)
     _check_objectives(objectives, args.engine, pruner)
     if pruner == LADDER:  # trials continue from rung to rung: the ladder's schedule, in every family's space
         spaces = {f: on_the_ladder(space) for f, space in spaces.items()}
@@ -207,7 +207,7 @@ def _search_backend(args: argparse.Namespace, stored: dict[str, Any], objectives
     return choose_backend(requested)
 
 
-def _pruner(args: argparse.Namespace, stored: dict[str, Any], objectives: Objectives) -> str:
+def _pruner(args: argparse.Namespace, stored: dict[str, Any]) -> str:
     """--pruner, else the one a resumed study was searched with (re-running the same command resumes a search as it
     began, whatever the default is now), else the default; KerasTuner's engine runs its own Hyperband: none."""
     if args.engine != "optuna":
@@ -220,7 +220,7 @@ def _pruner(args: argparse.Namespace, stored: dict[str, Any], objectives: Object
         how = "continue from rung to rung" if before == LADDER else "train whole"
         raise UserError(f"study {args.study!r} was searched with --pruner {before}, whose trials {how}; --pruner {args.pruner} "
                         "cannot resume it: re-run without --pruner, or start a new --study")
-    return args.pruner or before or ("none" if objectives.multi else DEFAULT_PRUNER)
+    return args.pruner or before or DEFAULT_PRUNER
 
 
 def _epochs(args: argparse.Namespace, stored: dict[str, Any], pruner: str) -> int:

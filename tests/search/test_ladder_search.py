@@ -18,6 +18,8 @@ from bakeoff.search import layout
 from bakeoff.search.app.main import main
 from bakeoff.search.data import load_dataset
 from bakeoff.search.engine import record
+from bakeoff.search.engine.strategy import LADDER
+from bakeoff.search.engine.studies import PRUNER
 from bakeoff.search.evaluation.retrain import plan
 from bakeoff.search.train.backend import import_keras
 from bakeoff.search.train.builders import load_checkpoint
@@ -221,7 +223,7 @@ def test_a_first_rung_that_would_pass_the_cap_per_trial_is_stopped_by_its_pace_s
 
 @pytest.mark.slow
 def test_a_multi_objective_ladder_values_each_segment_by_its_rung_and_measures_each_configuration_once(tmp_path, small_npz, capfd):
-    """``--objective accuracy,latency --pruner ladder``: rungs ranked by Pareto rank (``ladder.rung_order``, tested on
+    """``--objective accuracy,latency``, on the ladder by default: rungs ranked by Pareto rank (``ladder.rung_order``, tested on
     its own), every complete segment valued (deepest rung's score, latency), a continued configuration carrying
     the cost its first trial measured instead of measuring it again."""
     from bakeoff.search.engine.ladder import Rungs
@@ -229,10 +231,11 @@ def test_a_multi_objective_ladder_values_each_segment_by_its_rung_and_measures_e
     from bakeoff.search.engine.objectives import parse_objective
 
     out = tmp_path / "run"
-    argv = ["search", "--pruner", "ladder", "--objective", "accuracy,latency", "--family", "ann", "--data", str(small_npz),
+    argv = ["search", "--objective", "accuracy,latency", "--family", "ann", "--data", str(small_npz),
             "--trials", "8", "--out", str(out), "--study", "t"]
     assert main(argv) == 0
     trials = _trials(out)
+    assert optuna.load_study(study_name=record.study_name("t", "ann"), storage=f"sqlite:///{out}/study.db").user_attrs[PRUNER] == LADDER
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     assert len(complete) >= 6
     for trial in complete:

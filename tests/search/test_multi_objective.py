@@ -1,6 +1,7 @@
 """A real multi-objective search (accuracy and LiteRT latency) on the shipped MNIST subset: every trial measured and
 valued (accuracy, latency), a limit no trial meets (a sentence, nothing retrained), resume, refusal as
-single-objective, a limit met (the most accurate trial within it retrained), the report's fronts."""
+single-objective, a limit met (the most accurate trial within it retrained), the report's fronts. Off the ladder
+(``--pruner none``, then ``front``): the default, the ladder, has its own test in test_ladder_search.py."""
 
 import json
 
@@ -24,7 +25,7 @@ def _trials(out, family):
 def mo_run(tmp_path_factory, small_npz):
     out = tmp_path_factory.mktemp("mo") / "run"
     common = ["--data", str(small_npz), "--objective", "accuracy,latency", "--epochs", "1", "--out", str(out), "--study", "mo"]
-    code = main(["run", *common, "--trials", "3", "--seeds", "1", "--analyses", "none", "--no-export", "--max-latency", "1ns"])
+    code = main(["run", *common, "--pruner", "none", "--trials", "3", "--seeds", "1", "--analyses", "none", "--no-export", "--max-latency", "1ns"])
     return out, common, code
 
 
