@@ -123,7 +123,8 @@ def test_a_difference_claims_an_interval_only_from_spread(values, shown):
 
 
 def test_every_table_prints_its_intervals_through_one_formatter():
-    """The replay, search-quality and multi-objective tables show the same no-spread wording."""
+    """The replay and multi-objective tables show the same no-spread wording (search_quality.py calls the same
+    ``interval_text``; its table needs a whole recorded summary, so it is not built here)."""
     import multi_objective
     import replay
 
