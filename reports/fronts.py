@@ -70,12 +70,13 @@ def hypervolume(found: list[dict[str, Any]], ref: tuple[float, float]) -> float:
 
 def hypervolume_over_time(trials: list[dict[str, Any]], cost: str, ref: tuple[float, float]) -> list[dict[str, float]]:
     """Hypervolume after each finished trial against the trial time charged so far (every finished trial costs
-    time; only complete ones add points)."""
+    time; only complete ones add points). Only the running front is kept: a point it drops is dominated, and a point
+    outside the reference box never dominates one inside, so each step's area is the area of every point so far."""
     finished = sorted((t for t in trials if t.get("seconds") is not None and t.get("completed")), key=lambda t: t["completed"])
     charged, steps, found = 0.0, [], []
     for trial in finished:
         charged += trial["seconds"]
-        found += points([trial], cost)
+        found = front(found + points([trial], cost))
         steps.append({"seconds": charged, "hypervolume": hypervolume(found, ref)})
     return steps
 

@@ -51,6 +51,19 @@ def test_hypervolume_over_time_grows_with_charged_time_only_for_complete_trials(
     assert steps[0]["hypervolume"] == steps[1]["hypervolume"] < steps[2]["hypervolume"]
 
 
+def test_hypervolume_over_time_keeps_only_the_running_front_and_loses_no_area():
+    """Each step equals the hypervolume of every complete trial so far, outside the reference box included: the
+    running front drops only points that add no area."""
+    rng = np.random.default_rng(0)
+    trials = [_trial(i, float(rng.uniform(0.7, 1.0)), float(10 ** rng.uniform(-2, 1.3)), state=rng.choice(["COMPLETE", "PRUNED"]))
+              for i in range(200)]
+    ref = (0.8, 10.0)  # some accuracies below its 0.8, some latencies beyond its 10 ms
+    steps = fronts.hypervolume_over_time(trials, "latency", ref)
+    assert len(steps) == 200 and steps[-1]["hypervolume"] > 0
+    for i in (0, 5, 50, 199):
+        assert steps[i]["hypervolume"] == pytest.approx(fronts.hypervolume(fronts.points(trials[: i + 1], "latency"), ref))
+
+
 N = 10_000
 
 
