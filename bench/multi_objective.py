@@ -2,17 +2,18 @@
 
 For each ``--seed``, searches of full MNIST with the same ``--timeout``, each in a run folder of its own:
 ``--objective accuracy,latency`` without pruning (``mo``), the same with ``--pruner front`` (``front``) or on the
-ladder with its rungs ranked by Pareto rank (``ladder``), and today's single-objective default (``so``). The single-objective search measured no latency, so each of its
-complete trials is measured afterwards by the same function on the same machine (``search/deploy/cost.py``:
-LiteRT float32, batch 1, one thread; not charged to it, as that search never paid for it). Per family, each run's
-front is scored by its hypervolume in (accuracy, log10 latency) against one reference point shared by every run
-compared: accuracy ``REF_ACCURACY`` and twice the largest latency of any complete trial of any run. The table
-gives, per family, paired differences over the seeds both kinds ran (mean, 95 % t interval): hypervolume and best
-validation accuracy (points), ``mo`` against ``so``, ``front`` against ``mo``, and ``ladder`` against both.
-Issue 27's goal: the
-multi-objective hypervolume larger over at least 3 seeds, its most accurate point within 0.1 points of the
-single-objective winner. Every run is kept (re-running a kind and seed resumes its search and replaces its row,
-marked ``resumed``: its ``wall_seconds`` is then the last leg's only).
+ladder with its rungs ranked by Pareto rank (``ladder``), and today's single-objective default (``so``). The
+single-objective search measured no latency, so each of its complete trials is measured afterwards by the same
+function on the same machine (``search/deploy/cost.py``: LiteRT float32, batch 1, one thread; not charged to it, as
+that search never paid for it). Per family, each run's front is scored by its hypervolume in (accuracy, log10
+latency) against one reference point shared by every run compared: accuracy ``REF_ACCURACY`` and twice the largest
+latency of any complete trial of any run. The table gives, per family, paired differences over the seeds both kinds
+ran (mean, 95 % t interval): hypervolume and best validation accuracy (points), ``mo`` against ``so``, ``front``
+against ``mo``, and ``ladder`` against both. The table ends with issue 27's goal, judged for the default
+multi-objective search (``ladder``) against ``so`` per family: hypervolume larger, most accurate point at most 0.1
+points below ``so``'s, each on at least 5 seeds (the issue asks for 3) and read from the 95 % interval. Every run is kept (re-running a
+kind and seed resumes its search and replaces its row, marked ``resumed``: its ``wall_seconds`` is then the last
+leg's only).
 
 ``--so-from DIR`` reads the single-objective search from a finished ``bakeoff run`` folder of the same seed and
 ``--timeout`` instead of running it again (``bench/accuracy_at_budget.py`` runs exactly that search on the same data:
@@ -36,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import RESULTS, commit, interval_text, machine, mean_interval, mnist_path, record
+from common import RESULTS, commit, goal_verdict, interval_text, machine, mean_interval, mnist_path, record
 
 KINDS = {
     "mo": ["--objective", "accuracy,latency", "--pruner", "none"],
@@ -47,6 +48,12 @@ KINDS = {
 #: The reference point's accuracy: trials below it add nothing to a front's hypervolume.
 REF_ACCURACY = 0.95
 NAME = "multi_objective"
+#: Issue 27's goal compares the default multi-objective search (on the ladder since 2026-12-07) with ``so``; its most
+#: accurate point may fall at most ``WITHIN_POINTS`` below ``so``'s. The issue asks for 3 seeds at least; a
+#: comparison where search randomness matters takes 5 here, so the goal is judged on ``GOAL_SEEDS``.
+GOAL_PAIR, GOAL_SEEDS, WITHIN_POINTS = ("ladder", "so"), 5, 0.1
+#: Points of accuracy below which a difference is float rounding, not images.
+ROUNDING = 1e-9
 
 
 def run_one(kind: str, seed: int, timeout: str, root: Path, data) -> dict:
@@ -127,9 +134,18 @@ def _hypervolumes(runs: list[dict]) -> tuple[dict, float]:
     return found, ref[1]
 
 
+def _differences(scores: dict, a: str, b: str, family: str) -> tuple[list[int], list[float], list[float]]:
+    """The seeds both kinds ran for ``family``, and per seed A − B in hypervolume and in best accuracy (points)."""
+    seeds = sorted({s for k, s, f in scores if k == a and f == family} & {s for k, s, f in scores if k == b and f == family})
+    hv = [scores[(a, s, family)][0] - scores[(b, s, family)][0] for s in seeds]
+    best = [100 * (scores[(a, s, family)][1] - scores[(b, s, family)][1]) for s in seeds
+            if scores[(a, s, family)][1] is not None and scores[(b, s, family)][1] is not None]
+    return seeds, hv, best
+
+
 def table(runs: list[dict]) -> str:
     """Per family and comparison: seeds, complete trials of each, hypervolume difference and best-accuracy difference
-    (points), mean [95 % interval]."""
+    (points), mean [95 % interval]; then the goal's verdict per family."""
     scores, ref_latency = _hypervolumes(runs)
     complete = {(run["kind"], run["seed"], family): len(result["points"]) for run in runs for family, result in run["families"].items()}
     cpus = sorted({run.get("cpu", "not recorded") for run in runs})
@@ -137,20 +153,46 @@ def table(runs: list[dict]) -> str:
              *([f"Latencies were measured on more than one machine ({'; '.join(cpus)}): a hypervolume difference mixes machines."] if len(cpus) > 1 else []), "",
              "| family | comparison | seeds | complete trials A / B | hypervolume A | hypervolume B | A − B (mean [95 % interval]) | best accuracy A / B, % | best accuracy A − B, points |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    mean = lambda values: "—" if not values else interval_text(mean_interval(values), 4, what="seed")  # noqa: E731
     for family in ("ann", "cnn"):
         for a, b in (("mo", "so"), ("front", "mo"), ("ladder", "so"), ("ladder", "mo")):
-            seeds = sorted({s for k, s, f in scores if k == a and f == family} & {s for k, s, f in scores if k == b and f == family})
+            seeds, hv, best = _differences(scores, a, b, family)
             if not seeds:
                 continue
-            hv = [scores[(a, s, family)][0] - scores[(b, s, family)][0] for s in seeds]
-            best = [100 * (scores[(a, s, family)][1] - scores[(b, s, family)][1]) for s in seeds
-                    if scores[(a, s, family)][1] is not None and scores[(b, s, family)][1] is not None]
-            mean = lambda values: "—" if not values else interval_text(mean_interval(values), 4, what="seed")  # noqa: E731
-            each = lambda kind: ", ".join(f"{scores[(kind, s, family)][0]:.4f}" for s in seeds)  # noqa: E731
+            each = ", ".join(f"{scores[(a, s, family)][0]:.4f}" for s in seeds)
+            other = ", ".join(f"{scores[(b, s, family)][0]:.4f}" for s in seeds)
             trials = ", ".join(f"{complete[(a, s, family)]} / {complete[(b, s, family)]}" for s in seeds)
             accurate = ", ".join(f"{_percent(scores[(a, s, family)][1])} / {_percent(scores[(b, s, family)][1])}" for s in seeds)
-            lines.append(f"| {family.upper()} | {a} − {b} | {', '.join(map(str, seeds))} | {trials} | {each(a)} | {each(b)} | {mean(hv)} | {accurate} | {mean(best)} |")
-    return "\n".join(lines)
+            lines.append(f"| {family.upper()} | {a} − {b} | {', '.join(map(str, seeds))} | {trials} | {each} | {other} | {mean(hv)} | {accurate} | {mean(best)} |")
+    return "\n".join(lines + goal(scores))
+
+
+def goal(scores: dict) -> list[str]:
+    """Issue 27's goal per family, for the default multi-objective search (``GOAL_PAIR``): its hypervolume larger than
+    ``so``'s, and its most accurate point no more than ``WITHIN_POINTS`` below ``so``'s. Each verdict reads the 95 %
+    interval of the paired differences (``goal_verdict``), and is "not shown" on fewer than ``GOAL_SEEDS`` seeds; the
+    per-seed counts stand beside it."""
+    a, b = GOAL_PAIR
+    rows = []
+    for family in ("ann", "cnn"):
+        seeds, hv, best = _differences(scores, a, b, family)
+        if not seeds:
+            continue
+        floor = -WITHIN_POINTS - ROUNDING  # accuracy moves in whole images: only float rounding may sit below the goal
+        rows.append(f"| {family.upper()} | {', '.join(map(str, seeds))} | {_verdict(hv, 0.0, strictly=True)} | {sum(d > 0 for d in hv)} of {len(hv)} "
+                    f"| {_verdict(best, floor, strictly=False)} | {sum(d >= floor for d in best)} of {len(best)} |")
+    if not rows:
+        return []
+    return ["", f"Goal: {a} against {b} per family, on at least {GOAL_SEEDS} seeds; a verdict is met or missed only when the whole "
+            "95 % interval of the paired differences says so, otherwise not shown.", "",
+            f"| family | seeds | hypervolume larger than {b}'s | seeds larger | most accurate point at most {WITHIN_POINTS} points below {b}'s "
+            "| seeds within |", "| --- | --- | --- | --- | --- | --- |", *rows]
+
+
+def _verdict(values: list[float], goal: float, strictly: bool) -> str:
+    if len(values) < GOAL_SEEDS:
+        return f"not shown ({len(values)} of {GOAL_SEEDS} seeds)"
+    return goal_verdict(mean_interval(values), goal, strictly=strictly)
 
 
 def _percent(accuracy: float | None) -> str:
