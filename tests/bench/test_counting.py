@@ -82,6 +82,9 @@ def test_a_goal_is_met_only_when_the_whole_interval_clears_it():
     assert goal_verdict(mean_interval([0.0, 0.0, 0.0]), 0.0) == "met" and goal_verdict(mean_interval([0.0, 0.0, 0.0]), 0.0, strictly=True) == "missed"
     assert goal_verdict(mean_interval([0.2, 0.3, 0.25]), 0.0, strictly=True) == "met"
     assert goal_verdict(inside, 0.0, strictly=True) == "not shown"
+    # exactly at the goal but for float rounding (six images of 6,000 below): at the goal, not short of it
+    edge = mean_interval([100 * (0.989 - 0.990)] * 3)
+    assert edge["high"] < -0.1 and goal_verdict(edge, -0.1) == "met" and goal_verdict(mean_interval([1e-12] * 3), 0.0, strictly=True) == "missed"
 
 
 def test_the_benchmark_readme_is_what_the_recorded_results_give():
