@@ -136,17 +136,18 @@ def mean_interval(values: list[float], confidence: float = 0.95) -> dict | None:
 ROUNDING = 1e-9
 
 
-def interval_text(found: dict, digits: int = 2, unit: str = "", what: str = "repetition") -> str:
+def interval_text(found: dict, digits: int = 2, unit: str = "", what: str = "repetition", count: bool = False) -> str:
     """The mean with its 95 % interval, as every benchmark table prints it. One value, or values equal but for
     float rounding (validation accuracy moves in whole images, so two seeds can differ by the same count), have no
     spread to build an interval from: the text says so rather than print a zero-width interval. The verdicts
-    (``goal_verdict``) still read the zero-width interval: every repetition met or missed the goal alike."""
+    (``goal_verdict``) still read the zero-width interval: every repetition met or missed the goal alike.
+    ``count`` adds "(n = N)" to an interval; the no-interval texts already say how many."""
     mean = f"{found['mean']:+.{digits}f}{unit}"
     if found["low"] is None:
         return f"{mean} (one {what}: no interval)"
     if found["std"] < ROUNDING:
         return f"{mean} (equal on all {found['n']} {what}s: no spread, no interval)"
-    return f"{mean} [{found['low']:+.{digits}f}, {found['high']:+.{digits}f}]"
+    return f"{mean} [{found['low']:+.{digits}f}, {found['high']:+.{digits}f}]" + (f" (n = {found['n']})" if count else "")
 
 
 def goal_verdict(interval: dict | None, goal: float, higher_is_better: bool = True, strictly: bool = False) -> str:

@@ -730,7 +730,7 @@ def real_checks(results: dict, budget: float, curves: Path) -> str:
 
 
 def _interval_text(interval: dict | None) -> str:
-    return "n/a" if interval is None else f"{interval_text(interval, unit=' pp')} (n={interval['n']})"
+    return "n/a" if interval is None else interval_text(interval, unit=" pp", count=True)
 
 
 if __name__ == "__main__":

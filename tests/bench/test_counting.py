@@ -132,9 +132,10 @@ def test_every_table_prints_its_intervals_through_one_formatter():
     import replay
 
     equal = mean_interval([0.25, 0.25, 0.25])
-    assert replay._interval_text(equal) == "+0.25 pp (equal on all 3 repetitions: no spread, no interval) (n=3)"
-    assert replay._interval_text(mean_interval([0.1, 0.3])) == "+0.20 pp [-1.07, +1.47] (n=2)"
+    assert replay._interval_text(equal) == "+0.25 pp (equal on all 3 repetitions: no spread, no interval)"
+    assert replay._interval_text(mean_interval([0.1, 0.3])) == "+0.20 pp [-1.07, +1.47] (n = 2)"
     assert replay._interval_text(None) == "n/a"
+    assert replay._interval_text(mean_interval([0.5])) == "+0.50 pp (one repetition: no interval)"  # no "(n = 1)" again
     run = lambda kind, acc: {"kind": kind, "seed": 0, "families": {"ann": {"points": [[0.01, acc]]}}}  # noqa: E731
     runs = [run("ladder", 0.99), run("so", 0.98)]
     runs += [{**r, "seed": 1} for r in (run("ladder", 0.995), run("so", 0.985))]
