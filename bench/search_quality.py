@@ -176,7 +176,7 @@ def table(summary: dict, targets: dict, default: str = "default") -> str:
                 + (f", {v['time_vs_kerastuner']}×" if v["time_vs_kerastuner"] is not None else "")
                 for t, v in row["targets"].items())
             gap = row.get("end_vs_kerastuner_pp")
-            gap = "" if gap is None else f"{interval_text(gap, what='pair')} (n = {gap['n']})"
+            gap = "" if gap is None else interval_text(gap, what="pair", count=True)
             label = f"**{name}** (chosen)" if name == default else name
             lines.append(f"| {family.upper()} | {label} | {row['repeats']} | {cells} | {gap} | {row['trials_mean']} | {row['pruned_share_mean']:.0%} | {hits} |")
     return "\n".join(lines)
@@ -212,6 +212,8 @@ def main() -> None:
     path = RESULTS / "search_quality.json"
     earlier = json.loads(path.read_text()) if path.exists() else {}
     if args.table:
+        if "runs" not in earlier:
+            raise SystemExit(f"search_quality: nothing recorded in {path} (earlier protocols are kept as search_quality-*.json); run it first")
         targets = earlier["protocol"]["targets"]
         return print(table({f: summarise(earlier["runs"], f, targets[f]) for f in FAMILIES}, targets, args.table))
     runs = earlier.get("runs", []) if earlier.get("protocol") == protocol else []

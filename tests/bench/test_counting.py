@@ -52,6 +52,17 @@ def test_no_complete_trial_by_a_budget_fraction_is_no_accuracy_not_zero():
     assert "1/2 had a complete trial" in search_quality._cell(row, 0)
 
 
+def test_the_search_quality_table_of_nothing_recorded_is_one_line(tmp_path, monkeypatch):
+    import search_quality
+
+    monkeypatch.setattr(search_quality, "RESULTS", tmp_path)
+    monkeypatch.setattr(sys, "argv", ["search_quality.py", "--table", "default"])
+    with pytest.raises(SystemExit) as stopped:
+        search_quality.main()
+    assert str(stopped.value) == (f"search_quality: nothing recorded in {tmp_path / 'search_quality.json'} "
+                                  "(earlier protocols are kept as search_quality-*.json); run it first")
+
+
 def test_engines_count_only_selectable_trials_and_leave_a_search_without_one_out_of_the_mean():
     import engines
 
