@@ -150,6 +150,12 @@ def interval_text(found: dict, digits: int = 2, unit: str = "", what: str = "rep
     return f"{mean} [{found['low']:+.{digits}f}, {found['high']:+.{digits}f}]" + (f" (n = {found['n']})" if count else "")
 
 
+def clears(value: float, goal: float, strictly: bool = False) -> bool:
+    """Whether one value reaches ``goal`` (above it, when ``strictly``); a value within ``ROUNDING`` of the goal is at
+    the goal. The one comparison behind every verdict and every per-repetition count beside one."""
+    return value > goal + ROUNDING if strictly else value >= goal - ROUNDING
+
+
 def goal_verdict(interval: dict | None, goal: float, higher_is_better: bool = True, strictly: bool = False) -> str:
     """'met' only when the whole 95 % interval clears the goal; 'missed' when the whole interval falls short;
     otherwise 'not shown' (a point estimate inside the noise decides nothing). ``strictly``: the goal itself is not
@@ -158,6 +164,4 @@ def goal_verdict(interval: dict | None, goal: float, higher_is_better: bool = Tr
         return "not shown"
     low, high = (interval["low"], interval["high"]) if higher_is_better else (-interval["high"], -interval["low"])
     goal = goal if higher_is_better else -goal
-    if strictly:
-        return "met" if low > goal + ROUNDING else "missed" if high <= goal + ROUNDING else "not shown"
-    return "met" if low >= goal - ROUNDING else "missed" if high < goal - ROUNDING else "not shown"
+    return "met" if clears(low, goal, strictly) else "missed" if not clears(high, goal, strictly) else "not shown"

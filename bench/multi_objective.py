@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import RESULTS, ROUNDING, commit, goal_verdict, interval_text, machine, mean_interval, mnist_path, record
+from common import RESULTS, clears, commit, goal_verdict, interval_text, machine, mean_interval, mnist_path, record
 
 KINDS = {
     "mo": ["--objective", "accuracy,latency", "--pruner", "none"],
@@ -176,7 +176,7 @@ def goal(scores: dict) -> list[str]:
         seeds, hv, best = _differences(scores, a, b, family)
         if not seeds:
             continue
-        larger, within = sum(d > ROUNDING for d in hv), sum(d >= -WITHIN_POINTS - ROUNDING for d in best)  # as goal_verdict counts
+        larger, within = sum(clears(d, 0.0, strictly=True) for d in hv), sum(clears(d, -WITHIN_POINTS) for d in best)
         rows.append(f"| {family.upper()} | {', '.join(map(str, seeds))} | {_verdict(hv, 0.0, strictly=True)} | {larger} of {len(hv)} "
                     f"| {_verdict(best, -WITHIN_POINTS, strictly=False)} | {within} of {len(best)} |")
     if not rows:
@@ -188,6 +188,7 @@ def goal(scores: dict) -> list[str]:
 
 
 def _verdict(values: list[float], goal: float, strictly: bool) -> str:
+    """``goal_verdict`` of the seeds' differences, or "not shown" on fewer than ``GOAL_SEEDS``."""
     if len(values) < GOAL_SEEDS:
         return f"not shown ({len(values)} of {GOAL_SEEDS} seeds)"
     return goal_verdict(mean_interval(values), goal, strictly=strictly)
